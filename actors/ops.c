@@ -1,0 +1,168 @@
+/*
+ * ops.c — the operational endpoints: /healthz (the process answers),
+ * /readyz (PostgreSQL answers a query from this worker, and we are not
+ * draining), /version (build information, as videocall.rs's BuildInfo) and
+ * /metrics (Prometheus text format).
+ */
+#include "buildinfo.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "actors/routes.h"
+#include "runtime/log.h"
+#include "runtime/pg.h"
+#include "runtime/server.h"
+
+static int stmt_ping;
+
+void vc_ops_init(void)
+{
+	stmt_ping = vc_pg_statement("ops_ping", "SELECT 1", 0);
+}
+
+void vc_ops_healthz(vc_http_req_t *req)
+{
+	vc_http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz_done(vc_http_req_t *req, vc_msg_t *reply)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+
+	if (r->status == VC_PG_OK && !vc_server_draining()) {
+		vc_http_respond_json(req, 200, json_pack("{s:s,s:s}", "status", "ready",
+							 "database", "ok"));
+		return;
+	}
+	vc_http_respond_json(req, 503, json_pack("{s:s,s:s}", "status",
+						 vc_server_draining() ? "draining" : "unavailable",
+						 "database", r->status == VC_PG_OK ? "ok" : "unreachable"));
+}
+
+void vc_ops_readyz(vc_http_req_t *req)
+{
+	vc_http_await(req, readyz_done);
+	vc_pg_query(stmt_ping, 0, NULL, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
+}
+
+void vc_ops_version(vc_http_req_t *req)
+{
+	vc_http_respond_json(req, 200,
+			     json_pack("{s:s,s:s,s:s,s:s,s:s}", "service", "vcd", "version",
+				       PACKAGE_VERSION, "git_sha", VC_GIT_SHA, "git_branch",
+				       VC_GIT_BRANCH, "build_timestamp", VC_BUILD_TIMESTAMP));
+}
+
+/* --- /metrics ------------------------------------------------------------- */
+
+typedef struct text {
+	char *buf;
+	size_t len, cap;
+} text_t;
+
+static void put(text_t *t, const char *fmt, ...) VC_PRINTF(2, 3);
+static void put(text_t *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+		if ((size_t)n < t->cap - t->len)
+			break;
+		t->cap = (t->cap + (size_t)n) * 2;
+		t->buf = vc_realloc(t->buf, t->cap);
+	}
+	t->len += (size_t)n;
+}
+
+static void metric(text_t *t, const char *name, const char *type, const char *help)
+{
+	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void http_metrics(text_t *t)
+{
+	vc_http_stats_t h;
+
+	vc_http_stats_sum(&h);
+	metric(t, "vcd_http_connections", "gauge", "Open HTTP connections.");
+	put(t, "vcd_http_connections %lld\n", (long long)h.connections);
+	metric(t, "vcd_http_connections_accepted_total", "counter", "Connections accepted.");
+	put(t, "vcd_http_connections_accepted_total %llu\n", (unsigned long long)h.accepted);
+	metric(t, "vcd_http_connections_refused_total", "counter",
+	       "Connections refused over max_connections.");
+	put(t, "vcd_http_connections_refused_total %llu\n", (unsigned long long)h.refused);
+	metric(t, "vcd_http_timeouts_total", "counter", "Connections closed by timeouts.");
+	put(t, "vcd_http_timeouts_total %llu\n", (unsigned long long)h.timeouts);
+	metric(t, "vcd_http_requests_total", "counter", "HTTP responses by status code.");
+	for (int st = 100; st < 600; st++) {
+		uint64_t n = vc_http_status_count(st);
+		if (n > 0)
+			put(t, "vcd_http_requests_total{code=\"%d\"} %llu\n", st,
+			    (unsigned long long)n);
+	}
+}
+
+static void actor_metrics(text_t *t)
+{
+	unsigned n = vc_runtime_nworkers();
+
+	metric(t, "vcd_actors", "gauge", "Live actors per worker.");
+	for (unsigned i = 0; i < n; i++)
+		put(t, "vcd_actors{worker=\"%u\"} %lld\n", i,
+		    (long long)atomic_load(&vc_worker_stats(vc_runtime_worker(i))->actors));
+	metric(t, "vcd_mailbox_depth", "gauge", "Messages waiting in mailboxes per worker.");
+	for (unsigned i = 0; i < n; i++)
+		put(t, "vcd_mailbox_depth{worker=\"%u\"} %lld\n", i,
+		    (long long)atomic_load(&vc_worker_stats(vc_runtime_worker(i))->queued));
+	metric(t, "vcd_messages_handled_total", "counter", "Actor messages handled per worker.");
+	for (unsigned i = 0; i < n; i++)
+		put(t, "vcd_messages_handled_total{worker=\"%u\"} %llu\n", i,
+		    (unsigned long long)atomic_load(
+			    &vc_worker_stats(vc_runtime_worker(i))->handled));
+}
+
+static void db_metrics(text_t *t)
+{
+	vc_pg_stats_t p = { 0 };
+	uint64_t q;
+
+	vc_pg_stats_sum(&p);
+	q = atomic_load(&p.queries);
+	metric(t, "vcd_db_connections", "gauge", "PostgreSQL connections ready.");
+	put(t, "vcd_db_connections %lld\n", (long long)atomic_load(&p.connected));
+	metric(t, "vcd_db_errors_total", "counter", "Statements that failed.");
+	put(t, "vcd_db_errors_total %llu\n", (unsigned long long)atomic_load(&p.errors));
+	metric(t, "vcd_db_unavailable_total", "counter",
+	       "Queries refused because no connection was usable.");
+	put(t, "vcd_db_unavailable_total %llu\n",
+	    (unsigned long long)atomic_load(&p.unavailable));
+	metric(t, "vcd_db_reconnects_total", "counter", "Reconnection attempts.");
+	put(t, "vcd_db_reconnects_total %llu\n", (unsigned long long)atomic_load(&p.reconnects));
+	metric(t, "vcd_db_round_trip_seconds", "summary", "Query round trips.");
+	put(t, "vcd_db_round_trip_seconds_sum %.6f\n",
+	    (double)atomic_load(&p.rtt_us_sum) / 1e6);
+	put(t, "vcd_db_round_trip_seconds_count %llu\n", (unsigned long long)q);
+}
+
+void vc_ops_metrics(vc_http_req_t *req)
+{
+	text_t t = { vc_malloc(4096), 0, 4096 };
+
+	http_metrics(&t);
+	actor_metrics(&t);
+	db_metrics(&t);
+	metric(&t, "vcd_log_lines_dropped_total", "counter", "Log lines dropped (queue full).");
+	put(&t, "vcd_log_lines_dropped_total %llu\n", (unsigned long long)vc_log_dropped());
+	metric(&t, "vcd_draining", "gauge", "1 while draining for shutdown.");
+	put(&t, "vcd_draining %d\n", vc_server_draining() ? 1 : 0);
+	metric(&t, "vcd_uptime_seconds", "gauge", "Seconds since start.");
+	put(&t, "vcd_uptime_seconds %.3f\n", vc_server_uptime());
+	vc_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
+	free(t.buf);
+}

@@ -1,0 +1,74 @@
+/*
+ * config.h — vcd's configuration: one key table (runtime/config.c) drives
+ * parsing, defaults, environment overrides, command-line flags, reload
+ * safety, `vcctl config show` and the documentation check.
+ *
+ * Precedence, lowest first: built-in default, the config file, the
+ * environment (VCD_<KEY> for every key, plus the compatibility names such as
+ * DATABASE_URL and LISTEN_ADDR), then the command line (--key=value).
+ *
+ * A loaded vc_config_t is immutable. The running one is published with
+ * vc_config_publish() and read with vc_config_get(); readers must not keep
+ * the pointer beyond the callback they are in (a reload retires the old
+ * snapshot once every worker has passed a safe point).
+ */
+#ifndef VC_CONFIG_H
+#define VC_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "runtime/vc.h"
+
+typedef struct vc_config {
+	char *listen;               /* "host:port" for HTTP */
+	unsigned workers;           /* resolved: "auto" becomes the number of CPUs */
+	char *database_url;         /* libpq URL or conninfo; required */
+	unsigned db_pool_size;      /* PostgreSQL connections per worker */
+	char *migrations_dir;       /* where sql/NNN_*.sql live */
+	char *admin_socket;         /* path of the admin Unix socket */
+	int log_level;              /* enum vc_log_level */
+	unsigned max_connections;   /* HTTP/WebSocket connections, all workers */
+	size_t max_body;            /* bytes */
+	size_t max_header_size;     /* bytes of the request line plus headers */
+	size_t max_uri;             /* bytes of the request target */
+	double request_timeout;     /* seconds to receive a whole request */
+	double idle_timeout;        /* seconds a keep-alive connection may idle */
+	double shutdown_timeout;    /* seconds SIGTERM waits for in-flight work */
+	char *cors_allowed_origin;  /* comma-separated origins; "" mirrors Origin */
+} vc_config_t;
+
+/*
+ * Build a configuration. `path` may be NULL (no file). `overrides` are
+ * "key=value" strings from the command line. `env` is the environment to
+ * read (environ in vcd, a fixed array in tests). On error returns NULL and
+ * writes one line to err naming the source, the key, the value and what was
+ * expected, e.g.
+ *   "/etc/vcd/vcd.conf:12: max_body = '12q': expected a size such as 1048576, 64k or 1m"
+ */
+vc_config_t *vc_config_load(const char *path, char *const *overrides, size_t noverrides,
+			    char *const *env, char *err, size_t errlen) VC_MUSTCHECK;
+void vc_config_free(vc_config_t *c);
+
+/* The running configuration (never NULL once vcd has started). */
+const vc_config_t *vc_config_get(void);
+/* Install c as the running configuration; returns the previous one (the
+ * caller retires it once no reader can hold it). */
+vc_config_t *vc_config_publish(vc_config_t *c);
+
+/* {"key": {"value": …, "default": …, "source": "default|file|env|flag",
+ *          "reload": true|false}, …}; secrets (passwords in database_url)
+ * are shown as "***". */
+json_t *vc_config_to_json(const vc_config_t *c);
+/* Keys whose values differ: into `applied` when reloadable, else into
+ * `restart_needed` (both JSON arrays of key names). */
+void vc_config_diff(const vc_config_t *old, const vc_config_t *new, json_t *applied,
+		    json_t *restart_needed);
+/* One key name per line, in table order (for the documentation check). */
+void vc_config_print_keys(FILE *out);
+/* Path of the config file used when -c is not given. */
+const char *vc_config_default_path(void);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * util.c — allocation wrappers (abort on OOM) and clocks.
+ */
+#include "runtime/vc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void oom(size_t n)
+{
+	vc_fatal("out of memory allocating %zu bytes", n);
+}
+
+void *vc_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (vc_unlikely(p == NULL))
+		oom(n);
+	return p;
+}
+
+void *vc_calloc(size_t nmemb, size_t n)
+{
+	void *p = calloc(nmemb ? nmemb : 1, n ? n : 1);
+	if (vc_unlikely(p == NULL))
+		oom(nmemb * n);
+	return p;
+}
+
+void *vc_realloc(void *old, size_t n)
+{
+	void *p = realloc(old, n ? n : 1);
+	if (vc_unlikely(p == NULL))
+		oom(n);
+	return p;
+}
+
+char *vc_strdup(const char *s)
+{
+	return vc_strndup(s, strlen(s));
+}
+
+char *vc_strndup(const char *s, size_t n)
+{
+	char *p = vc_malloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void vc_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("vcd: fatal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t vc_now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+uint64_t vc_now_ms(void)
+{
+	return clock_us(CLOCK_MONOTONIC) / 1000u;
+}
+
+uint64_t vc_wall_ms(void)
+{
+	return clock_us(CLOCK_REALTIME) / 1000u;
+}

@@ -1,0 +1,38 @@
+/*
+ * vc.h — the few things every vcd file needs: allocation with the OOM policy,
+ * compiler attributes, monotonic time.
+ *
+ * OOM policy (decided once): small internal allocations abort the process with
+ * a message (vc_malloc & co.); allocations whose size a client controls are
+ * bounded by configuration before they are made and fail with an error reply.
+ */
+#ifndef VC_VC_H
+#define VC_VC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define VC_MUSTCHECK __attribute__((warn_unused_result))
+#define VC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define VC_UNUSED __attribute__((unused))
+#define vc_likely(x) __builtin_expect(!!(x), 1)
+#define vc_unlikely(x) __builtin_expect(!!(x), 0)
+#define VC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define vc_container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
+void *vc_malloc(size_t n);
+void *vc_calloc(size_t nmemb, size_t n);
+void *vc_realloc(void *p, size_t n);
+char *vc_strdup(const char *s);
+char *vc_strndup(const char *s, size_t n);
+/* Print "vcd: fatal: ..." to stderr and abort. For impossible states only. */
+void vc_fatal(const char *fmt, ...) VC_PRINTF(1, 2) __attribute__((noreturn));
+
+/* Monotonic clock in milliseconds / microseconds, wall clock in milliseconds. */
+uint64_t vc_now_ms(void);
+uint64_t vc_now_us(void);
+uint64_t vc_wall_ms(void);
+
+#endif
