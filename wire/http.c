@@ -1,6 +1,7 @@
 /*
- * http.c — HTTP/1.1 connections on a worker: accept, parse (http-parser),
- * limits, timeouts, in-order responses, batched writes.
+ * http.c — HTTP/1.1 requests and responses: parsing with http-parser under
+ * vcd's limits, the request accessors, building responses, dispatching.
+ * Sockets, timeouts and the listener are in http_conn.c.
  *
  * A connection is in one state at a time (conn_set_state is the only place
  * that changes it):
@@ -18,119 +19,18 @@
  */
 #include "wire/http.h"
 
-#include <arpa/inet.h>
+#include "wire/http_int.h"
+
 #include <errno.h>
-#include <http_parser.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "runtime/config.h"
 #include "runtime/log.h"
-
-#define RBUF_SIZE 16384
-#define RBUF_POOL_MAX 256
-#define ACCEPT_BATCH 64
-#define READS_PER_EVENT 4
-#define IOV_BATCH 16
-#define SWEEP_INTERVAL 0.25
-
-typedef struct rbuf {
-	struct rbuf *next;
-	size_t off, len;
-	char data[RBUF_SIZE];
-} rbuf_t;
-
-typedef struct out {
-	struct out *next;
-	size_t off, len;
-	char data[];
-} out_t;
-
-enum conn_state { C_IDLE, C_READING, C_HANDLING, C_WRITING, C_CLOSED };
-enum conn_list { L_NONE, L_IDLE, L_BUSY };
-
-typedef struct conn conn_t;
-typedef struct server server_t;
-
-typedef struct hdr {
-	uint32_t name, name_len, value, value_len; /* offsets into req->buf */
-} hdr_t;
-
-struct vc_http_req {
-	conn_t *conn;
-	char *buf; /* URL, then header names and values, NUL-terminated */
-	size_t blen, bcap;
-	uint32_t url_len;
-	hdr_t *hdrs;
-	unsigned nhdrs, hcap;
-	uint8_t last; /* last parser callback: LAST_URL, LAST_FIELD or LAST_VALUE */
-	char *path, *query;
-	char *body;
-	size_t body_len, body_cap;
-	size_t header_bytes;
-	int error; /* a limit was hit: answer this status instead */
-	bool keep_alive, head;
-	char *params[VC_HTTP_MAX_PARAMS];
-	unsigned nparams;
-	char *extra; /* "Name: value\r\n"… */
-	size_t extra_len;
-	vc_http_cont_fn cont;
-	void *data;
-};
-
-struct conn {
-	vc_actor_t actor;
-	ev_io io;
-	vc_flush_t flush;
-	http_parser parser;
-	server_t *srv;
-	conn_t *lprev, *lnext;
-	double deadline;
-	int fd;
-	uint8_t state, list;
-	bool close_after;
-	rbuf_t *in;
-	out_t *out_head, *out_tail;
-	vc_http_req_t *req;
-	char peer[56];
-};
-
-struct server {
-	vc_worker_t *w;
-	struct ev_loop *loop;
-	ev_io accept_io;
-	ev_timer sweep, accept_pause;
-	int listen_fd;
-	vc_http_handler_fn handler;
-	conn_t *idle_head, *idle_tail, *busy_head, *busy_tail;
-	rbuf_t *free_bufs;
-	unsigned nfree;
-	bool draining;
-	time_t date_sec;
-	char date[40];
-	_Atomic int64_t connections;
-	_Atomic uint64_t accepted, refused, timeouts, requests;
-	_Atomic uint64_t status[600];
-};
-
-static _Atomic int64_t total_connections;
-static server_t **servers; /* by worker index, for the stats */
-static unsigned nservers;
-
-static void conn_close(conn_t *c);
-static void conn_parse(conn_t *c);
-static void conn_wait_read(conn_t *c);
-static void respond_error(conn_t *c, int status);
 
 /* --- small helpers -------------------------------------------------------- */
 
@@ -167,91 +67,6 @@ static const char *cfg_cors(void)
 	return vc_config_get()->cors_allowed_origin;
 }
 
-static rbuf_t *rbuf_get(server_t *s)
-{
-	rbuf_t *b = s->free_bufs;
-	if (b != NULL) {
-		s->free_bufs = b->next;
-		s->nfree--;
-	} else {
-		b = vc_malloc(sizeof(*b));
-	}
-	b->next = NULL;
-	b->off = b->len = 0;
-	return b;
-}
-
-static void rbuf_put(server_t *s, rbuf_t *b)
-{
-	if (s->nfree >= RBUF_POOL_MAX) {
-		free(b);
-		return;
-	}
-	b->next = s->free_bufs;
-	s->free_bufs = b;
-	s->nfree++;
-}
-
-/* --- deadline lists ------------------------------------------------------- */
-
-static void list_remove(conn_t *c)
-{
-	server_t *s = c->srv;
-	conn_t **head = c->list == L_IDLE ? &s->idle_head : &s->busy_head;
-	conn_t **tail = c->list == L_IDLE ? &s->idle_tail : &s->busy_tail;
-
-	if (c->list == L_NONE)
-		return;
-	if (c->lprev != NULL)
-		c->lprev->lnext = c->lnext;
-	else
-		*head = c->lnext;
-	if (c->lnext != NULL)
-		c->lnext->lprev = c->lprev;
-	else
-		*tail = c->lprev;
-	c->lprev = c->lnext = NULL;
-	c->list = L_NONE;
-}
-
-static void list_append(conn_t *c, enum conn_list which, double timeout)
-{
-	server_t *s = c->srv;
-	conn_t **head = which == L_IDLE ? &s->idle_head : &s->busy_head;
-	conn_t **tail = which == L_IDLE ? &s->idle_tail : &s->busy_tail;
-
-	list_remove(c);
-	c->deadline = ev_now(s->loop) + timeout;
-	c->list = (uint8_t)which;
-	c->lprev = *tail;
-	c->lnext = NULL;
-	if (*tail != NULL)
-		(*tail)->lnext = c;
-	else
-		*head = c;
-	*tail = c;
-}
-
-/* The one place a connection changes state. */
-static void conn_set_state(conn_t *c, enum conn_state st)
-{
-	const vc_config_t *cfg = vc_config_get();
-
-	c->state = (uint8_t)st;
-	switch (st) {
-	case C_IDLE:
-		list_append(c, L_IDLE, cfg->idle_timeout);
-		break;
-	case C_READING:
-	case C_WRITING:
-		list_append(c, L_BUSY, cfg->request_timeout);
-		break;
-	case C_HANDLING:
-	case C_CLOSED:
-		list_remove(c);
-		break;
-	}
-}
 
 /* --- requests ------------------------------------------------------------- */
 
@@ -262,7 +77,7 @@ static vc_http_req_t *req_new(conn_t *c)
 	return r;
 }
 
-static void req_free(vc_http_req_t *r)
+void http_req_free(vc_http_req_t *r)
 {
 	if (r == NULL)
 		return;
@@ -308,7 +123,7 @@ static int on_message_begin(http_parser *p)
 
 	if (c->req == NULL)
 		c->req = req_new(c);
-	conn_set_state(c, C_READING);
+	http_conn_set_state(c, C_READING);
 	return 0;
 }
 
@@ -423,7 +238,7 @@ static int on_message_complete(http_parser *p)
 	return 0;
 }
 
-static const http_parser_settings parser_settings = {
+const http_parser_settings vc_http__parser_settings = {
 	.on_message_begin = on_message_begin,
 	.on_url = on_url,
 	.on_header_field = on_header_field,
@@ -572,7 +387,7 @@ static void out_append(conn_t *c, out_t *o)
 	c->out_tail = o;
 }
 
-static void count_status(server_t *s, int status)
+void http_count_status(server_t *s, int status)
 {
 	if (status >= 100 && status < 600)
 		atomic_fetch_add_explicit(&s->status[status], 1, memory_order_relaxed);
@@ -590,7 +405,7 @@ void vc_http_respond(vc_http_req_t *req, int status, const char *content_type,
 	if (c->state == C_CLOSED) { /* the client left while we worked */
 		if (c->req == req)
 			c->req = NULL;
-		req_free(req);
+		http_req_free(req);
 		return;
 	}
 	if (!req->keep_alive || s->draining)
@@ -613,8 +428,8 @@ void vc_http_respond(vc_http_req_t *req, int status, const char *content_type,
 	o->off = 0;
 	o->len = (size_t)n + req->extra_len + 2 + len;
 	out_append(c, o);
-	count_status(s, status);
-	conn_set_state(c, C_WRITING);
+	http_count_status(s, status);
+	http_conn_set_state(c, C_WRITING);
 	vc_worker_want_flush(s->w, &c->flush);
 }
 
@@ -633,7 +448,7 @@ void vc_http_await(vc_http_req_t *req, vc_http_cont_fn cont)
 	vc_actor_ref(&req->conn->actor); /* released when the reply has run */
 }
 
-static int on_reply(vc_actor_t *self, vc_msg_t *m)
+int http_on_reply(vc_actor_t *self, vc_msg_t *m)
 {
 	conn_t *c = vc_container_of(self, conn_t, actor);
 	vc_http_req_t *req = c->req;
@@ -649,7 +464,7 @@ static int on_reply(vc_actor_t *self, vc_msg_t *m)
 	return VC_MSG_DONE;
 }
 
-static void respond_error(conn_t *c, int status)
+void http_respond_error(conn_t *c, int status)
 {
 	const char *reason = vc_http_reason(status);
 	char body[64];
@@ -660,7 +475,7 @@ static void respond_error(conn_t *c, int status)
 	c->req->keep_alive = false;
 	c->close_after = true;
 	if (c->in != NULL) { /* nothing after a broken request is trusted */
-		rbuf_put(c->srv, c->in);
+		http_rbuf_put(c->srv, c->in);
 		c->in = NULL;
 	}
 	ev_io_stop(c->srv->loop, &c->io);
@@ -679,7 +494,7 @@ static void dispatch(conn_t *c)
 {
 	vc_http_req_t *r = c->req;
 
-	conn_set_state(c, C_HANDLING);
+	http_conn_set_state(c, C_HANDLING);
 	ev_io_stop(c->srv->loop, &c->io);
 	r->keep_alive = http_should_keep_alive(&c->parser);
 	if (is_preflight(r)) {
@@ -705,17 +520,17 @@ static int parse_error_status(conn_t *c, enum http_errno e)
 	return 400;
 }
 
-static void conn_parse(conn_t *c)
+void http_conn_parse(conn_t *c)
 {
 	rbuf_t *in = c->in;
 	size_t n;
 	enum http_errno e;
 
 	if (in == NULL || in->off == in->len) {
-		conn_wait_read(c);
+		http_conn_wait_read(c);
 		return;
 	}
-	n = http_parser_execute(&c->parser, &parser_settings, in->data + in->off,
+	n = http_parser_execute(&c->parser, &vc_http__parser_settings, in->data + in->off,
 				in->len - in->off);
 	in->off += n;
 	e = HTTP_PARSER_ERRNO(&c->parser);
@@ -724,17 +539,17 @@ static void conn_parse(conn_t *c)
 		dispatch(c);
 	} else if (e != HPE_OK) {
 		log_debug("%s: bad request: %s", c->peer, http_errno_description(e));
-		respond_error(c, parse_error_status(c, e));
+		http_respond_error(c, parse_error_status(c, e));
 	} else {
-		conn_wait_read(c);
+		http_conn_wait_read(c);
 	}
 }
 
 /* Give the buffer back once parsed; watch the socket for more. */
-static void conn_wait_read(conn_t *c)
+void http_conn_wait_read(conn_t *c)
 {
 	if (c->in != NULL && c->in->off == c->in->len) {
-		rbuf_put(c->srv, c->in);
+		http_rbuf_put(c->srv, c->in);
 		c->in = NULL;
 	}
 	if (!ev_is_active(&c->io) || (c->io.events & EV_READ) == 0) {
@@ -744,459 +559,35 @@ static void conn_wait_read(conn_t *c)
 	}
 }
 
-static void conn_read(conn_t *c)
+
+/* --- fuzzing -------------------------------------------------------------- */
+
+/* Feed bytes through the request parser and its limits exactly as a
+ * connection would, without a socket. For t/fuzz/fuzz_http.c only. */
+int vc_http__fuzz_parse(const char *data, size_t len)
 {
-	for (int i = 0; i < READS_PER_EVENT && c->state <= C_READING; i++) {
-		if (c->in == NULL)
-			c->in = rbuf_get(c->srv);
-		ssize_t n = read(c->fd, c->in->data + c->in->len, RBUF_SIZE - c->in->len);
-		if (n == 0) {
-			conn_close(c); /* the client closed; a half request is dropped */
-			return;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				conn_close(c);
-			else
-				conn_wait_read(c);
-			return;
-		}
-		c->in->len += (size_t)n;
-		conn_parse(c);
-		if (c->in != NULL && c->in->len < RBUF_SIZE)
-			continue;
+	static server_t srv;
+	conn_t c = { .srv = &srv, .fd = -1 };
+	int requests = 0;
+
+	if (srv.loop == NULL)
+		srv.loop = ev_loop_new(EVFLAG_AUTO);
+	http_parser_init(&c.parser, HTTP_REQUEST);
+	c.parser.data = &c;
+	while (len > 0) {
+		size_t n = http_parser_execute(&c.parser, &vc_http__parser_settings, data, len);
+		enum http_errno e = HTTP_PARSER_ERRNO(&c.parser);
+		data += n;
+		len -= n;
+		if (e != HPE_PAUSED)
+			break;
+		http_parser_pause(&c.parser, 0);
+		(void)vc_http_header(c.req, "Host");
+		requests++;
+		http_req_free(c.req);
+		c.req = NULL;
 	}
-}
-
-/* --- writing -------------------------------------------------------------- */
-
-static void response_done(conn_t *c)
-{
-	req_free(c->req);
-	c->req = NULL;
-	if (c->close_after) {
-		conn_close(c);
-		return;
-	}
-	conn_set_state(c, C_IDLE);
-	conn_parse(c); /* a pipelined request may be waiting */
-}
-
-static void conn_write(conn_t *c)
-{
-	struct iovec iov[IOV_BATCH];
-
-	while (c->out_head != NULL) {
-		int n = 0;
-		for (out_t *o = c->out_head; o != NULL && n < IOV_BATCH; o = o->next, n++) {
-			iov[n].iov_base = o->data + o->off;
-			iov[n].iov_len = o->len - o->off;
-		}
-		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				conn_set_state(c, C_WRITING); /* progress resets the deadline */
-				ev_io_stop(c->srv->loop, &c->io);
-				ev_io_set(&c->io, c->fd, EV_WRITE);
-				ev_io_start(c->srv->loop, &c->io);
-				return;
-			}
-			conn_close(c);
-			return;
-		}
-		while (w > 0) {
-			out_t *o = c->out_head;
-			size_t left = o->len - o->off;
-			if ((size_t)w < left) {
-				o->off += (size_t)w;
-				break;
-			}
-			w -= (ssize_t)left;
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			free(o);
-		}
-	}
-	ev_io_stop(c->srv->loop, &c->io);
-	response_done(c);
-}
-
-static void on_flush(vc_flush_t *f)
-{
-	conn_t *c = vc_container_of(f, conn_t, flush);
-
-	if (c->state == C_WRITING && !ev_is_active(&c->io))
-		conn_write(c);
-}
-
-static void on_io(struct ev_loop *loop, ev_io *io, int revents)
-{
-	conn_t *c = vc_container_of(io, conn_t, io);
-
-	vc_log_set_context(c->peer);
-	if (revents & EV_WRITE)
-		conn_write(c);
-	else if (revents & EV_READ)
-		conn_read(c);
-	vc_log_set_context(NULL);
-}
-
-/* --- connection lifetime -------------------------------------------------- */
-
-static const vc_handler_fn conn_handlers[] = { [VC_HTTP_MSG_REPLY] = on_reply };
-
-static void conn_free(vc_actor_t *a)
-{
-	free(vc_container_of(a, conn_t, actor));
-}
-
-static const vc_behaviour_t conn_behaviour = {
-	.name = "http-conn",
-	.handlers = conn_handlers,
-	.nhandlers = VC_ARRAY_LEN(conn_handlers),
-	.free = conn_free,
-};
-
-static void conn_close(conn_t *c)
-{
-	server_t *s = c->srv;
-
-	if (c->state == C_CLOSED)
-		return;
-	conn_set_state(c, C_CLOSED);
-	ev_io_stop(s->loop, &c->io);
-	vc_worker_cancel_flush(s->w, &c->flush);
-	close(c->fd);
-	c->fd = -1;
-	while (c->out_head != NULL) {
-		out_t *o = c->out_head;
-		c->out_head = o->next;
-		free(o);
-	}
-	c->out_tail = NULL;
-	if (c->in != NULL) {
-		rbuf_put(s, c->in);
-		c->in = NULL;
-	}
-	/* A request still being handled is freed when its handler responds. */
-	if (c->req != NULL && c->req->cont == NULL) {
-		req_free(c->req);
-		c->req = NULL;
-	}
-	atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&total_connections, 1, memory_order_relaxed);
-	vc_actor_unref(&c->actor); /* the socket's reference */
-}
-
-static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(out, len, "%s:%u", host, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(out, len, "[%s]:%u", host, port);
-	} else {
-		snprintf(out, len, "unix");
-	}
-}
-
-static void conn_open(server_t *s, int fd, const struct sockaddr_storage *ss)
-{
-	conn_t *c = vc_calloc(1, sizeof(*c));
-	int one = 1;
-
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	vc_actor_init(&c->actor, &conn_behaviour, s->w, c);
-	c->srv = s;
-	c->fd = fd;
-	c->flush.fn = on_flush;
-	peer_name(ss, c->peer, sizeof(c->peer));
-	http_parser_init(&c->parser, HTTP_REQUEST);
-	c->parser.data = c;
-	ev_io_init(&c->io, on_io, fd, EV_READ);
-	ev_io_start(s->loop, &c->io);
-	atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->accepted, 1, memory_order_relaxed);
-	conn_set_state(c, C_IDLE);
-}
-
-static void refuse(server_t *s, int fd)
-{
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		log_debug("refusal not sent: %s", strerror(errno));
-	close(fd);
-	atomic_fetch_add_explicit(&s->refused, 1, memory_order_relaxed);
-	count_status(s, 503);
-}
-
-static void on_accept_pause_end(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	server_t *s = t->data;
-	if (!s->draining)
-		ev_io_start(loop, &s->accept_io);
-}
-
-static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
-{
-	server_t *s = io->data;
-
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-			    errno == ENOBUFS) {
-				log_warn("cannot accept: %s; pausing accepts for 100 ms",
-					 strerror(errno));
-				ev_io_stop(loop, io);
-				ev_timer_set(&s->accept_pause, 0.1, 0.);
-				ev_timer_start(loop, &s->accept_pause);
-			}
-			return;
-		}
-		int64_t open = atomic_fetch_add_explicit(&total_connections, 1,
-							 memory_order_relaxed);
-		if (open >= (int64_t)vc_config_get()->max_connections) {
-			atomic_fetch_sub_explicit(&total_connections, 1, memory_order_relaxed);
-			refuse(s, fd);
-			continue;
-		}
-		conn_open(s, fd, &ss);
-	}
-}
-
-/* --- timeouts ------------------------------------------------------------- */
-
-static void expire(conn_t *c)
-{
-	atomic_fetch_add_explicit(&c->srv->timeouts, 1, memory_order_relaxed);
-	if (c->state == C_READING) {
-		log_debug("%s: request not received within request_timeout", c->peer);
-		respond_error(c, 408);
-	} else {
-		conn_close(c);
-	}
-}
-
-static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
-{
-	server_t *s = t->data;
-	double now = ev_now(loop);
-
-	/* Both lists are in deadline order: stop at the first live one. */
-	while (s->idle_head != NULL && s->idle_head->deadline <= now)
-		expire(s->idle_head);
-	while (s->busy_head != NULL && s->busy_head->deadline <= now)
-		expire(s->busy_head);
-}
-
-/* --- server lifecycle ----------------------------------------------------- */
-
-static int split_hostport(const char *hostport, char *host, size_t hlen, const char **port)
-{
-	const char *colon = strrchr(hostport, ':');
-	const char *h = hostport;
-	size_t n;
-
-	if (colon == NULL)
-		return -1;
-	n = (size_t)(colon - hostport);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n >= hlen)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
-static int open_listener(const struct addrinfo *ai, bool reuseport)
-{
-	int one = 1;
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (reuseport)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t errlen)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
-	struct addrinfo *ai;
-	char host[256];
-	const char *port;
-	int rc, probe;
-
-	if (split_hostport(hostport, host, sizeof(host), &port) < 0) {
-		snprintf(err, errlen, "listen = '%s': expected host:port", hostport);
-		return -1;
-	}
-	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
-	if (rc != 0) {
-		snprintf(err, errlen, "listen = '%s': %s", hostport, gai_strerror(rc));
-		return -1;
-	}
-	/* A plain bind first: fails if anyone (even another vcd) holds the port. */
-	probe = open_listener(ai, false);
-	if (probe < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(errno));
-		freeaddrinfo(ai);
-		return -1;
-	}
-	close(probe);
-	for (unsigned i = 0; i < n; i++) {
-		fds[i] = open_listener(ai, true);
-		if (fds[i] < 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(errno));
-			while (i-- > 0)
-				close(fds[i]);
-			freeaddrinfo(ai);
-			return -1;
-		}
-	}
-	freeaddrinfo(ai);
-	return 0;
-}
-
-void vc_http_worker_start(vc_worker_t *w, int listen_fd, vc_http_handler_fn handler)
-{
-	server_t *s = vc_calloc(1, sizeof(*s));
-	unsigned idx = vc_worker_index(w);
-
-	s->w = w;
-	s->loop = vc_worker_loop(w);
-	s->listen_fd = listen_fd;
-	s->handler = handler;
-	ev_io_init(&s->accept_io, on_accept, listen_fd, EV_READ);
-	s->accept_io.data = s;
-	ev_io_start(s->loop, &s->accept_io);
-	ev_timer_init(&s->accept_pause, on_accept_pause_end, 0.1, 0.);
-	s->accept_pause.data = s;
-	ev_timer_init(&s->sweep, on_sweep, SWEEP_INTERVAL, SWEEP_INTERVAL);
-	s->sweep.data = s;
-	ev_timer_start(s->loop, &s->sweep);
-	if (servers == NULL) { /* first worker: sized once for all of them */
-		nservers = vc_runtime_nworkers();
-		servers = vc_calloc(nservers, sizeof(*servers));
-	}
-	atomic_store_explicit((_Atomic(server_t *) *)&servers[idx], s, memory_order_release);
-	vc_worker_set_slot(w, VC_SLOT_HTTP, s);
-}
-
-static void close_list(conn_t *head)
-{
-	while (head != NULL) {
-		conn_t *next = head->lnext;
-		conn_close(head);
-		head = next;
-	}
-}
-
-void vc_http_worker_drain(vc_worker_t *w)
-{
-	server_t *s = vc_worker_slot(w, VC_SLOT_HTTP);
-
-	if (s == NULL || s->draining)
-		return;
-	s->draining = true;
-	ev_io_stop(s->loop, &s->accept_io);
-	ev_timer_stop(s->loop, &s->accept_pause);
-	close(s->listen_fd);
-	s->listen_fd = -1;
-	close_list(s->idle_head);
-}
-
-void vc_http_worker_stop(vc_worker_t *w)
-{
-	server_t *s = vc_worker_slot(w, VC_SLOT_HTTP);
-
-	if (s == NULL)
-		return;
-	vc_http_worker_drain(w);
-	close_list(s->busy_head);
-	ev_timer_stop(s->loop, &s->sweep);
-	/* Connections in HANDLING are on no list; they close when answered, and
-	 * the process is exiting anyway. */
-	while (s->free_bufs != NULL) {
-		rbuf_t *b = s->free_bufs;
-		s->free_bufs = b->next;
-		free(b);
-	}
-	s->nfree = 0;
-}
-
-/* --- statistics ----------------------------------------------------------- */
-
-static server_t *server_at(unsigned i)
-{
-	return atomic_load_explicit((_Atomic(server_t *) *)&servers[i], memory_order_acquire);
-}
-
-void vc_http_stats_sum(vc_http_stats_t *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < nservers; i++) {
-		server_t *s = server_at(i);
-		if (s == NULL)
-			continue;
-		out->connections += atomic_load_explicit(&s->connections, memory_order_relaxed);
-		out->accepted += atomic_load_explicit(&s->accepted, memory_order_relaxed);
-		out->refused += atomic_load_explicit(&s->refused, memory_order_relaxed);
-		out->timeouts += atomic_load_explicit(&s->timeouts, memory_order_relaxed);
-		out->requests += atomic_load_explicit(&s->requests, memory_order_relaxed);
-		for (int st = 100; st < 600; st++)
-			out->by_status[st / 100] +=
-				atomic_load_explicit(&s->status[st], memory_order_relaxed);
-	}
-}
-
-uint64_t vc_http_status_count(int status)
-{
-	uint64_t n = 0;
-
-	if (status < 100 || status >= 600)
-		return 0;
-	for (unsigned i = 0; i < nservers; i++) {
-		server_t *s = server_at(i);
-		if (s != NULL)
-			n += atomic_load_explicit(&s->status[status], memory_order_relaxed);
-	}
-	return n;
-}
-
-int64_t vc_http_connections(void)
-{
-	return atomic_load_explicit(&total_connections, memory_order_relaxed);
+	http_list_remove(&c);
+	http_req_free(c.req);
+	return requests;
 }
