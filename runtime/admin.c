@@ -16,10 +16,13 @@
  * Shutdown order: vc_admin_close() runs on the main thread after the
  * workers have stopped (vc_runtime_stop), since it frees per-worker state.
  */
-#define _GNU_SOURCE /* accept4, struct ucred */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4, struct ucred (the build also passes -D_GNU_SOURCE) */
+#endif
 #include "runtime/admin.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,29 +276,46 @@ void vc_admin_fail(vc_admin_req_t *req, const char *fmt, ...)
 
 /* ---- request handling -------------------------------------------------- */
 
-/* Parse, look up, check, and call the handler. `c` may be gone on return. */
-static void dispatch(vc_admin_req_t *c, size_t linelen)
+/* Parse and look up the request: its handler, or NULL once an error answer
+ * is on its way. */
+static vc_admin_fn lookup(vc_admin_req_t *c, size_t linelen, vc_admin_match_t *m)
 {
 	char err[512];
 	size_t n;
-	vc_admin_match_t m;
 	vc_admin_fn fn;
 
-	if (vc_admin_request_parse(c->buf, linelen, &c->words, &n, err, sizeof(err)) < 0 ||
-	    vc_admin_verb_find(c->words, n, &m, err, sizeof(err)) < 0) {
-		log_info("admin: uid %u: rejected request: %s", (unsigned)c->uid, err);
+	if (vc_admin_request_parse(c->buf, linelen, &c->words, &n, err, sizeof(err)) < 0) {
+		/* The parser's message may quote the input: keep it out of the log. */
+		log_info("admin: uid %u: rejected a malformed request of %zu bytes",
+			 (unsigned)c->uid, linelen);
 		conn_error(c, err);
-		return;
+		return NULL;
 	}
-	c->verb = m.verb;
-	fn = find_handler(m.verb->words);
+	if (vc_admin_verb_find(c->words, n, m, err, sizeof(err)) < 0) {
+		/* Quotes command words only, never a known verb's arguments. */
+		log_info("admin: uid %u: rejected: %s", (unsigned)c->uid, err);
+		conn_error(c, err);
+		return NULL;
+	}
+	c->verb = m->verb;
+	fn = find_handler(m->verb->words);
 	if (fn == NULL) {
-		snprintf(err, sizeof(err), (m.verb->flags & VC_ADMIN_LOCAL)
+		snprintf(err, sizeof(err), (m->verb->flags & VC_ADMIN_LOCAL)
 			 ? "'%s' is answered by vcctl itself, not by vcd"
-			 : "'%s' is not implemented by this vcd", m.verb->words);
+			 : "'%s' is not implemented by this vcd", m->verb->words);
 		conn_error(c, err);
-		return;
 	}
+	return fn;
+}
+
+/* Call the request's handler. `c` may be gone on return. */
+static void dispatch(vc_admin_req_t *c, size_t linelen)
+{
+	vc_admin_match_t m;
+	vc_admin_fn fn = lookup(c, linelen, &m);
+
+	if (fn == NULL)
+		return;
 	log_info("admin: uid %u pid %d: %s", (unsigned)c->uid, (int)c->pid, m.verb->words);
 	vc_log_set_context(c->ctx);
 	c->dispatching = true;
@@ -361,14 +381,24 @@ static void conn_read(vc_admin_req_t *c)
 	}
 }
 
-/* HANDLING: discard stray input; on EOF or error the client is gone. */
+/*
+ * HANDLING: discard stray input. EOF may be a half-close (the client still
+ * waits for its answer: stop watching) or a hang-up (POLLHUP, or an error:
+ * the client is gone, release the fd now).
+ */
 static void conn_check_hangup(vc_admin_req_t *c)
 {
 	char scratch[256];
 	ssize_t n = recv(c->fd, scratch, sizeof(scratch), 0);
+	struct pollfd p = { .fd = c->fd };
 
 	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
 		return;
+	if (n == 0 && !(poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))) {
+		c->eof = true;
+		conn_watch(c, 0, false);
+		return;
+	}
 	log_debug("admin: client hung up while '%s' was running",
 		  c->verb ? c->verb->words : "?");
 	conn_watch(c, 0, false);
@@ -436,8 +466,13 @@ static bool peer_allowed(admin_worker_t *aw, int fd, struct ucred *cr)
 		return false;
 	}
 	if (cr->uid != me && cr->uid != 0) {
-		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use the admin "
-			 "socket (only uid %u or root)", (unsigned)cr->uid, (unsigned)me);
+		if (me == 0)
+			snprintf(msg, sizeof(msg), "permission denied: uid %u may not use the "
+				 "admin socket (only root)", (unsigned)cr->uid);
+		else
+			snprintf(msg, sizeof(msg), "permission denied: uid %u may not use the "
+				 "admin socket (only uid %u or root)", (unsigned)cr->uid,
+				 (unsigned)me);
 		log_warn("admin: refused uid %u pid %d: only uid %u or root may use the admin "
 			 "socket", (unsigned)cr->uid, (int)cr->pid, (unsigned)me);
 		refuse(fd, msg);

@@ -117,7 +117,7 @@ static const struct key keys[] = {
 	  .offset = OFF(max_body), .min = KB, .max = GB,
 	  .help = "largest request body accepted" },
 	{ .name = "max_header_size", .type = T_SIZE, .def = "8k", .flags = K_RELOAD,
-	  .offset = OFF(max_header_size), .min = KB, .max = MB,
+	  .offset = OFF(max_header_size), .min = KB, .max = 64 * KB,
 	  .help = "largest request line plus headers accepted" },
 	{ .name = "max_uri", .type = T_SIZE, .def = "8k", .flags = K_RELOAD,
 	  .offset = OFF(max_uri), .min = 256, .max = MB,
@@ -289,7 +289,10 @@ static bool has_prefix(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static bool is_pg_url(const char *s);
+static bool is_pg_url(const char *s)
+{
+	return has_prefix(s, "postgresql://") || has_prefix(s, "postgres://");
+}
 
 static char *check_dburl(const struct key *k, const char *text)
 {
@@ -354,6 +357,17 @@ static char *check_origins(const struct key *k, const char *text)
 
 /* --- redaction of database_url -------------------------------------------- */
 
+/* libpq parameters that hold a secret (in a conninfo or a URL query). */
+static const char *const secret_params[] = { "password", "sslpassword" };
+
+static bool is_secret_param(const char *s, size_t n)
+{
+	for (size_t i = 0; i < VC_ARRAY_LEN(secret_params); i++)
+		if (strlen(secret_params[i]) == n && strncmp(s, secret_params[i], n) == 0)
+			return true;
+	return false;
+}
+
 /* Replace [from, to) of s with "***"; returns a new string, frees s. */
 static char *splice_stars(char *s, size_t from, size_t to)
 {
@@ -383,8 +397,9 @@ static char *redact_url(char *s)
 			s = splice_stars(s, (size_t)(colon + 1 - s), (size_t)(at - s));
 	}
 	for (p = strchr(s, '?'); p != NULL; p = strchr(p + 1, '&')) {
-		if (has_prefix(p + 1, "password=")) {
-			size_t from = (size_t)(p + 10 - s);
+		size_t name = strcspn(p + 1, "=&#");
+		if (p[1 + name] == '=' && is_secret_param(p + 1, name)) {
+			size_t from = (size_t)(p + 2 + name - s);
 			s = splice_stars(s, from, from + strcspn(s + from, "&#"));
 			p = s + from;
 		}
@@ -413,7 +428,7 @@ static char *redact_conninfo(char *s)
 	while (s[i] != '\0') {
 		i += strspn(s + i, " \t\r\n");
 		size_t kw = strcspn(s + i, " \t\r\n=");
-		bool is_pw = kw == 8 && strncmp(s + i, "password", 8) == 0;
+		bool is_pw = is_secret_param(s + i, kw);
 		i += kw;
 		i += strspn(s + i, " \t\r\n");
 		if (s[i] != '=')
@@ -428,11 +443,6 @@ static char *redact_conninfo(char *s)
 		i += vlen;
 	}
 	return s;
-}
-
-static bool is_pg_url(const char *s)
-{
-	return has_prefix(s, "postgresql://") || has_prefix(s, "postgres://");
 }
 
 static char *redact_dburl(const char *text)

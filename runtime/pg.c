@@ -29,10 +29,11 @@
  * VC_PG_UNAVAILABLE at once.
  *
  * Safety net: a 1 s tick fails connection attempts older than
- * connect_timeout (from the conninfo, else CONNECT_TIMEOUT), drops a connection whose oldest query is older than
- * QUERY_TIMEOUT (a hung server or a silent network), and answers queued
- * queries that waited QUERY_TIMEOUT. Nothing here blocks and nothing waits
- * forever.
+ * connect_timeout (from the conninfo, else CONNECT_TIMEOUT_US), drops a
+ * connection whose oldest query is older than QUERY_TIMEOUT_US (a hung
+ * server or a silent network: the only non-blocking way to give up on a
+ * query is to close its connection), and answers queued queries that waited
+ * QUERY_TIMEOUT_US. Nothing here blocks and nothing waits forever.
  *
  * The main-thread side is elsewhere: pg_resolve.c (database_url to a
  * conninfo without host names) and pg_migrate.c (schema migrations).
@@ -414,7 +415,7 @@ static void conn_log_down(pg_conn_t *c, bool was_connected, const char *why)
 
 	first_line(why, line, sizeof(line));
 	if (c->failures > 0)
-		log_debug("postgres conn %u: attempt %u failed: %s", c->idx, c->failures, line);
+		log_debug("postgres conn %u: retry %u failed: %s", c->idx, c->failures, line);
 	else if (was_connected)
 		log_warn("postgres conn %u: connection lost: %s; reconnecting", c->idx, line);
 	else

@@ -346,7 +346,7 @@ static bool cors_allowed(const char *origin)
 		size_t m = n;
 		while (m > 0 && list[m - 1] == ' ')
 			m--;
-		if (m == olen && m > 0 && strncmp(list, origin, m) == 0)
+		if (m == olen && m > 0 && strncasecmp(list, origin, m) == 0)
 			return true;
 		list += n;
 	}

@@ -40,7 +40,8 @@ typedef void (*vc_http_cont_fn)(vc_http_req_t *req, vc_msg_t *reply);
 /* --- server lifecycle ----------------------------------------------------- */
 
 /* Main thread: open `n` SO_REUSEPORT listening sockets on "host:port"
- * (numeric host). Returns 0 and the fds, or -1 with err. */
+ * (a host name is resolved here, first address). Returns 0 and the fds, or
+ * -1 with err. */
 int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t errlen)
 	VC_MUSTCHECK;
 /* On the worker thread: serve connections accepted on fd with `handler`. */

@@ -431,10 +431,11 @@ static int open_listener(const struct addrinfo *ai, bool reuseport)
 	return fd;
 }
 
+/* Main thread only: a host name is resolved here (first address wins). */
 int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *ai;
 	char host[256];
 	const char *port;

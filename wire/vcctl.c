@@ -66,8 +66,9 @@ static void print_help(FILE *out)
 		fprintf(out, "  %-*s  %s\n", (int)width, syn, v[i].help);
 	}
 	fprintf(out, "\noptions:\n"
-		     "  -s, --socket PATH  admin socket (default: $" SOCKET_ENV ", admin_socket in\n"
-		     "                     %s, else " VC_RUNSTATEDIR "/vcd.sock)\n"
+		     "  -s, --socket PATH  admin socket (default: $" SOCKET_ENV ",\n"
+		     "                     admin_socket in %s,\n"
+		     "                     else " VC_RUNSTATEDIR "/vcd.sock)\n"
 		     "  --json             print the result as JSON\n"
 		     "  -h, --help         print this help\n"
 		     "  --version          print vcctl's version\n\n"
@@ -269,11 +270,12 @@ static int exchange(const char *path, const char *req, size_t reqlen, char **res
 
 	if (fd < 0)
 		return unreachable(path, strerror(errno));
-	if (send_all(fd, req, reqlen) < 0) {
+	if (send_all(fd, req, reqlen) < 0 && errno != EPIPE && errno != ECONNRESET) {
 		int e = errno;
 		close(fd);
 		return unreachable(path, strerror(e));
 	}
+	/* Even when the send failed, vcd may have answered (a refusal) first. */
 	errno = 0;
 	*resp = read_line(fd, resplen);
 	close(fd);
@@ -360,7 +362,11 @@ static char *fmt_real(double d)
 
 static char *fmt_string(const char *s)
 {
-	char *out = vc_strdup(s);
+	char *out;
+
+	if (s[0] == '\0')
+		return vc_strdup("\"\""); /* visibly empty */
+	out = vc_strdup(s);
 
 	for (char *p = out; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -380,10 +386,11 @@ static char *fmt_array(const json_t *a)
 {
 	size_t i, len = 0;
 	json_t *e;
-	char *out = vc_strdup("");
+	char *out;
 
 	if (json_array_size(a) == 0)
 		return vc_strdup("(none)");
+	out = vc_strdup("");
 	json_array_foreach(a, i, e) {
 		char *s = is_scalar(e) ? fmt_value(e) : json_dumps(e, JSON_COMPACT);
 		size_t sl = strlen(s);
@@ -521,10 +528,13 @@ static void print_table(const json_t *arr, const char *indent)
 				width[c] = width_of(cell(&rows[r], cols.a[c].key));
 	}
 	for (size_t r = 0; cols.n > 0 && r <= nrows; r++) {
+		size_t last = cols.n; /* no padding after the last non-empty cell */
+		while (r > 0 && last > 1 && *cell(&rows[r - 1], cols.a[last - 1].key) == '\0')
+			last--;
 		fputs(indent, stdout);
-		for (size_t c = 0; c < cols.n; c++) {
+		for (size_t c = 0; c < last; c++) {
 			const char *s = r == 0 ? cols.a[c].key : cell(&rows[r - 1], cols.a[c].key);
-			if (c + 1 == cols.n)
+			if (c + 1 == last)
 				printf("%s\n", s);
 			else
 				print_padded(s, width[c] + 2);

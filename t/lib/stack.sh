@@ -253,11 +253,12 @@ stack_pg_start() {
 	local data=$1 sock=$2 log=$3 mode=${4:-test}
 	stack_pg_setup
 	[[ -f $data/PG_VERSION ]] || stack_die "no PostgreSQL cluster in $data (stack_pg_init first)"
+	mkdir -p -- "$sock"
+	sock=$(cd -- "$sock" && pwd -P)
+	STACK_PGHOST=$sock
 	if stack_pg_running "$data"; then
 		return 0
 	fi
-	mkdir -p -- "$sock"
-	sock=$(cd -- "$sock" && pwd -P)
 	stack_check_sock_path "$sock/.s.PGSQL.5432"
 	stack_pg_own "$sock"
 	stack_pg_check_reach "$sock"
@@ -268,7 +269,6 @@ stack_pg_start() {
 		tail -n 20 -- "$log" >&2
 		stack_die "PostgreSQL did not start in $data (end of $log above)"
 	fi
-	STACK_PGHOST=$sock
 }
 
 # Stop the cluster in $1 (mode $2: fast by default, or immediate).

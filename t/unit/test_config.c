@@ -367,8 +367,8 @@ static void test_listen(void **state)
 
 static void test_cors(void **state)
 {
-	vc_config_t *c = load_flag("cors_allowed_origin= https://A.example , http://localhost:8080");
-	assert_string_equal(c->cors_allowed_origin, "https://a.example,http://localhost:8080");
+	vc_config_t *c = load_flag("cors-allowed-origin= https://A.example , http://h:8080");
+	assert_string_equal(c->cors_allowed_origin, "https://a.example,http://h:8080");
 	vc_config_free(c);
 	c = load_flag("cors_allowed_origin=");
 	assert_string_equal(c->cors_allowed_origin, "");
@@ -541,6 +541,11 @@ static void test_secret_redaction(void **state)
 	assert_shown_db("host=h password = 's3cr3t x\\' y' dbname=vcd",
 			"host=h password = *** dbname=vcd");
 	assert_shown_db("password=s3cr3t", "password=***");
+	assert_shown_db("host=h sslpassword=s3cr3t", "host=h sslpassword=***");
+	assert_shown_db("postgresql://h/vcd?sslpassword=s3cr3t#x",
+			"postgresql://h/vcd?sslpassword=***#x");
+	assert_shown_db("postgresql://h/vcd?xpassword=1&password=s3cr3t",
+			"postgresql://h/vcd?xpassword=1&password=***");
 
 	/* errors never echo the value */
 	char err[512] = "";
