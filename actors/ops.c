@@ -24,7 +24,9 @@ void vc_ops_init(void)
 
 void vc_ops_healthz(vc_http_req_t *req)
 {
-	vc_http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+	static const char ok[] = "{\"status\":\"ok\"}";
+
+	vc_http_respond(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 static void readyz_done(vc_http_req_t *req, vc_msg_t *reply)

@@ -255,7 +255,7 @@ static void test_size(void **state)
 	bad_flag("max_uri=255", "command line: max_uri = '255': expected a size such as "
 				"1048576, 64k or 1m, from 256 to 1m");
 	bad_flag("max-header-size=2m", "command line: max_header_size = '2m': expected a size "
-				       "such as 1048576, 64k or 1m, from 1k to 1m");
+				       "such as 1048576, 64k or 1m, from 1k to 64k");
 }
 
 static void test_duration(void **state)
