@@ -36,8 +36,8 @@ static void cmd_status(vc_admin_req_t *req, int argc, char **argv)
 
 static void cmd_version(vc_admin_req_t *req, int argc, char **argv)
 {
-	vc_admin_reply(req, json_pack("{s:s, s:s, s:s}", "version", PACKAGE_VERSION,
-				      "git_sha", VC_GIT_SHA, "git_branch", VC_GIT_BRANCH));
+	vc_admin_reply(req, json_pack("{s:s, s:s, s:s}", "version", PACKAGE_VERSION, "git_sha",
+	                              VC_GIT_SHA, "git_branch", VC_GIT_BRANCH));
 }
 
 static void cmd_stats(vc_admin_req_t *req, int argc, char **argv)
@@ -85,15 +85,15 @@ static void cmd_log_level(vc_admin_req_t *req, int argc, char **argv)
 
 	if (level < 0) {
 		vc_admin_fail(req, "unknown log level '%s' (expected error, warn, info or debug)",
-			      argv[0]);
+		              argv[0]);
 		return;
 	}
 	vc_log_set_level(level);
 	/* Written whatever the new level: an operator's change is always logged. */
 	vc_log_write(VC_LOG_INFO, "log level set to %s (was %s)", vc_log_level_name(level),
-		     vc_log_level_name(prev));
+	             vc_log_level_name(prev));
 	vc_admin_reply(req, json_pack("{s:s, s:s}", "log_level", vc_log_level_name(level),
-				      "previous", vc_log_level_name(prev)));
+	                              "previous", vc_log_level_name(prev)));
 }
 
 static void cmd_drain(vc_admin_req_t *req, int argc, char **argv)
@@ -102,6 +102,7 @@ static void cmd_drain(vc_admin_req_t *req, int argc, char **argv)
 	vc_admin_reply(req, json_pack("{s:b}", "draining", 1));
 }
 
+/* clang-format off */
 static const vc_admin_cmd_t cmds[] = {
 	{ "status", cmd_status },
 	{ "version", cmd_version },
@@ -111,6 +112,7 @@ static const vc_admin_cmd_t cmds[] = {
 	{ "log-level", cmd_log_level },
 	{ "drain", cmd_drain },
 };
+/* clang-format on */
 
 void vc_admin_cmds_register(void)
 {

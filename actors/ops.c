@@ -34,13 +34,14 @@ static void readyz_done(vc_http_req_t *req, vc_msg_t *reply)
 	vc_pg_result_t *r = (vc_pg_result_t *)reply;
 
 	if (r->status == VC_PG_OK && !vc_server_draining()) {
-		vc_http_respond_json(req, 200, json_pack("{s:s,s:s}", "status", "ready",
-							 "database", "ok"));
+		vc_http_respond_json(req, 200,
+		                     json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
 		return;
 	}
-	vc_http_respond_json(req, 503, json_pack("{s:s,s:s}", "status",
-						 vc_server_draining() ? "draining" : "unavailable",
-						 "database", r->status == VC_PG_OK ? "ok" : "unreachable"));
+	vc_http_respond_json(req, 503,
+	                     json_pack("{s:s,s:s}", "status",
+	                               vc_server_draining() ? "draining" : "unavailable",
+	                               "database", r->status == VC_PG_OK ? "ok" : "unreachable"));
 }
 
 void vc_ops_readyz(vc_http_req_t *req)
@@ -52,9 +53,9 @@ void vc_ops_readyz(vc_http_req_t *req)
 void vc_ops_version(vc_http_req_t *req)
 {
 	vc_http_respond_json(req, 200,
-			     json_pack("{s:s,s:s,s:s,s:s,s:s}", "service", "vcd", "version",
-				       PACKAGE_VERSION, "git_sha", VC_GIT_SHA, "git_branch",
-				       VC_GIT_BRANCH, "build_timestamp", VC_BUILD_TIMESTAMP));
+	                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "service", "vcd", "version",
+	                               PACKAGE_VERSION, "git_sha", VC_GIT_SHA, "git_branch",
+	                               VC_GIT_BRANCH, "build_timestamp", VC_BUILD_TIMESTAMP));
 }
 
 /* --- /metrics ------------------------------------------------------------- */
@@ -126,7 +127,7 @@ static void actor_metrics(text_t *t)
 	for (unsigned i = 0; i < n; i++)
 		put(t, "vcd_messages_handled_total{worker=\"%u\"} %llu\n", i,
 		    (unsigned long long)atomic_load(
-			    &vc_worker_stats(vc_runtime_worker(i))->handled));
+		            &vc_worker_stats(vc_runtime_worker(i))->handled));
 }
 
 static void db_metrics(text_t *t)
@@ -142,13 +143,11 @@ static void db_metrics(text_t *t)
 	put(t, "vcd_db_errors_total %llu\n", (unsigned long long)atomic_load(&p.errors));
 	metric(t, "vcd_db_unavailable_total", "counter",
 	       "Queries refused because no connection was usable.");
-	put(t, "vcd_db_unavailable_total %llu\n",
-	    (unsigned long long)atomic_load(&p.unavailable));
+	put(t, "vcd_db_unavailable_total %llu\n", (unsigned long long)atomic_load(&p.unavailable));
 	metric(t, "vcd_db_reconnects_total", "counter", "Reconnection attempts.");
 	put(t, "vcd_db_reconnects_total %llu\n", (unsigned long long)atomic_load(&p.reconnects));
 	metric(t, "vcd_db_round_trip_seconds", "summary", "Query round trips.");
-	put(t, "vcd_db_round_trip_seconds_sum %.6f\n",
-	    (double)atomic_load(&p.rtt_us_sum) / 1e6);
+	put(t, "vcd_db_round_trip_seconds_sum %.6f\n", (double)atomic_load(&p.rtt_us_sum) / 1e6);
 	put(t, "vcd_db_round_trip_seconds_count %llu\n", (unsigned long long)q);
 }
 

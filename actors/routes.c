@@ -8,12 +8,14 @@
 
 #include "wire/router.h"
 
+/* clang-format off */
 static const vc_route_t routes[] = {
 	{ "GET", "/healthz", vc_ops_healthz },
 	{ "GET", "/readyz", vc_ops_readyz },
 	{ "GET", "/version", vc_ops_version },
 	{ "GET", "/metrics", vc_ops_metrics },
 };
+/* clang-format on */
 
 void vc_routes_init(void)
 {
@@ -28,7 +30,7 @@ void vc_routes_handle(vc_http_req_t *req)
 	char allow[128];
 
 	switch (vc_router_match(routes, VC_ARRAY_LEN(routes), vc_http_method(req),
-				vc_http_path(req), &r, params, &np, allow, sizeof(allow))) {
+	                        vc_http_path(req), &r, params, &np, allow, sizeof(allow))) {
 	case VC_ROUTE_FOUND:
 		for (unsigned i = 0; i < np; i++)
 			vc_http_add_param(req, params[i].at, params[i].len);
@@ -38,9 +40,7 @@ void vc_routes_handle(vc_http_req_t *req)
 		vc_http_add_header(req, "Allow", allow);
 		vc_http_respond(req, 405, NULL, NULL, 0);
 		return;
-	case VC_ROUTE_NOT_FOUND:
-		vc_http_respond(req, 404, NULL, NULL, 0);
-		return;
+	case VC_ROUTE_NOT_FOUND: vc_http_respond(req, 404, NULL, NULL, 0); return;
 	}
 }
 

@@ -141,7 +141,7 @@ static void dispatch(vc_actor_t *a, vc_msg_t *m)
 			return;
 	} else {
 		log_error("actor %s#%llu: no handler for message type %u", beh->name,
-			  (unsigned long long)a->id, m->type);
+		          (unsigned long long)a->id, m->type);
 	}
 	vc_msg_destroy(m);
 }
@@ -165,6 +165,6 @@ bool vc_actor__run(vc_actor_t *a)
 	uint32_t before = atomic_fetch_sub_explicit(&a->_pending, handled, memory_order_acq_rel);
 	if (before != handled)
 		return true; /* more mail (or a push in progress): stay scheduled */
-	vc_actor_unref(a); /* the scheduler's reference; a free is deferred */
+	vc_actor_unref(a);   /* the scheduler's reference; a free is deferred */
 	return false;
 }

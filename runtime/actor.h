@@ -65,8 +65,8 @@ struct vc_actor {
 	vc_mpsc_t _mbox;
 	_Atomic uint32_t _pending; /* messages sent and not yet handled */
 	_Atomic uint32_t _refs;
-	vc_qnode_t _sched;         /* link in the home worker's inbox */
-	vc_actor_t *_run_next;     /* link in the home worker's ready list */
+	vc_qnode_t _sched;     /* link in the home worker's inbox */
+	vc_actor_t *_run_next; /* link in the home worker's ready list */
 	bool _stopped;
 };
 

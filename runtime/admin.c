@@ -36,9 +36,9 @@
 #include "runtime/log.h"
 #include "wire/admin_proto.h"
 
-#define ADMIN_TIMEOUT 10.0     /* seconds to send a request / take the answer */
+#define ADMIN_TIMEOUT 10.0 /* seconds to send a request / take the answer */
 #define ADMIN_BACKLOG 64
-#define ADMIN_MAX_CONNS 64     /* open admin connections per worker */
+#define ADMIN_MAX_CONNS 64 /* open admin connections per worker */
 #define ADMIN_MAX_TABLES 16
 #define ADMIN_BUF_START 512
 #define ADMIN_ACCEPT_BATCH 16
@@ -51,26 +51,26 @@ struct vc_admin_req {
 	ev_io io;
 	ev_timer timer;
 	admin_worker_t *aw;
-	vc_worker_t *w;               /* home worker; immutable */
-	int fd;                       /* -1 once the client is gone */
+	vc_worker_t *w; /* home worker; immutable */
+	int fd;         /* -1 once the client is gone */
 	enum conn_state state;
-	bool eof;                     /* the client half-closed after its request */
-	bool dispatching;             /* inside the handler call on the home thread */
-	bool ready;                   /* the answer line is in buf */
+	bool eof;         /* the client half-closed after its request */
+	bool dispatching; /* inside the handler call on the home thread */
+	bool ready;       /* the answer line is in buf */
 	_Atomic bool answered;
-	const vc_admin_verb_t *verb;  /* NULL until looked up */
-	char *buf;                    /* request bytes, later the response line */
+	const vc_admin_verb_t *verb; /* NULL until looked up */
+	char *buf;                   /* request bytes, later the response line */
 	size_t len, cap, off;
-	char **words;                 /* parsed request; argv points into it */
+	char **words; /* parsed request; argv points into it */
 	uid_t uid;
 	pid_t pid;
-	char ctx[40];                 /* log context, "admin#7 uid 1000" */
+	char ctx[40]; /* log context, "admin#7 uid 1000" */
 	vc_admin_req_t *prev, *next;
 };
 
 struct admin_worker {
 	ev_io accept_io;
-	ev_timer pause;               /* accept paused after EMFILE and friends */
+	ev_timer pause; /* accept paused after EMFILE and friends */
 	vc_worker_t *w;
 	vc_admin_req_t *conns;
 	unsigned nconns;
@@ -80,7 +80,7 @@ struct admin_worker {
 static struct {
 	int fd;
 	char *path;
-	pthread_mutex_t mu;           /* guards workers */
+	pthread_mutex_t mu; /* guards workers */
 	admin_worker_t *workers;
 	const vc_admin_cmd_t *tabs[ADMIN_MAX_TABLES];
 	size_t ntabs[ADMIN_MAX_TABLES];
@@ -116,7 +116,8 @@ void vc_admin_register(const vc_admin_cmd_t *cmds, size_t n)
 		const vc_admin_verb_t *v = proto_verb(cmds[i].verb);
 		if (v == NULL || (v->flags & VC_ADMIN_LOCAL))
 			vc_fatal("admin handler for '%s', which is not a vcd verb in "
-				 "wire/admin_proto.c", cmds[i].verb);
+			         "wire/admin_proto.c",
+			         cmds[i].verb);
 		if (find_handler(cmds[i].verb) != NULL)
 			vc_fatal("two admin handlers for '%s'", cmds[i].verb);
 	}
@@ -180,7 +181,7 @@ static void conn_write(vc_admin_req_t *c)
 			return;
 		} else {
 			log_debug("admin: client went away before the answer was sent: %s",
-				  strerror(errno));
+			          strerror(errno));
 			break;
 		}
 	}
@@ -231,7 +232,7 @@ static void conn_answer(vc_admin_req_t *c, char *line, size_t len)
 
 	if (atomic_exchange(&c->answered, true)) {
 		log_error("admin: '%s' answered twice; the second answer is dropped",
-			  c->verb ? c->verb->words : "?");
+		          c->verb ? c->verb->words : "?");
 		free(line);
 		return;
 	}
@@ -287,7 +288,7 @@ static vc_admin_fn lookup(vc_admin_req_t *c, size_t linelen, vc_admin_match_t *m
 	if (vc_admin_request_parse(c->buf, linelen, &c->words, &n, err, sizeof(err)) < 0) {
 		/* The parser's message may quote the input: keep it out of the log. */
 		log_info("admin: uid %u: rejected a malformed request of %zu bytes",
-			 (unsigned)c->uid, linelen);
+		         (unsigned)c->uid, linelen);
 		conn_error(c, err);
 		return NULL;
 	}
@@ -300,9 +301,11 @@ static vc_admin_fn lookup(vc_admin_req_t *c, size_t linelen, vc_admin_match_t *m
 	c->verb = m->verb;
 	fn = find_handler(m->verb->words);
 	if (fn == NULL) {
-		snprintf(err, sizeof(err), (m->verb->flags & VC_ADMIN_LOCAL)
-			 ? "'%s' is answered by vcctl itself, not by vcd"
-			 : "'%s' is not implemented by this vcd", m->verb->words);
+		snprintf(err, sizeof(err),
+		         (m->verb->flags & VC_ADMIN_LOCAL)
+		                 ? "'%s' is answered by vcctl itself, not by vcd"
+		                 : "'%s' is not implemented by this vcd",
+		         m->verb->words);
 		conn_error(c, err);
 	}
 	return fn;
@@ -354,7 +357,7 @@ static void conn_read(vc_admin_req_t *c)
 	for (;;) {
 		if (c->len == c->cap && !conn_grow(c)) {
 			snprintf(err, sizeof(err), "request line is longer than %d bytes",
-				 VC_ADMIN_LINE_MAX);
+			         VC_ADMIN_LINE_MAX);
 			conn_error(c, err);
 			return;
 		}
@@ -399,8 +402,7 @@ static void conn_check_hangup(vc_admin_req_t *c)
 		conn_watch(c, 0, false);
 		return;
 	}
-	log_debug("admin: client hung up while '%s' was running",
-		  c->verb ? c->verb->words : "?");
+	log_debug("admin: client hung up while '%s' was running", c->verb ? c->verb->words : "?");
 	conn_watch(c, 0, false);
 	close(c->fd);
 	c->fd = -1;
@@ -411,15 +413,9 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	vc_admin_req_t *c = vc_container_of(io, vc_admin_req_t, io);
 
 	switch (c->state) {
-	case C_READING:
-		conn_read(c);
-		break;
-	case C_HANDLING:
-		conn_check_hangup(c);
-		break;
-	case C_WRITING:
-		conn_write(c);
-		break;
+	case C_READING: conn_read(c); break;
+	case C_HANDLING: conn_check_hangup(c); break;
+	case C_WRITING: conn_write(c); break;
 	}
 }
 
@@ -434,7 +430,7 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	}
 	log_info("admin: uid %u sent no complete request within %.0f s", (unsigned)c->uid,
-		 ADMIN_TIMEOUT);
+	         ADMIN_TIMEOUT);
 	snprintf(err, sizeof(err), "no complete request line within %.0f s", ADMIN_TIMEOUT);
 	conn_error(c, err);
 }
@@ -467,20 +463,24 @@ static bool peer_allowed(admin_worker_t *aw, int fd, struct ucred *cr)
 	}
 	if (cr->uid != me && cr->uid != 0) {
 		if (me == 0)
-			snprintf(msg, sizeof(msg), "permission denied: uid %u may not use the "
-				 "admin socket (only root)", (unsigned)cr->uid);
+			snprintf(msg, sizeof(msg),
+			         "permission denied: uid %u may not use the "
+			         "admin socket (only root)",
+			         (unsigned)cr->uid);
 		else
-			snprintf(msg, sizeof(msg), "permission denied: uid %u may not use the "
-				 "admin socket (only uid %u or root)", (unsigned)cr->uid,
-				 (unsigned)me);
+			snprintf(msg, sizeof(msg),
+			         "permission denied: uid %u may not use the "
+			         "admin socket (only uid %u or root)",
+			         (unsigned)cr->uid, (unsigned)me);
 		log_warn("admin: refused uid %u pid %d: only uid %u or root may use the admin "
-			 "socket", (unsigned)cr->uid, (int)cr->pid, (unsigned)me);
+		         "socket",
+		         (unsigned)cr->uid, (int)cr->pid, (unsigned)me);
 		refuse(fd, msg);
 		return false;
 	}
 	if (aw->nconns >= ADMIN_MAX_CONNS) {
 		log_warn("admin: refused pid %d: %d admin connections are already open",
-			 (int)cr->pid, ADMIN_MAX_CONNS);
+		         (int)cr->pid, ADMIN_MAX_CONNS);
 		refuse(fd, "too many admin connections at once; try again");
 		return false;
 	}
@@ -502,7 +502,7 @@ static void conn_new(admin_worker_t *aw, int fd)
 	c->uid = cr.uid;
 	c->pid = cr.pid;
 	snprintf(c->ctx, sizeof(c->ctx), "admin#%u uid %u", atomic_fetch_add(&admin.next_id, 1),
-		 (unsigned)cr.uid);
+	         (unsigned)cr.uid);
 	ev_init(&c->io, conn_io_cb);
 	ev_init(&c->timer, conn_timer_cb);
 	c->next = aw->conns;
@@ -528,7 +528,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		log_warn("admin: accept on %s failed: %s; pausing admin accepts for 1 s",
-			 admin.path, strerror(errno));
+		         admin.path, strerror(errno));
 		ev_io_stop(loop, &aw->accept_io);
 		ev_timer_set(&aw->pause, 1.0, 0.);
 		ev_timer_start(loop, &aw->pause);
@@ -569,17 +569,19 @@ static int check_dir(const char *path, char *err, size_t errlen)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? vc_strndup(path, slash == path ? 1 : (size_t)(slash - path))
-			  : vc_strdup(".");
+	                  : vc_strdup(".");
 	struct stat st;
 	int rc = 0;
 
 	if (stat(dir, &st) < 0) {
-		snprintf(err, errlen, "cannot use admin socket %s: directory %s: %s (create it, "
-			 "owned by vcd's user, or set admin_socket)", path, dir, strerror(errno));
+		snprintf(err, errlen,
+		         "cannot use admin socket %s: directory %s: %s (create it, "
+		         "owned by vcd's user, or set admin_socket)",
+		         path, dir, strerror(errno));
 		rc = -1;
 	} else if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "cannot use admin socket %s: %s is not a directory", path,
-			 dir);
+		         dir);
 		rc = -1;
 	}
 	free(dir);
@@ -617,8 +619,10 @@ static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "admin socket path %s exists and is not a socket; refusing "
-			 "to replace it (remove it or set admin_socket)", path);
+		snprintf(err, errlen,
+		         "admin socket path %s exists and is not a socket; refusing "
+		         "to replace it (remove it or set admin_socket)",
+		         path);
 		return -1;
 	}
 	live = probe(sa);
@@ -628,13 +632,13 @@ static int clear_stale(const struct sockaddr_un *sa, char *err, size_t errlen)
 	}
 	if (live < 0) {
 		snprintf(err, errlen, "cannot tell whether admin socket %s is in use: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	log_info("admin: removing stale admin socket %s", path);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		snprintf(err, errlen, "cannot remove stale admin socket %s: %s", path,
-			 strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -656,12 +660,12 @@ static int bind_listen(const struct sockaddr_un *sa, char *err, size_t errlen)
 	umask(old);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot bind admin socket %s: %s", sa->sun_path,
-			 strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	if (chmod(sa->sun_path, 0600) < 0 || listen(fd, ADMIN_BACKLOG) < 0) {
 		snprintf(err, errlen, "cannot set up admin socket %s: %s", sa->sun_path,
-			 strerror(errno));
+		         strerror(errno));
 		unlink(sa->sun_path);
 		goto fail;
 	}
@@ -678,13 +682,16 @@ int vc_admin_listen(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if (len == 0) {
-		snprintf(err, errlen, "admin_socket is empty; expected a path such as "
-			 "/run/vcd/vcd.sock");
+		snprintf(err, errlen,
+		         "admin_socket is empty; expected a path such as "
+		         "/run/vcd/vcd.sock");
 		return -1;
 	}
 	if (len >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "admin socket path %s is %zu bytes long; Unix sockets allow "
-			 "at most %zu", path, len, sizeof(sa.sun_path) - 1);
+		snprintf(err, errlen,
+		         "admin socket path %s is %zu bytes long; Unix sockets allow "
+		         "at most %zu",
+		         path, len, sizeof(sa.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sa.sun_path, path, len + 1);

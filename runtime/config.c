@@ -38,7 +38,7 @@
 #define VC_PKGDATADIR "/usr/share/vcd"
 #endif
 
-#define SHOW_MAX 80 /* bytes of a value or key echoed in an error */
+#define SHOW_MAX 80      /* bytes of a value or key echoed in an error */
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 #define WORKERS_MAX 256
 
@@ -62,15 +62,15 @@ typedef char *(*redact_fn)(const char *text);
 struct key {
 	const char *name;
 	enum key_type type;
-	const char *def;     /* default, as text */
-	const char *env;     /* compatibility environment name, or NULL */
-	unsigned flags;      /* enum key_flag */
-	size_t offset;       /* into vc_config_t */
-	uint64_t min, max;   /* uint/size/workers: value; duration: ms; string: length */
-	check_fn check;      /* T_STRING only; NULL accepts anything */
-	redact_fn redact;    /* K_SECRET only; NULL hides the whole value */
-	const char *expect;  /* what a valid value looks like; NULL: derived from type */
-	const char *help;    /* one line for humans */
+	const char *def;    /* default, as text */
+	const char *env;    /* compatibility environment name, or NULL */
+	unsigned flags;     /* enum key_flag */
+	size_t offset;      /* into vc_config_t */
+	uint64_t min, max;  /* uint/size/workers: value; duration: ms; string: length */
+	check_fn check;     /* T_STRING only; NULL accepts anything */
+	redact_fn redact;   /* K_SECRET only; NULL hides the whole value */
+	const char *expect; /* what a valid value looks like; NULL: derived from type */
+	const char *help;   /* one line for humans */
 };
 
 static char *check_listen(const struct key *k, const char *text);
@@ -85,6 +85,7 @@ static char *redact_dburl(const char *text);
 #define GB (1024ull * 1024ull * 1024ull)
 #define DAY_MS (24ull * 3600ull * 1000ull)
 
+/* clang-format off */
 static const struct key keys[] = {
 	{ .name = "listen", .type = T_STRING, .def = "127.0.0.1:8081", .env = "LISTEN_ADDR",
 	  .offset = OFF(listen), .check = check_listen,
@@ -138,6 +139,7 @@ static const struct key keys[] = {
 		    "or nothing to mirror the request Origin",
 	  .help = "origins allowed by CORS; empty mirrors the request Origin" },
 };
+/* clang-format on */
 
 #define NKEYS VC_ARRAY_LEN(keys)
 
@@ -315,7 +317,7 @@ static bool add_origin(char *out, size_t *n, const char *s, const char *end)
 		return false;
 	h = vc_strndup(host, (size_t)(end - host));
 	bool ok = split_host(h, &rest) &&
-		  (rest[0] == '\0' || (rest[0] == ':' && valid_port(rest + 1, strlen(rest + 1))));
+	          (rest[0] == '\0' || (rest[0] == ':' && valid_port(rest + 1, strlen(rest + 1))));
 	free(h);
 	if (!ok)
 		return false;
@@ -456,14 +458,19 @@ static char *redact_dburl(const char *text)
 
 static void format_size(char *buf, size_t len, uint64_t v)
 {
-	static const struct { uint64_t mult; const char *suffix; } units[] = {
-		{ GB, "g" }, { MB, "m" }, { KB, "k" },
+	static const struct {
+		uint64_t mult;
+		const char *suffix;
+	} units[] = {
+		{ GB, "g" },
+		{ MB, "m" },
+		{ KB, "k" },
 	};
 
 	for (size_t i = 0; i < VC_ARRAY_LEN(units); i++) {
 		if (v != 0 && v % units[i].mult == 0) {
 			snprintf(buf, len, "%llu%s", (unsigned long long)(v / units[i].mult),
-				 units[i].suffix);
+			         units[i].suffix);
 			return;
 		}
 	}
@@ -472,14 +479,20 @@ static void format_size(char *buf, size_t len, uint64_t v)
 
 static void format_ms(char *buf, size_t len, uint64_t ms)
 {
-	static const struct { uint64_t mult; const char *suffix; } units[] = {
-		{ 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" },
+	static const struct {
+		uint64_t mult;
+		const char *suffix;
+	} units[] = {
+		{ 3600000, "h" },
+		{ 60000, "m" },
+		{ 1000, "s" },
+		{ 1, "ms" },
 	};
 
 	for (size_t i = 0; i < VC_ARRAY_LEN(units); i++) {
 		if (ms % units[i].mult == 0 || units[i].mult == 1) {
 			snprintf(buf, len, "%llu%s", (unsigned long long)(ms / units[i].mult),
-				 units[i].suffix);
+			         units[i].suffix);
 			return;
 		}
 	}
@@ -529,7 +542,10 @@ static int parse_size(const struct key *k, const char *text, void *field)
 /* "30", "1.5", "500ms", "30s", "5m", "1h": seconds as a double. */
 static int parse_duration(const struct key *k, const char *text, void *field)
 {
-	static const struct { const char *suffix; double mult; } units[] = {
+	static const struct {
+		const char *suffix;
+		double mult;
+	} units[] = {
 		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "", 1 },
 	};
 	size_t ndig = strspn(text, "0123456789.");
@@ -556,8 +572,11 @@ static int parse_duration(const struct key *k, const char *text, void *field)
 
 static int parse_bool(const struct key *k, const char *text, void *field)
 {
-	static const struct { const char *word; bool v; } words[] = {
-		{ "true", true }, { "yes", true }, { "on", true }, { "1", true },
+	static const struct {
+		const char *word;
+		bool v;
+	} words[] = {
+		{ "true", true },   { "yes", true }, { "on", true },   { "1", true },
 		{ "false", false }, { "no", false }, { "off", false }, { "0", false },
 	};
 
@@ -601,8 +620,8 @@ static void expect_string(const struct key *k, char *buf, size_t len)
 		snprintf(buf, len, "%s", k->expect);
 	else if (k->check == check_path)
 		snprintf(buf, len, "a non-empty path of at most %llu bytes%s",
-			 (unsigned long long)k->max,
-			 k->max == SUN_PATH_MAX ? " (the limit for a Unix socket)" : "");
+		         (unsigned long long)k->max,
+		         k->max == SUN_PATH_MAX ? " (the limit for a Unix socket)" : "");
 	else
 		snprintf(buf, len, "a string");
 }
@@ -610,7 +629,7 @@ static void expect_string(const struct key *k, char *buf, size_t len)
 static void expect_uint(const struct key *k, char *buf, size_t len)
 {
 	snprintf(buf, len, "an integer from %llu to %llu", (unsigned long long)k->min,
-		 (unsigned long long)k->max);
+	         (unsigned long long)k->max);
 }
 
 static void expect_size(const struct key *k, char *buf, size_t len)
@@ -628,8 +647,8 @@ static void expect_duration(const struct key *k, char *buf, size_t len)
 
 	format_ms(lo, sizeof(lo), k->min);
 	format_ms(hi, sizeof(hi), k->max);
-	snprintf(buf, len, "a duration such as 30, 1.5, 500ms, 30s, 5m or 1h, from %s to %s",
-		 lo, hi);
+	snprintf(buf, len, "a duration such as 30, 1.5, 500ms, 30s, 5m or 1h, from %s to %s", lo,
+	         hi);
 }
 
 static void expect_bool(const struct key *k, char *buf, size_t len)
@@ -645,7 +664,7 @@ static void expect_loglevel(const struct key *k, char *buf, size_t len)
 static void expect_workers(const struct key *k, char *buf, size_t len)
 {
 	snprintf(buf, len, "auto or an integer from %llu to %llu", (unsigned long long)k->min,
-		 (unsigned long long)k->max);
+	         (unsigned long long)k->max);
 }
 
 /* The text kept for JSON: the canonical form where there is one. */
@@ -739,13 +758,10 @@ static const struct type_ops {
 	[T_STRING] = { parse_string, expect_string, text_string, json_text, 0 },
 	[T_UINT] = { parse_uint, expect_uint, text_uint, json_uint, sizeof(unsigned) },
 	[T_SIZE] = { parse_size, expect_size, text_lower, json_text, sizeof(size_t) },
-	[T_DURATION] = { parse_duration, expect_duration, text_lower, json_text,
-			 sizeof(double) },
+	[T_DURATION] = { parse_duration, expect_duration, text_lower, json_text, sizeof(double) },
 	[T_BOOL] = { parse_bool, expect_bool, text_bool, json_bool, sizeof(bool) },
-	[T_LOGLEVEL] = { parse_loglevel, expect_loglevel, text_loglevel, json_text,
-			 sizeof(int) },
-	[T_WORKERS] = { parse_workers, expect_workers, text_workers, json_text,
-			sizeof(unsigned) },
+	[T_LOGLEVEL] = { parse_loglevel, expect_loglevel, text_loglevel, json_text, sizeof(int) },
+	[T_WORKERS] = { parse_workers, expect_workers, text_workers, json_text, sizeof(unsigned) },
 };
 
 /* --- applying values ------------------------------------------------------ */
@@ -787,7 +803,7 @@ static const char *show_key(char *buf, size_t len, const char *s, size_t n)
 
 /* Parse text into k's field; `where` names the source for an error. */
 static int set_value(struct conf *cf, const struct key *k, const char *text, enum source src,
-		     const char *where, char *err, size_t errlen)
+                     const char *where, char *err, size_t errlen)
 {
 	const struct type_ops *t = &types[k->type];
 	void *field = field_of(&cf->pub, k);
@@ -798,7 +814,7 @@ static int set_value(struct conf *cf, const struct key *k, const char *text, enu
 		show_value(shown, sizeof(shown), k, text);
 		t->expect(k, expect, sizeof(expect));
 		return fail(err, errlen, "%s: %s = '%s': expected %s", where, k->name, shown,
-			    expect);
+		            expect);
 	}
 	free(cf->text[i]);
 	cf->text[i] = t->text(k, text, field);
@@ -866,13 +882,16 @@ static int load_overrides(struct conf *cf, char *const *ov, size_t n, char *err,
 		size_t klen = eq != NULL ? (size_t)(eq - s) : strcspn(s, ":= \t");
 		const char *name = show_key(shown, sizeof(shown), s, klen);
 		if (eq == NULL || name == NULL)
-			return fail(err, errlen, "command line: %s%s%sexpected key=value, "
-				    "such as --max-body=2m", name ? "'" : "", name ? name : "",
-				    name ? "': " : "");
+			return fail(err, errlen,
+			            "command line: %s%s%sexpected key=value, "
+			            "such as --max-body=2m",
+			            name ? "'" : "", name ? name : "", name ? "': " : "");
 		const struct key *k = key_lookup(s, klen);
 		if (k == NULL)
-			return fail(err, errlen, "command line: unknown key '%s' "
-				    "(vcd --list-keys lists them)", name);
+			return fail(err, errlen,
+			            "command line: unknown key '%s' "
+			            "(vcd --list-keys lists them)",
+			            name);
 		if (set_value(cf, k, eq + 1, SRC_FLAG, "command line", err, errlen) < 0)
 			return -1;
 	}
@@ -900,7 +919,7 @@ static char *trim(char *s)
 
 /* Cut the value part of a line (after '=') in place: quotes, comments. */
 static int file_value(const struct key *k, char *v, char **out, const char *where, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char shown[SHOW_MAX + 8], *end;
 
@@ -917,11 +936,13 @@ static int file_value(const struct key *k, char *v, char **out, const char *wher
 	end = strchr(v + 1, '"');
 	if (end == NULL)
 		return fail(err, errlen, "%s: %s = '%s': expected a closing double quote", where,
-			    k->name, shown);
+		            k->name, shown);
 	char *after = trim(end + 1);
 	if (after[0] != '\0' && after[0] != '#')
-		return fail(err, errlen, "%s: %s = '%s': expected nothing but a # comment "
-			    "after the closing quote", where, k->name, shown);
+		return fail(err, errlen,
+		            "%s: %s = '%s': expected nothing but a # comment "
+		            "after the closing quote",
+		            where, k->name, shown);
 	*end = '\0';
 	*out = v + 1;
 	return 0;
@@ -942,12 +963,14 @@ static int file_line(struct conf *cf, char *line, const char *where, char *err, 
 	if (key[0] == '\0')
 		return fail(err, errlen, "%s: expected key = value (no key before '=')", where);
 	if (show_key(shown, sizeof(shown), key, strlen(key)) == NULL)
-		return fail(err, errlen, "%s: expected key = value, where key is a name "
-			    "such as max_body", where);
+		return fail(err, errlen,
+		            "%s: expected key = value, where key is a name "
+		            "such as max_body",
+		            where);
 	k = key_lookup(key, strlen(key));
 	if (k == NULL)
-		return fail(err, errlen, "%s: unknown key '%s' (vcd --list-keys lists them)",
-			    where, shown);
+		return fail(err, errlen, "%s: unknown key '%s' (vcd --list-keys lists them)", where,
+		            shown);
 	if (file_value(k, eq + 1, &value, where, err, errlen) < 0)
 		return -1;
 	return set_value(cf, k, value, SRC_FILE, where, err, errlen);
@@ -989,7 +1012,7 @@ static int check_required(struct conf *cf, const char *path, char *err, size_t e
 		else
 			env_name(k, name, sizeof(name));
 		return fail(err, errlen, "%s is not set: set it in %s or %s", k->name,
-			    path != NULL ? path : vc_config_default_path(), name);
+		            path != NULL ? path : vc_config_default_path(), name);
 	}
 	return 0;
 }
@@ -997,7 +1020,7 @@ static int check_required(struct conf *cf, const char *path, char *err, size_t e
 /* --- public --------------------------------------------------------------- */
 
 vc_config_t *vc_config_load(const char *path, char *const *overrides, size_t noverrides,
-			    char *const *env, char *err, size_t errlen)
+                            char *const *env, char *err, size_t errlen)
 {
 	struct conf *cf = vc_calloc(1, sizeof(*cf));
 
@@ -1046,11 +1069,11 @@ json_t *vc_config_to_json(const vc_config_t *c)
 		const struct key *k = &keys[i];
 		const struct type_ops *t = &types[k->type];
 		json_object_set_new(out, k->name,
-				    json_pack("{s:o, s:o, s:s, s:b}", "value",
-					      t->json(k, cf->text[i]), "default",
-					      t->json(k, k->def), "source",
-					      source_names[cf->source[i]], "reload",
-					      (k->flags & K_RELOAD) != 0));
+		                    json_pack("{s:o, s:o, s:s, s:b}", "value",
+		                              t->json(k, cf->text[i]), "default",
+		                              t->json(k, k->def), "source",
+		                              source_names[cf->source[i]], "reload",
+		                              (k->flags & K_RELOAD) != 0));
 	}
 	return out;
 }
@@ -1066,7 +1089,7 @@ static bool same_value(const struct key *k, const vc_config_t *a, const vc_confi
 }
 
 void vc_config_diff(const vc_config_t *old, const vc_config_t *new, json_t *applied,
-		    json_t *restart_needed)
+                    json_t *restart_needed)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];

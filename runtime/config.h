@@ -23,21 +23,21 @@
 #include "runtime/vc.h"
 
 typedef struct vc_config {
-	char *listen;               /* "host:port" for HTTP */
-	unsigned workers;           /* resolved: "auto" becomes the number of CPUs */
-	char *database_url;         /* libpq URL or conninfo; required */
-	unsigned db_pool_size;      /* PostgreSQL connections per worker */
-	char *migrations_dir;       /* where sql/NNN_*.sql live */
-	char *admin_socket;         /* path of the admin Unix socket */
-	int log_level;              /* enum vc_log_level */
-	unsigned max_connections;   /* HTTP/WebSocket connections, all workers */
-	size_t max_body;            /* bytes */
-	size_t max_header_size;     /* bytes of the request line plus headers */
-	size_t max_uri;             /* bytes of the request target */
-	double request_timeout;     /* seconds to receive a whole request */
-	double idle_timeout;        /* seconds a keep-alive connection may idle */
-	double shutdown_timeout;    /* seconds SIGTERM waits for in-flight work */
-	char *cors_allowed_origin;  /* comma-separated origins; "" mirrors Origin */
+	char *listen;              /* "host:port" for HTTP */
+	unsigned workers;          /* resolved: "auto" becomes the number of CPUs */
+	char *database_url;        /* libpq URL or conninfo; required */
+	unsigned db_pool_size;     /* PostgreSQL connections per worker */
+	char *migrations_dir;      /* where sql/NNN_*.sql live */
+	char *admin_socket;        /* path of the admin Unix socket */
+	int log_level;             /* enum vc_log_level */
+	unsigned max_connections;  /* HTTP/WebSocket connections, all workers */
+	size_t max_body;           /* bytes */
+	size_t max_header_size;    /* bytes of the request line plus headers */
+	size_t max_uri;            /* bytes of the request target */
+	double request_timeout;    /* seconds to receive a whole request */
+	double idle_timeout;       /* seconds a keep-alive connection may idle */
+	double shutdown_timeout;   /* seconds SIGTERM waits for in-flight work */
+	char *cors_allowed_origin; /* comma-separated origins; "" mirrors Origin */
 } vc_config_t;
 
 /*
@@ -49,7 +49,7 @@ typedef struct vc_config {
  *   "/etc/vcd/vcd.conf:12: max_body = '12q': expected a size such as 1048576, 64k or 1m"
  */
 vc_config_t *vc_config_load(const char *path, char *const *overrides, size_t noverrides,
-			    char *const *env, char *err, size_t errlen) VC_MUSTCHECK;
+                            char *const *env, char *err, size_t errlen) VC_MUSTCHECK;
 void vc_config_free(vc_config_t *c);
 
 /* The running configuration (never NULL once vcd has started). */
@@ -65,7 +65,7 @@ json_t *vc_config_to_json(const vc_config_t *c);
 /* Keys whose values differ: into `applied` when reloadable, else into
  * `restart_needed` (both JSON arrays of key names). */
 void vc_config_diff(const vc_config_t *old, const vc_config_t *new, json_t *applied,
-		    json_t *restart_needed);
+                    json_t *restart_needed);
 /* One key name per line, in table order (for the documentation check). */
 void vc_config_print_keys(FILE *out);
 /* Path of the config file used when -c is not given. */

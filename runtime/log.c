@@ -139,9 +139,9 @@ void vc_log_write(int level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s%s%s: ",
-			      ts.tv_nsec / 1000000, vc_log_level_name(level), thread_name,
-			      thread_ctx ? " " : "", thread_ctx ? thread_ctx : "");
+	n += (size_t)snprintf(line + n, sizeof(line) - n,
+	                      ".%03ldZ %s %s%s%s: ", ts.tv_nsec / 1000000, vc_log_level_name(level),
+	                      thread_name, thread_ctx ? " " : "", thread_ctx ? thread_ctx : "");
 	if (n < sizeof(line)) {
 		va_start(ap, fmt);
 		int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);

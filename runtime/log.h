@@ -44,11 +44,11 @@ uint64_t vc_log_dropped(void);
 
 void vc_log_write(int level, const char *fmt, ...) VC_PRINTF(2, 3);
 
-#define vc_log_at(level, ...)                                                     \
-	do {                                                                      \
-		if (vc_unlikely((level) <= atomic_load_explicit(&vc_log_level_now, \
-								memory_order_relaxed)))     \
-			vc_log_write((level), __VA_ARGS__);                       \
+#define vc_log_at(level, ...)                                                                      \
+	do {                                                                                       \
+		if (vc_unlikely((level) <=                                                         \
+		                atomic_load_explicit(&vc_log_level_now, memory_order_relaxed)))    \
+			vc_log_write((level), __VA_ARGS__);                                        \
 	} while (0)
 
 #define log_error(...) vc_log_at(VC_LOG_ERROR, __VA_ARGS__)

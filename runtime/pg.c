@@ -87,7 +87,7 @@ typedef struct pg_query {
 	struct pg_query *next;
 	vc_actor_t *reply_to; /* holds a reference */
 	uint32_t reply_type;
-	bool prepare;         /* a PQsendPrepare of stmt, not a query */
+	bool prepare; /* a PQsendPrepare of stmt, not a query */
 	int stmt;
 	int nparams;
 	void *cookie;
@@ -197,14 +197,14 @@ typedef struct pg_conn {
 	enum pg_state state;
 	PGconn *pg;
 	ev_io io;
-	int io_events;      /* what io is armed for; 0 when stopped */
-	bool want_write;    /* PQflush returned 1 */
+	int io_events;   /* what io is armed for; 0 when stopped */
+	bool want_write; /* PQflush returned 1 */
 	ev_timer retry;
-	qlist_t inflight;   /* prepares or queries sent, oldest first */
-	uint64_t since_us;  /* entered the current state */
-	unsigned failures;  /* failed attempts since last READY */
+	qlist_t inflight;  /* prepares or queries sent, oldest first */
+	uint64_t since_us; /* entered the current state */
+	unsigned failures; /* failed attempts since last READY */
 	unsigned backoff_ms;
-	bool been_up;       /* reached READY at least once since NEW */
+	bool been_up; /* reached READY at least once since NEW */
 } pg_conn_t;
 
 struct pg_pool {
@@ -213,7 +213,7 @@ struct pg_pool {
 	char *conninfo;
 	pg_conn_t *conns;
 	unsigned nconns;
-	qlist_t queue;      /* queries waiting for a connection */
+	qlist_t queue; /* queries waiting for a connection */
 	ev_timer tick;
 	uint64_t connect_timeout_us;
 	uint64_t rng;
@@ -252,13 +252,12 @@ static void conn_set_state(pg_conn_t *c, enum pg_state to)
 	enum pg_state from = c->state;
 
 	if (!(pg_states[from].next & S(to)))
-		vc_fatal("postgres conn %u: bad transition %s -> %s", c->idx,
-			 pg_states[from].name, pg_states[to].name);
-	log_debug("postgres conn %u: %s -> %s", c->idx, pg_states[from].name,
-		  pg_states[to].name);
+		vc_fatal("postgres conn %u: bad transition %s -> %s", c->idx, pg_states[from].name,
+		         pg_states[to].name);
+	log_debug("postgres conn %u: %s -> %s", c->idx, pg_states[from].name, pg_states[to].name);
 	if (state_is_up(from) != state_is_up(to))
 		atomic_fetch_add_explicit(&c->pool->stats.connected, state_is_up(to) ? 1 : -1,
-					  memory_order_relaxed);
+		                          memory_order_relaxed);
 	c->state = to;
 	c->since_us = vc_now_us();
 }
@@ -295,18 +294,16 @@ static enum vc_pg_status result_status(const PGresult *res)
 	switch (PQresultStatus(res)) {
 	case PGRES_COMMAND_OK:
 	case PGRES_TUPLES_OK:
-	case PGRES_SINGLE_TUPLE:
-		return VC_PG_OK;
-	default:
-		return VC_PG_ERROR;
+	case PGRES_SINGLE_TUPLE: return VC_PG_OK;
+	default: return VC_PG_ERROR;
 	}
 }
 
 /* Answer q (and free it). res is NULL exactly when st is UNAVAILABLE. */
-static void query_answer(vc_pg_stats_t *stats, pg_query_t *q, enum vc_pg_status st,
-			 PGresult *res)
+static void query_answer(vc_pg_stats_t *stats, pg_query_t *q, enum vc_pg_status st, PGresult *res)
 {
 	vc_pg_result_t *r = vc_msg_new(sizeof(*r), q->reply_type);
+	/* clang-format off */
 	_Atomic uint64_t *counter[] = {
 		[VC_PG_OK] = &stats->queries,
 		[VC_PG_ERROR] = &stats->errors,
@@ -869,3 +866,5 @@ void vc_pg_stats_sum(vc_pg_stats_t *out)
 			stats_add(out, &pools[i]->stats);
 	pthread_mutex_unlock(&pools_mu);
 }
+
+/* clang-format on */

@@ -46,19 +46,19 @@ int vc_pg_statement(const char *name, const char *sql, int nparams);
  * possibly before this function returns (VC_PG_UNAVAILABLE).
  */
 void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *reply_to,
-		 uint32_t reply_type, void *cookie);
+                 uint32_t reply_type, void *cookie);
 
 /* Worker start/stop hooks: open / close this worker's pool. */
 void vc_pg_worker_start(vc_worker_t *w, const char *conninfo, unsigned pool_size);
 void vc_pg_worker_stop(vc_worker_t *w);
 
 typedef struct vc_pg_stats {
-	_Atomic int64_t connected;     /* connections ready */
-	_Atomic uint64_t queries;      /* results delivered with VC_PG_OK */
-	_Atomic uint64_t errors;       /* VC_PG_ERROR */
-	_Atomic uint64_t unavailable;  /* VC_PG_UNAVAILABLE */
-	_Atomic uint64_t reconnects;   /* connection attempts after a failure */
-	_Atomic uint64_t rtt_us_sum;   /* over `queries` */
+	_Atomic int64_t connected;    /* connections ready */
+	_Atomic uint64_t queries;     /* results delivered with VC_PG_OK */
+	_Atomic uint64_t errors;      /* VC_PG_ERROR */
+	_Atomic uint64_t unavailable; /* VC_PG_UNAVAILABLE */
+	_Atomic uint64_t reconnects;  /* connection attempts after a failure */
+	_Atomic uint64_t rtt_us_sum;  /* over `queries` */
 } vc_pg_stats_t;
 /* Totals over all workers, summed into *out. */
 void vc_pg_stats_sum(vc_pg_stats_t *out);

@@ -95,7 +95,8 @@ static int list_files(migrate_t *m, const char *dir)
 			continue;
 		if (!migration_name_ok(e->d_name)) {
 			log_warn("migrations: ignoring %s/%s: name is not NNN_name.sql "
-				 "(lower case, digits, '_')", dir, e->d_name);
+			         "(lower case, digits, '_')",
+			         dir, e->d_name);
 			continue;
 		}
 		m->files = vc_realloc(m->files, (m->nfiles + 1) * sizeof(*m->files));
@@ -105,8 +106,9 @@ static int list_files(migrate_t *m, const char *dir)
 	qsort(m->files, m->nfiles, sizeof(*m->files), name_cmp);
 	for (size_t i = 1; i < m->nfiles; i++) {
 		if (strncmp(m->files[i - 1], m->files[i], 3) == 0) {
-			snprintf(m->err, m->errlen, "migrations %s and %s in %s share the number %.3s",
-				 m->files[i - 1], m->files[i], dir, m->files[i]);
+			snprintf(m->err, m->errlen,
+			         "migrations %s and %s in %s share the number %.3s",
+			         m->files[i - 1], m->files[i], dir, m->files[i]);
 			return -1;
 		}
 	}
@@ -122,8 +124,8 @@ static PGresult *exec_ok(migrate_t *m, const char *what, PGresult *res)
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
 		return res;
 	snprintf(m->err, m->errlen, "%s: %s", what,
-		 first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(m->pg), line,
-			    sizeof(line)));
+	         first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(m->pg), line,
+	                    sizeof(line)));
 	PQclear(res);
 	return NULL;
 }
@@ -147,7 +149,7 @@ static char *read_file(migrate_t *m, const char *dir, const char *name)
 	f = fopen(path, "rb");
 	if (f == NULL) {
 		snprintf(m->err, m->errlen, "migration %s: cannot open %s: %s", name, path,
-			 strerror(errno));
+		         strerror(errno));
 		return NULL;
 	}
 	do {
@@ -157,7 +159,7 @@ static char *read_file(migrate_t *m, const char *dir, const char *name)
 	} while (n > 0 && len <= MIGRATION_MAX_BYTES);
 	if (ferror(f) || len > MIGRATION_MAX_BYTES) {
 		snprintf(m->err, m->errlen, "migration %s: cannot read %s: %s", name, path,
-			 ferror(f) ? strerror(errno) : "larger than 16 MiB");
+		         ferror(f) ? strerror(errno) : "larger than 16 MiB");
 		free(buf);
 		buf = NULL;
 	} else {
@@ -190,9 +192,10 @@ static int apply_one(migrate_t *m, const char *dir, const char *name)
 	if (sql != NULL && exec_cmd(m, what, "BEGIN") == 0) {
 		if (exec_cmd(m, what, sql) == 0) {
 			res = exec_ok(m, what,
-				      PQexecParams(m->pg, "INSERT INTO schema_migrations (version) "
-							  "VALUES ($1)",
-						   1, NULL, params, NULL, NULL, 0));
+			              PQexecParams(m->pg,
+			                           "INSERT INTO schema_migrations (version) "
+			                           "VALUES ($1)",
+			                           1, NULL, params, NULL, NULL, 0));
 			PQclear(res);
 			if (res != NULL)
 				rc = exec_cmd(m, what, "COMMIT");
@@ -213,12 +216,12 @@ static int apply_pending(migrate_t *m, const char *dir)
 	int count = 0;
 
 	if (exec_cmd(m, "cannot create schema_migrations",
-		     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-		     " version text PRIMARY KEY,"
-		     " applied_at timestamptz NOT NULL DEFAULT now())") != 0)
+	             "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	             " version text PRIMARY KEY,"
+	             " applied_at timestamptz NOT NULL DEFAULT now())") != 0)
 		return -1;
 	applied = exec_ok(m, "cannot read schema_migrations",
-			  PQexec(m->pg, "SELECT version FROM schema_migrations"));
+	                  PQexec(m->pg, "SELECT version FROM schema_migrations"));
 	if (applied == NULL)
 		return -1;
 	for (size_t i = 0; i < m->nfiles && count >= 0; i++) {
@@ -256,8 +259,8 @@ int vc_pg_migrate(const char *conninfo, const char *dir, char *err, size_t errle
 		m.pg = PQconnectdb(conninfo);
 		if (m.pg == NULL || PQstatus(m.pg) != CONNECTION_OK) {
 			snprintf(err, errlen, "migrations: cannot connect to PostgreSQL: %s",
-				 first_line(m.pg ? PQerrorMessage(m.pg) : "out of memory", line,
-					    sizeof(line)));
+			         first_line(m.pg ? PQerrorMessage(m.pg) : "out of memory", line,
+			                    sizeof(line)));
 		} else {
 			PQsetNoticeProcessor(m.pg, notice_log, NULL);
 			count = migrate_locked(&m, dir);

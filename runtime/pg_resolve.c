@@ -167,12 +167,12 @@ static int resolve_host(const char *h, strlist_t *addrs, char *err, size_t errle
 
 	if (rc != 0) {
 		snprintf(err, errlen, "database_url: cannot resolve host '%s': %s", h,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL && addrs->n < RESOLVE_MAX_ADDRS; ai = ai->ai_next)
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), NULL, 0,
-				NI_NUMERICHOST) == 0 &&
+		                NI_NUMERICHOST) == 0 &&
 		    !strlist_has(addrs, buf))
 			strlist_add(addrs, buf);
 	freeaddrinfo(res);
@@ -189,8 +189,7 @@ typedef struct targets {
 	strlist_t host, hostaddr, port;
 } targets_t;
 
-static int targets_build(targets_t *t, const char *host, const char *port, char *err,
-			 size_t errlen)
+static int targets_build(targets_t *t, const char *host, const char *port, char *err, size_t errlen)
 {
 	strlist_t hosts = { 0 }, ports = { 0 };
 	int rc = 0;
@@ -269,8 +268,8 @@ static char *conninfo_print(const PQconninfoOption *opts, const targets_t *t)
 		vc_fatal("out of memory formatting a conninfo string");
 	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
 		bool replaced = t != NULL && (strcmp(o->keyword, "host") == 0 ||
-					      strcmp(o->keyword, "hostaddr") == 0 ||
-					      (strcmp(o->keyword, "port") == 0 && t->port.n > 0));
+		                              strcmp(o->keyword, "hostaddr") == 0 ||
+		                              (strcmp(o->keyword, "port") == 0 && t->port.n > 0));
 		if (o->val != NULL && !replaced)
 			print_quoted(f, o->keyword, o->val);
 	}
@@ -311,8 +310,7 @@ char *vc_pg_resolve(const char *url, char *err, size_t errlen)
 	host = opt_value(opts, "host", "PGHOST");
 	hostaddr = opt_value(opts, "hostaddr", "PGHOSTADDR");
 	port = opt_value(opts, "port", "PGPORT");
-	rewrite = host != NULL && (hostaddr == NULL || *hostaddr == '\0') &&
-		  needs_resolving(host);
+	rewrite = host != NULL && (hostaddr == NULL || *hostaddr == '\0') && needs_resolving(host);
 	if (!rewrite || targets_build(&t, host, port, err, errlen) == 0)
 		out = conninfo_print(opts, rewrite ? &t : NULL);
 	strlist_free(&t.host);

@@ -19,8 +19,7 @@
 #define vc_likely(x) __builtin_expect(!!(x), 1)
 #define vc_unlikely(x) __builtin_expect(!!(x), 0)
 #define VC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define vc_container_of(ptr, type, member) \
-	((type *)((char *)(ptr)-offsetof(type, member)))
+#define vc_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 void *vc_malloc(size_t n);
 void *vc_calloc(size_t nmemb, size_t n);

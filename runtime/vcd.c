@@ -32,15 +32,15 @@
 extern char **environ;
 
 static struct {
-	const char *config_path;     /* NULL: no file */
-	char **overrides;            /* --key=value */
+	const char *config_path; /* NULL: no file */
+	char **overrides;        /* --key=value */
 	size_t noverrides;
-	char *conninfo;              /* database_url with hosts resolved */
+	char *conninfo; /* database_url with hosts resolved */
 	int *listen_fds;
 	uint64_t started_ms;
 	_Atomic bool draining;
 	pthread_mutex_t reload_mu;
-	struct ev_loop *loop;        /* the main thread's */
+	struct ev_loop *loop; /* the main thread's */
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_timer drain_check;
 	ev_async drain_req;
@@ -69,13 +69,12 @@ json_t *vc_server_status(void)
 	vc_pg_stats_t p = { 0 };
 
 	vc_pg_stats_sum(&p);
-	return json_pack("{s:i,s:s,s:f,s:i,s:I,s:b,s:{s:I,s:i}}", "pid", (int)getpid(),
-			 "version", PACKAGE_VERSION, "uptime_s", vc_server_uptime(), "workers",
-			 (int)vc_runtime_nworkers(), "connections",
-			 (json_int_t)vc_http_connections(), "draining", vc_server_draining(),
-			 "database", "connected", (json_int_t)atomic_load(&p.connected),
-			 "pool_size",
-			 (int)(vc_runtime_nworkers() * vc_config_get()->db_pool_size));
+	return json_pack("{s:i,s:s,s:f,s:i,s:I,s:b,s:{s:I,s:i}}", "pid", (int)getpid(), "version",
+	                 PACKAGE_VERSION, "uptime_s", vc_server_uptime(), "workers",
+	                 (int)vc_runtime_nworkers(), "connections",
+	                 (json_int_t)vc_http_connections(), "draining", vc_server_draining(),
+	                 "database", "connected", (json_int_t)atomic_load(&p.connected),
+	                 "pool_size", (int)(vc_runtime_nworkers() * vc_config_get()->db_pool_size));
 }
 
 json_t *vc_server_stats(void)
@@ -88,24 +87,26 @@ json_t *vc_server_stats(void)
 	vc_pg_stats_sum(&p);
 	for (unsigned i = 0; i < vc_runtime_nworkers(); i++) {
 		vc_worker_stats_t *s = vc_worker_stats(vc_runtime_worker(i));
-		json_array_append_new(
-			workers, json_pack("{s:i,s:I,s:I,s:I,s:I}", "worker", (int)i, "actors",
-					   (json_int_t)atomic_load(&s->actors), "mailbox_depth",
-					   (json_int_t)atomic_load(&s->queued), "messages",
-					   (json_int_t)atomic_load(&s->handled), "loops",
-					   (json_int_t)atomic_load(&s->loops)));
+		json_array_append_new(workers,
+		                      json_pack("{s:i,s:I,s:I,s:I,s:I}", "worker", (int)i, "actors",
+		                                (json_int_t)atomic_load(&s->actors),
+		                                "mailbox_depth",
+		                                (json_int_t)atomic_load(&s->queued), "messages",
+		                                (json_int_t)atomic_load(&s->handled), "loops",
+		                                (json_int_t)atomic_load(&s->loops)));
 	}
-	return json_pack(
-		"{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:o,s:I}", "http",
-		"connections", (json_int_t)h.connections, "accepted", (json_int_t)h.accepted,
-		"refused", (json_int_t)h.refused, "timeouts", (json_int_t)h.timeouts, "requests",
-		(json_int_t)h.requests, "responses_4xx", (json_int_t)h.by_status[4],
-		"responses_5xx", (json_int_t)h.by_status[5], "database", "connected",
-		(json_int_t)atomic_load(&p.connected), "queries",
-		(json_int_t)atomic_load(&p.queries), "errors", (json_int_t)atomic_load(&p.errors),
-		"unavailable", (json_int_t)atomic_load(&p.unavailable), "reconnects",
-		(json_int_t)atomic_load(&p.reconnects), "workers", workers, "log_lines_dropped",
-		(json_int_t)vc_log_dropped());
+	return json_pack("{s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:o,s:I}",
+	                 "http", "connections", (json_int_t)h.connections, "accepted",
+	                 (json_int_t)h.accepted, "refused", (json_int_t)h.refused, "timeouts",
+	                 (json_int_t)h.timeouts, "requests", (json_int_t)h.requests,
+	                 "responses_4xx", (json_int_t)h.by_status[4], "responses_5xx",
+	                 (json_int_t)h.by_status[5], "database", "connected",
+	                 (json_int_t)atomic_load(&p.connected), "queries",
+	                 (json_int_t)atomic_load(&p.queries), "errors",
+	                 (json_int_t)atomic_load(&p.errors), "unavailable",
+	                 (json_int_t)atomic_load(&p.unavailable), "reconnects",
+	                 (json_int_t)atomic_load(&p.reconnects), "workers", workers,
+	                 "log_lines_dropped", (json_int_t)vc_log_dropped());
 }
 
 typedef struct retire {
@@ -130,8 +131,7 @@ int vc_server_reload(json_t **report, char *err, size_t errlen)
 	json_t *applied = json_array(), *restart = json_array();
 
 	pthread_mutex_lock(&vcd.reload_mu);
-	next = vc_config_load(vcd.config_path, vcd.overrides, vcd.noverrides, environ, err,
-			      errlen);
+	next = vc_config_load(vcd.config_path, vcd.overrides, vcd.noverrides, environ, err, errlen);
 	if (next == NULL) {
 		pthread_mutex_unlock(&vcd.reload_mu);
 		json_decref(applied);
@@ -147,7 +147,7 @@ int vc_server_reload(json_t **report, char *err, size_t errlen)
 	vc_runtime_call_all(retire_pass, r);
 	pthread_mutex_unlock(&vcd.reload_mu);
 	log_info("configuration reloaded: %zu keys applied, %zu need a restart",
-		 json_array_size(applied), json_array_size(restart));
+	         json_array_size(applied), json_array_size(restart));
 	*report = json_pack("{s:o,s:o}", "applied", applied, "restart_needed", restart);
 	return 0;
 }
@@ -193,7 +193,7 @@ static void notify_systemd(const char *state)
 	if (fd < 0)
 		return;
 	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
+	           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
 		log_warn("systemd notification failed: %s", strerror(errno));
 	close(fd);
 }
@@ -207,8 +207,9 @@ static void on_drain_check(struct ev_loop *loop, ev_timer *t, int revents)
 		log_info("drained: no connections left");
 		ev_break(loop, EVBREAK_ALL);
 	} else if (waited >= vc_config_get()->shutdown_timeout) {
-		log_warn("shutdown_timeout (%.1fs) reached with %lld connections open; closing them",
-			 vc_config_get()->shutdown_timeout, (long long)open);
+		log_warn(
+		        "shutdown_timeout (%.1fs) reached with %lld connections open; closing them",
+		        vc_config_get()->shutdown_timeout, (long long)open);
 		ev_break(loop, EVBREAK_ALL);
 	}
 }
@@ -219,7 +220,7 @@ static void start_drain(struct ev_loop *loop)
 		return;
 	notify_systemd("STOPPING=1");
 	log_info("draining: no new connections; waiting up to %.1fs for %lld open ones",
-		 vc_config_get()->shutdown_timeout, (long long)vc_http_connections());
+	         vc_config_get()->shutdown_timeout, (long long)vc_http_connections());
 	vcd.drain_started = ev_now(loop);
 	vc_runtime_call_all(worker_drain, NULL);
 	ev_timer_init(&vcd.drain_check, on_drain_check, 0.02, 0.05);
@@ -256,16 +257,16 @@ static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vcd [-c FILE] [--KEY=VALUE ...] [--check-config | --migrate-only]\n"
-		"       vcd --list-keys | --list-routes | --version | --help\n"
-		"\n"
-		"  -c, --config FILE  configuration file (default %s if it exists)\n"
-		"  --KEY=VALUE        set any configuration key (see vcd.conf(5))\n"
-		"  --check-config     validate the configuration and exit\n"
-		"  --migrate-only     apply database migrations and exit\n"
-		"  --list-keys        print the configuration keys\n"
-		"  --list-routes      print the HTTP routes\n",
-		vc_config_default_path());
+	        "usage: vcd [-c FILE] [--KEY=VALUE ...] [--check-config | --migrate-only]\n"
+	        "       vcd --list-keys | --list-routes | --version | --help\n"
+	        "\n"
+	        "  -c, --config FILE  configuration file (default %s if it exists)\n"
+	        "  --KEY=VALUE        set any configuration key (see vcd.conf(5))\n"
+	        "  --check-config     validate the configuration and exit\n"
+	        "  --migrate-only     apply database migrations and exit\n"
+	        "  --list-keys        print the configuration keys\n"
+	        "  --list-routes      print the HTTP routes\n",
+	        vc_config_default_path());
 }
 
 enum mode { RUN, CHECK_CONFIG, MIGRATE_ONLY };
@@ -323,7 +324,7 @@ static int prepare(enum mode mode, const vc_config_t **out)
 	int applied;
 
 	cfg = vc_config_load(vcd.config_path, vcd.overrides, vcd.noverrides, environ, err,
-			     sizeof(err));
+	                     sizeof(err));
 	if (cfg == NULL)
 		return fail("configuration error", err);
 	vc_config_publish(cfg);
@@ -388,7 +389,7 @@ int main(int argc, char **argv)
 	if (vc_runtime_start(cfg->workers, &hooks) != 0)
 		return fail("cannot start workers", strerror(errno));
 	log_info("vcd %s listening on %s with %u workers; admin socket %s", PACKAGE_VERSION,
-		 cfg->listen, cfg->workers, cfg->admin_socket);
+	         cfg->listen, cfg->workers, cfg->admin_socket);
 	notify_systemd("READY=1");
 	ev_run(vcd.loop, 0);
 	vc_runtime_stop();

@@ -67,11 +67,11 @@ void vc_worker_set_slot(vc_worker_t *w, enum vc_worker_slot s, void *p);
 
 /* Counters, written by anyone with relaxed atomics, read by /metrics. */
 typedef struct vc_worker_stats {
-	_Atomic int64_t actors;      /* live actors homed here */
-	_Atomic int64_t queued;      /* messages in mailboxes of actors homed here */
-	_Atomic uint64_t handled;    /* messages handled */
-	_Atomic uint64_t turns;      /* actor turns run */
-	_Atomic uint64_t loops;      /* loop iterations */
+	_Atomic int64_t actors;   /* live actors homed here */
+	_Atomic int64_t queued;   /* messages in mailboxes of actors homed here */
+	_Atomic uint64_t handled; /* messages handled */
+	_Atomic uint64_t turns;   /* actor turns run */
+	_Atomic uint64_t loops;   /* loop iterations */
 } vc_worker_stats_t;
 vc_worker_stats_t *vc_worker_stats(vc_worker_t *w);
 

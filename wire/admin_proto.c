@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* clang-format off */
 static const vc_admin_verb_t verbs[] = {
 	{ "status", "", 0, 0, 0,
 	  "show pid, version, uptime, workers, connections, draining and database state" },
@@ -28,6 +29,7 @@ static const vc_admin_verb_t verbs[] = {
 	{ "help", "[COMMAND...]", 0, VC_ADMIN_ARGS_ANY, VC_ADMIN_LOCAL,
 	  "list the commands, or show the usage of one" },
 };
+/* clang-format on */
 
 const vc_admin_verb_t *vc_admin_verbs(size_t *n)
 {
@@ -83,7 +85,7 @@ void vc_admin_verb_usage(const vc_admin_verb_t *v, char *buf, size_t len)
 
 /* No verb matched all its words: say what was typed and what would fit. */
 static void unknown_verb(const vc_admin_verb_t *tab, size_t ntab, char *const *words, size_t n,
-			 char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
 	size_t depth = 0, o;
 	bool all;
@@ -99,19 +101,18 @@ static void unknown_verb(const vc_admin_verb_t *tab, size_t ntab, char *const *w
 		return;
 	}
 	o = (size_t)snprintf(err, errlen, "%s command '%s' (expected",
-			     depth < n ? "unknown" : "incomplete", typed);
+	                     depth < n ? "unknown" : "incomplete", typed);
 	for (size_t i = 0, m = 0; i < ntab && o < errlen; i++) {
 		if (prefix_words(tab[i].words, words, n, &all) != depth)
 			continue;
-		o += (size_t)snprintf(err + o, errlen - o, "%s '%s'", m++ ? "," : "",
-				      tab[i].words);
+		o += (size_t)snprintf(err + o, errlen - o, "%s '%s'", m++ ? "," : "", tab[i].words);
 	}
 	if (o < errlen)
 		snprintf(err + o, errlen - o, "; see 'vcctl help')");
 }
 
 int vc_admin_verb_match(const vc_admin_verb_t *tab, size_t ntab, char *const *words, size_t n,
-			vc_admin_match_t *m, char *err, size_t errlen)
+                        vc_admin_match_t *m, char *err, size_t errlen)
 {
 	const vc_admin_verb_t *best = NULL;
 	size_t bestk = 0;
@@ -144,8 +145,7 @@ int vc_admin_verb_match(const vc_admin_verb_t *tab, size_t ntab, char *const *wo
 	return 0;
 }
 
-int vc_admin_verb_find(char *const *words, size_t n, vc_admin_match_t *m, char *err,
-		       size_t errlen)
+int vc_admin_verb_find(char *const *words, size_t n, vc_admin_match_t *m, char *err, size_t errlen)
 {
 	return vc_admin_verb_match(verbs, VC_ARRAY_LEN(verbs), words, n, m, err, errlen);
 }
@@ -154,6 +154,7 @@ int vc_admin_verb_find(char *const *words, size_t n, vc_admin_match_t *m, char *
 
 static const char *json_kind(const json_t *j)
 {
+	/* clang-format off */
 	static const char *const names[] = {
 		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
 		[JSON_STRING] = "a string",  [JSON_INTEGER] = "a number",
@@ -387,3 +388,5 @@ int vc_admin_response_parse(const char *line, size_t len, json_t **result, char 
 	json_decref(j);
 	return rc;
 }
+
+/* clang-format on */

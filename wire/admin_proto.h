@@ -23,10 +23,10 @@
 
 #include "runtime/vc.h"
 
-#define VC_ADMIN_LINE_MAX (64 * 1024)       /* request line, '\n' included */
-#define VC_ADMIN_WORDS_MAX 256              /* words in one request */
+#define VC_ADMIN_LINE_MAX (64 * 1024)            /* request line, '\n' included */
+#define VC_ADMIN_WORDS_MAX 256                   /* words in one request */
 #define VC_ADMIN_RESPONSE_MAX (64 * 1024 * 1024) /* what vcctl accepts */
-#define VC_ADMIN_ARGS_ANY (-1)              /* max_args: no upper bound */
+#define VC_ADMIN_ARGS_ANY (-1)                   /* max_args: no upper bound */
 
 /* Verb flags. */
 #define VC_ADMIN_LOCAL 0x1u /* answered by vcctl itself, never sent (help) */
@@ -35,9 +35,9 @@ typedef struct vc_admin_verb {
 	const char *words; /* "config show": words separated by one space */
 	const char *args;  /* synopsis of the arguments, "" when none: "LEVEL" */
 	int min_args;
-	int max_args;      /* or VC_ADMIN_ARGS_ANY */
-	unsigned flags;    /* VC_ADMIN_* */
-	const char *help;  /* one line, no trailing period */
+	int max_args;     /* or VC_ADMIN_ARGS_ANY */
+	unsigned flags;   /* VC_ADMIN_* */
+	const char *help; /* one line, no trailing period */
 } vc_admin_verb_t;
 
 /* The verb table, in the order help lists it. */
@@ -63,10 +63,10 @@ typedef struct vc_admin_match {
  * found and the argument count was wrong; otherwise it is NULL.
  */
 int vc_admin_verb_find(char *const *words, size_t n, vc_admin_match_t *m, char *err,
-		       size_t errlen) VC_MUSTCHECK;
+                       size_t errlen) VC_MUSTCHECK;
 /* The same over any table (tests, future per-module tables). */
 int vc_admin_verb_match(const vc_admin_verb_t *tab, size_t ntab, char *const *words, size_t n,
-			vc_admin_match_t *m, char *err, size_t errlen) VC_MUSTCHECK;
+                        vc_admin_match_t *m, char *err, size_t errlen) VC_MUSTCHECK;
 /* "usage: vcctl log-level LEVEL" into buf. */
 void vc_admin_verb_usage(const vc_admin_verb_t *v, char *buf, size_t len);
 
@@ -80,10 +80,9 @@ void vc_admin_verb_usage(const vc_admin_verb_t *v, char *buf, size_t len);
  * (free with vc_admin_words_free) and its length in *n; on garbage returns
  * -1 with err saying what was wrong and what was expected.
  */
-char *vc_admin_request_encode(char *const *words, size_t n, size_t *len, char *err,
-			      size_t errlen);
+char *vc_admin_request_encode(char *const *words, size_t n, size_t *len, char *err, size_t errlen);
 int vc_admin_request_parse(const char *line, size_t len, char ***words, size_t *n, char *err,
-			   size_t errlen) VC_MUSTCHECK;
+                           size_t errlen) VC_MUSTCHECK;
 void vc_admin_words_free(char **words);
 
 /*
@@ -97,7 +96,7 @@ void vc_admin_words_free(char **words);
  */
 char *vc_admin_response_ok(json_t *result, size_t *len);
 char *vc_admin_response_error(const char *msg, size_t *len);
-int vc_admin_response_parse(const char *line, size_t len, json_t **result, char **error,
-			    char *err, size_t errlen) VC_MUSTCHECK;
+int vc_admin_response_parse(const char *line, size_t len, json_t **result, char **error, char *err,
+                            size_t errlen) VC_MUSTCHECK;
 
 #endif

@@ -67,7 +67,6 @@ static const char *cfg_cors(void)
 	return vc_config_get()->cors_allowed_origin;
 }
 
-
 /* --- requests ------------------------------------------------------------- */
 
 static vc_http_req_t *req_new(conn_t *c)
@@ -394,8 +393,8 @@ void http_count_status(server_t *s, int status)
 	atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
 }
 
-void vc_http_respond(vc_http_req_t *req, int status, const char *content_type,
-		     const void *body, size_t len)
+void vc_http_respond(vc_http_req_t *req, int status, const char *content_type, const void *body,
+                     size_t len)
 {
 	conn_t *c = req->conn;
 	server_t *s = c->srv;
@@ -412,10 +411,10 @@ void vc_http_respond(vc_http_req_t *req, int status, const char *content_type,
 		c->close_after = true;
 	add_cors(req);
 	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n%s%s%s%s",
-		     status, vc_http_reason(status), http_date(s), len,
-		     content_type ? "Content-Type: " : "", content_type ? content_type : "",
-		     content_type ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
+	             "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n%s%s%s%s", status,
+	             vc_http_reason(status), http_date(s), len,
+	             content_type ? "Content-Type: " : "", content_type ? content_type : "",
+	             content_type ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
 	if (req->head)
 		len = 0;
 	out_t *o = vc_malloc(sizeof(*o) + (size_t)n + req->extra_len + 2 + len);
@@ -501,9 +500,9 @@ static void dispatch(conn_t *c)
 		const char *origin = vc_http_header(r, "Origin");
 		if (cors_allowed(origin)) {
 			vc_http_add_header(r, "Access-Control-Allow-Methods",
-					   "GET,POST,PUT,DELETE,PATCH,OPTIONS");
+			                   "GET,POST,PUT,DELETE,PATCH,OPTIONS");
 			vc_http_add_header(r, "Access-Control-Allow-Headers",
-					   "content-type,authorization,cookie,accept");
+			                   "content-type,authorization,cookie,accept");
 		}
 		vc_http_respond(r, 200, NULL, NULL, 0);
 		return;
@@ -531,7 +530,7 @@ void http_conn_parse(conn_t *c)
 		return;
 	}
 	n = http_parser_execute(&c->parser, &vc_http__parser_settings, in->data + in->off,
-				in->len - in->off);
+	                        in->len - in->off);
 	in->off += n;
 	e = HTTP_PARSER_ERRNO(&c->parser);
 	if (e == HPE_PAUSED) {
@@ -558,7 +557,6 @@ void http_conn_wait_read(conn_t *c)
 		ev_io_start(c->srv->loop, &c->io);
 	}
 }
-
 
 /* --- fuzzing -------------------------------------------------------------- */
 

@@ -42,8 +42,8 @@ typedef void (*vc_http_cont_fn)(vc_http_req_t *req, vc_msg_t *reply);
 /* Main thread: open `n` SO_REUSEPORT listening sockets on "host:port"
  * (a host name is resolved here, first address). Returns 0 and the fds, or
  * -1 with err. */
-int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t errlen)
-	VC_MUSTCHECK;
+int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err,
+                   size_t errlen) VC_MUSTCHECK;
 /* On the worker thread: serve connections accepted on fd with `handler`. */
 void vc_http_worker_start(vc_worker_t *w, int listen_fd, vc_http_handler_fn handler);
 /* On the worker thread: stop accepting and close idle connections; requests
@@ -54,10 +54,10 @@ void vc_http_worker_stop(vc_worker_t *w);
 
 /* Counters over all workers. */
 typedef struct vc_http_stats {
-	int64_t connections;  /* open now */
+	int64_t connections; /* open now */
 	uint64_t accepted;
-	uint64_t refused;     /* over max_connections */
-	uint64_t timeouts;    /* closed by request/idle timeouts */
+	uint64_t refused;  /* over max_connections */
+	uint64_t timeouts; /* closed by request/idle timeouts */
 	uint64_t requests;
 	uint64_t by_status[6]; /* index status/100: 1xx..5xx */
 } vc_http_stats_t;
@@ -93,8 +93,8 @@ void *vc_http_data(const vc_http_req_t *req);
 /* Add a response header (before responding); name and value are copied. */
 void vc_http_add_header(vc_http_req_t *req, const char *name, const char *value);
 /* Answer. Exactly once per request; copies the body. */
-void vc_http_respond(vc_http_req_t *req, int status, const char *content_type,
-		     const void *body, size_t len);
+void vc_http_respond(vc_http_req_t *req, int status, const char *content_type, const void *body,
+                     size_t len);
 /* Answer with a JSON body (steals `body`; NULL → empty body). */
 void vc_http_respond_json(vc_http_req_t *req, int status, json_t *body);
 /* Answer later: `cont` receives the next VC_HTTP_MSG_REPLY message. */

@@ -109,17 +109,11 @@ void http_conn_set_state(conn_t *c, enum conn_state st)
 
 	c->state = (uint8_t)st;
 	switch (st) {
-	case C_IDLE:
-		list_append(c, L_IDLE, cfg->idle_timeout);
-		break;
+	case C_IDLE: list_append(c, L_IDLE, cfg->idle_timeout); break;
 	case C_READING:
-	case C_WRITING:
-		list_append(c, L_BUSY, cfg->request_timeout);
-		break;
+	case C_WRITING: list_append(c, L_BUSY, cfg->request_timeout); break;
 	case C_HANDLING:
-	case C_CLOSED:
-		http_list_remove(c);
-		break;
+	case C_CLOSED: http_list_remove(c); break;
 	}
 }
 
@@ -181,7 +175,8 @@ static void conn_write(conn_t *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				http_conn_set_state(c, C_WRITING); /* progress resets the deadline */
+				http_conn_set_state(c,
+				                    C_WRITING); /* progress resets the deadline */
 				ev_io_stop(c->srv->loop, &c->io);
 				ev_io_set(&c->io, c->fd, EV_WRITE);
 				ev_io_start(c->srv->loop, &c->io);
@@ -318,7 +313,7 @@ static void conn_open(server_t *s, int fd, const struct sockaddr_storage *ss)
 static void refuse(server_t *s, int fd)
 {
 	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-				   "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	                           "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("refusal not sent: %s", strerror(errno));
 	close(fd);
@@ -341,20 +336,20 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 			    errno == ENOBUFS) {
 				log_warn("cannot accept: %s; pausing accepts for 100 ms",
-					 strerror(errno));
+				         strerror(errno));
 				ev_io_stop(loop, io);
 				ev_timer_set(&s->accept_pause, 0.1, 0.);
 				ev_timer_start(loop, &s->accept_pause);
 			}
 			return;
 		}
-		int64_t open = atomic_fetch_add_explicit(&total_connections, 1,
-							 memory_order_relaxed);
+		int64_t open =
+		        atomic_fetch_add_explicit(&total_connections, 1, memory_order_relaxed);
 		if (open >= (int64_t)vc_config_get()->max_connections) {
 			atomic_fetch_sub_explicit(&total_connections, 1, memory_order_relaxed);
 			refuse(s, fd);
@@ -435,7 +430,7 @@ static int open_listener(const struct addrinfo *ai, bool reuseport)
 int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+		                  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *ai;
 	char host[256];
 	const char *port;
@@ -560,7 +555,7 @@ void vc_http_stats_sum(vc_http_stats_t *out)
 		out->requests += atomic_load_explicit(&s->requests, memory_order_relaxed);
 		for (int st = 100; st < 600; st++)
 			out->by_status[st / 100] +=
-				atomic_load_explicit(&s->status[st], memory_order_relaxed);
+			        atomic_load_explicit(&s->status[st], memory_order_relaxed);
 	}
 }
 

@@ -9,7 +9,7 @@
 
 /* Does `path` match `pattern`? Placeholders are recorded in params. */
 static bool match_path(const char *pattern, const char *path, vc_route_param_t *params,
-		       unsigned *nparams)
+                       unsigned *nparams)
 {
 	unsigned np = 0;
 
@@ -50,9 +50,9 @@ static void allow_add(char *allow, size_t len, const char *method)
 }
 
 enum vc_route_result vc_router_match(const vc_route_t *routes, size_t n, const char *method,
-				     const char *path, const vc_route_t **found,
-				     vc_route_param_t *params, unsigned *nparams, char *allow,
-				     size_t allow_len)
+                                     const char *path, const vc_route_t **found,
+                                     vc_route_param_t *params, unsigned *nparams, char *allow,
+                                     size_t allow_len)
 {
 	bool path_seen = false;
 	vc_route_param_t scratch[VC_ROUTE_MAX_PARAMS];

@@ -34,8 +34,8 @@ typedef struct vc_route_param {
 
 /* `allow` receives "GET, POST" for VC_ROUTE_BAD_METHOD. */
 enum vc_route_result vc_router_match(const vc_route_t *routes, size_t n, const char *method,
-				     const char *path, const vc_route_t **found,
-				     vc_route_param_t *params, unsigned *nparams, char *allow,
-				     size_t allow_len);
+                                     const char *path, const vc_route_t **found,
+                                     vc_route_param_t *params, unsigned *nparams, char *allow,
+                                     size_t allow_len);
 
 #endif

@@ -56,7 +56,7 @@ static void print_help(FILE *out)
 	char syn[128];
 
 	fprintf(out, "usage: vcctl [--json] [-s SOCKET] COMMAND [ARGS...]\n\n"
-		     "Operate a running vcd over its admin socket.\n\ncommands:\n");
+	             "Operate a running vcd over its admin socket.\n\ncommands:\n");
 	for (size_t i = 0; i < n; i++) {
 		synopsis(&v[i], syn, sizeof(syn));
 		width = strlen(syn) > width ? strlen(syn) : width;
@@ -65,16 +65,17 @@ static void print_help(FILE *out)
 		synopsis(&v[i], syn, sizeof(syn));
 		fprintf(out, "  %-*s  %s\n", (int)width, syn, v[i].help);
 	}
-	fprintf(out, "\noptions:\n"
-		     "  -s, --socket PATH  admin socket (default: $" SOCKET_ENV ",\n"
-		     "                     admin_socket in %s,\n"
-		     "                     else " VC_RUNSTATEDIR "/vcd.sock)\n"
-		     "  --json             print the result as JSON\n"
-		     "  -h, --help         print this help\n"
-		     "  --version          print vcctl's version\n\n"
-		     "Options go before the command. Exit status: 0 ok, 1 vcd answered an error,\n"
-		     "2 usage error, 3 vcd could not be reached. See vcctl(8).\n",
-		vc_config_default_path());
+	fprintf(out,
+	        "\noptions:\n"
+	        "  -s, --socket PATH  admin socket (default: $" SOCKET_ENV ",\n"
+	        "                     admin_socket in %s,\n"
+	        "                     else " VC_RUNSTATEDIR "/vcd.sock)\n"
+	        "  --json             print the result as JSON\n"
+	        "  -h, --help         print this help\n"
+	        "  --version          print vcctl's version\n\n"
+	        "Options go before the command. Exit status: 0 ok, 1 vcd answered an error,\n"
+	        "2 usage error, 3 vcd could not be reached. See vcctl(8).\n",
+	        vc_config_default_path());
 }
 
 /* `vcctl help [COMMAND...]`: everything, or the usage of one command. */
@@ -88,8 +89,7 @@ static int cmd_help(int argc, char *const *argv)
 		return EXIT_OK;
 	}
 	/* An argument-count error still names the verb: show its usage. */
-	if (vc_admin_verb_find(argv, (size_t)argc, &m, err, sizeof(err)) < 0 &&
-	    m.verb == NULL) {
+	if (vc_admin_verb_find(argv, (size_t)argc, &m, err, sizeof(err)) < 0 && m.verb == NULL) {
 		fprintf(stderr, "vcctl: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -165,8 +165,9 @@ static char *socket_path(const char *opt)
 
 static int unreachable(const char *path, const char *why)
 {
-	fprintf(stderr, "vcctl: cannot connect to %s: %s (is vcd running? use -s or "
-		SOCKET_ENV ")\n", path, why);
+	fprintf(stderr,
+	        "vcctl: cannot connect to %s: %s (is vcd running? use -s or " SOCKET_ENV ")\n",
+	        path, why);
 	return EXIT_UNREACHABLE;
 }
 
@@ -263,8 +264,7 @@ static char *read_line(int fd, size_t *len)
 }
 
 /* Send the request, read the answer; exit status on failure, else 0. */
-static int exchange(const char *path, const char *req, size_t reqlen, char **resp,
-		    size_t *resplen)
+static int exchange(const char *path, const char *req, size_t reqlen, char **resp, size_t *resplen)
 {
 	int fd = dial(path);
 
@@ -281,12 +281,12 @@ static int exchange(const char *path, const char *req, size_t reqlen, char **res
 	close(fd);
 	if (*resp == NULL && errno == ETIMEDOUT) {
 		fprintf(stderr, "vcctl: vcd at %s did not answer within %d s\n", path,
-			TIMEOUT_MS / 1000);
+		        TIMEOUT_MS / 1000);
 		return EXIT_UNREACHABLE;
 	}
 	if (*resp == NULL) {
 		fprintf(stderr, "vcctl: vcd at %s closed the connection without an answer%s%s\n",
-			path, errno ? ": " : "", errno ? strerror(errno) : "");
+		        path, errno ? ": " : "", errno ? strerror(errno) : "");
 		return EXIT_UNREACHABLE;
 	}
 	return EXIT_OK;
@@ -391,7 +391,8 @@ static char *fmt_array(const json_t *a)
 	if (json_array_size(a) == 0)
 		return vc_strdup("(none)");
 	out = vc_strdup("");
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		char *s = is_scalar(e) ? fmt_value(e) : json_dumps(e, JSON_COMPACT);
 		size_t sl = strlen(s);
 		out = vc_realloc(out, len + sl + 3);
@@ -406,23 +407,16 @@ static char *fmt_value(const json_t *v)
 	char buf[32];
 
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return fmt_string(json_string_value(v));
+	case JSON_STRING: return fmt_string(json_string_value(v));
 	case JSON_INTEGER:
 		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return vc_strdup(buf);
-	case JSON_REAL:
-		return fmt_real(json_real_value(v));
-	case JSON_TRUE:
-		return vc_strdup("true");
-	case JSON_FALSE:
-		return vc_strdup("false");
-	case JSON_NULL:
-		return vc_strdup("-");
-	case JSON_ARRAY:
-		return fmt_array(v);
-	case JSON_OBJECT:
-		break;
+	case JSON_REAL: return fmt_real(json_real_value(v));
+	case JSON_TRUE: return vc_strdup("true");
+	case JSON_FALSE: return vc_strdup("false");
+	case JSON_NULL: return vc_strdup("-");
+	case JSON_ARRAY: return fmt_array(v);
+	case JSON_OBJECT: break;
 	}
 	return json_object_size(v) ? json_dumps(v, JSON_COMPACT) : vc_strdup("(none)");
 }
@@ -446,9 +440,7 @@ static bool is_table(const json_t *v)
 
 	if (!json_is_array(v) || json_array_size(v) == 0)
 		return false;
-	json_array_foreach(v, i, e)
-		if (!json_is_object(e))
-			return false;
+	json_array_foreach(v, i, e) if (!json_is_object(e)) return false;
 	return true;
 }
 
@@ -459,7 +451,8 @@ static void flatten(const json_t *obj, const char *prefix, rows_t *out, rows_t *
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		char *key = join_key(prefix, k);
 		if (json_is_object(v) && json_object_size(v) > 0) {
 			flatten(v, key, out, tables);
@@ -491,7 +484,8 @@ static void table_columns(const json_t *arr, rows_t *rows, size_t nrows, rows_t 
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		flatten(e, NULL, &rows[i], NULL);
 		for (size_t c = 0; c < rows[i].n; c++) {
 			size_t j = 0;
@@ -666,6 +660,7 @@ static void list_verbs(void)
 
 int main(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
@@ -707,3 +702,5 @@ int main(int argc, char **argv)
 	}
 	return run(&o, argc - optind, argv + optind);
 }
+
+/* clang-format on */

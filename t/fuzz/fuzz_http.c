@@ -8,6 +8,7 @@
 #include "runtime/config.h"
 
 int vc_http__fuzz_parse(const char *data, size_t len);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
