@@ -228,19 +228,6 @@ static unsigned npools;
 static void conn_fail(pg_conn_t *c, const char *why);
 static void pool_dispatch(pg_pool_t *p);
 
-static const char *first_line(const char *msg, char *buf, size_t len)
-{
-	size_t n = strcspn(msg ? msg : "", "\n");
-
-	if (n == 0)
-		return "unknown error";
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 static bool state_is_up(enum pg_state s)
 {
 	return s == PG_READY || s == PG_BUSY;
@@ -390,7 +377,7 @@ static void notice_log(void *arg, const char *message)
 	pg_conn_t *c = arg;
 	char line[256];
 
-	log_debug("postgres conn %u: %s", c->idx, first_line(message, line, sizeof(line)));
+	log_debug("postgres conn %u: %s", c->idx, vc_first_line(message, line, sizeof(line)));
 }
 
 static unsigned backoff_next(pg_conn_t *c)
@@ -410,7 +397,7 @@ static void conn_log_down(pg_conn_t *c, bool was_connected, const char *why)
 {
 	char line[256];
 
-	first_line(why, line, sizeof(line));
+	vc_first_line(why, line, sizeof(line));
 	if (c->failures > 0)
 		log_debug("postgres conn %u: retry %u failed: %s", c->idx, c->failures, line);
 	else if (was_connected)
@@ -543,7 +530,7 @@ static void prepare_done(pg_conn_t *c, pg_query_t *q)
 	if (q->res == NULL || result_status(q->res) != VC_PG_OK)
 		log_error("postgres conn %u: cannot prepare statement %s: %s", c->idx,
 			  stmts[q->stmt].name,
-			  first_line(q->res ? PQresultErrorMessage(q->res) : NULL, line,
+			  vc_first_line(q->res ? PQresultErrorMessage(q->res) : NULL, line,
 				     sizeof(line)));
 	PQclear(q->res);
 	free(q);

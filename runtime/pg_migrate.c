@@ -39,24 +39,11 @@ typedef struct migrate {
 	size_t nfiles;
 } migrate_t;
 
-static const char *first_line(const char *msg, char *buf, size_t len)
-{
-	size_t n = strcspn(msg ? msg : "", "\n");
-
-	if (n == 0)
-		return "unknown error";
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 static void notice_log(void *arg, const char *message)
 {
 	char line[256];
 
-	log_debug("postgres: %s", first_line(message, line, sizeof(line)));
+	log_debug("postgres: %s", vc_first_line(message, line, sizeof(line)));
 }
 
 /* ^[0-9]{3}_[a-z0-9_]+\.sql$ */
@@ -124,8 +111,8 @@ static PGresult *exec_ok(migrate_t *m, const char *what, PGresult *res)
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
 		return res;
 	snprintf(m->err, m->errlen, "%s: %s", what,
-	         first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(m->pg), line,
-	                    sizeof(line)));
+	         vc_first_line(res ? PQresultErrorMessage(res) : PQerrorMessage(m->pg), line,
+	                       sizeof(line)));
 	PQclear(res);
 	return NULL;
 }
@@ -259,8 +246,8 @@ int vc_pg_migrate(const char *conninfo, const char *dir, char *err, size_t errle
 		m.pg = PQconnectdb(conninfo);
 		if (m.pg == NULL || PQstatus(m.pg) != CONNECTION_OK) {
 			snprintf(err, errlen, "migrations: cannot connect to PostgreSQL: %s",
-			         first_line(m.pg ? PQerrorMessage(m.pg) : "out of memory", line,
-			                    sizeof(line)));
+			         vc_first_line(m.pg ? PQerrorMessage(m.pg) : "out of memory", line,
+			                       sizeof(line)));
 		} else {
 			PQsetNoticeProcessor(m.pg, notice_log, NULL);
 			count = migrate_locked(&m, dir);

@@ -58,17 +58,6 @@ static void strlist_free(strlist_t *l)
 	l->n = 0;
 }
 
-static const char *first_line(const char *msg, char *buf, size_t len)
-{
-	size_t n = strcspn(msg, "\n");
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(buf, msg, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 /* libpq's comma-separated host/hostaddr/port lists (no escapes supported). */
 static void strlist_split(strlist_t *l, const char *s)
 {
@@ -127,7 +116,7 @@ static void parse_error(const char *url, const char *msg, char *err, size_t errl
 	strlist_t secrets = { 0 };
 	char line[512];
 	size_t o;
-	const char *m = first_line(msg ? msg : "out of memory", line, sizeof(line));
+	const char *m = vc_first_line(msg ? msg : "out of memory", line, sizeof(line));
 
 	secrets_find(url, &secrets);
 	o = (size_t)snprintf(err, errlen, "database_url: ");

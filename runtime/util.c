@@ -62,6 +62,21 @@ void vc_fatal(const char *fmt, ...)
 	abort();
 }
 
+const char *vc_first_line(const char *msg, char *buf, size_t len)
+{
+	size_t n = strcspn(msg ? msg : "", "\n");
+
+	if (n == 0) {
+		msg = "unknown error";
+		n = strlen(msg);
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static uint64_t clock_us(clockid_t id)
 {
 	struct timespec ts;

@@ -29,6 +29,10 @@ char *vc_strndup(const char *s, size_t n);
 /* Print "vcd: fatal: ..." to stderr and abort. For impossible states only. */
 void vc_fatal(const char *fmt, ...) VC_PRINTF(1, 2) __attribute__((noreturn));
 
+/* Copy the first line of msg (NULL or empty: "unknown error") into buf,
+ * truncated to len - 1 bytes; returns buf. For one-line error messages. */
+const char *vc_first_line(const char *msg, char *buf, size_t len);
+
 /* Monotonic clock in milliseconds / microseconds, wall clock in milliseconds. */
 uint64_t vc_now_ms(void);
 uint64_t vc_now_us(void);
