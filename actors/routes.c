@@ -6,20 +6,43 @@
  */
 #include "actors/routes.h"
 
+#include "actors/accounts.h"
+#include "actors/auth.h"
 #include "wire/router.h"
+
+/* Credentials each route accepts, and how its errors look. */
+#define PUBLIC 0
+#define SESSION VC_AUTH_SESSION
+#define VIDEOCALL (VC_AUTH_SESSION | VC_AUTH_JWT | VC_ERR_ENVELOPE)
 
 /* clang-format off */
 static const vc_route_t routes[] = {
-	{ "GET", "/healthz", vc_ops_healthz },
-	{ "GET", "/readyz", vc_ops_readyz },
-	{ "GET", "/version", vc_ops_version },
-	{ "GET", "/metrics", vc_ops_metrics },
+	{ "GET", "/healthz", vc_ops_healthz, PUBLIC },
+	{ "GET", "/readyz", vc_ops_readyz, PUBLIC },
+	{ "GET", "/version", vc_ops_version, PUBLIC },
+	{ "GET", "/metrics", vc_ops_metrics, PUBLIC },
+
+	{ "POST", "/api/users/register", vc_accounts_register, PUBLIC },
+	{ "POST", "/api/users/login", vc_accounts_login, PUBLIC },
+	{ "POST", "/api/users/logout", vc_accounts_logout, SESSION },
+	{ "GET", "/api/users/me", vc_accounts_me, SESSION },
+	{ "GET", "/api/users/sessions", vc_accounts_sessions, SESSION },
+	{ "DELETE", "/api/users/sessions/{id}", vc_accounts_session_delete, SESSION },
+	{ "GET", "/api/users/device-tokens", vc_accounts_devices, SESSION },
+	{ "PUT", "/api/users/device-tokens/{token}", vc_accounts_device_put, SESSION },
+	{ "DELETE", "/api/users/device-tokens/{token}", vc_accounts_device_delete, SESSION },
+
+	{ "GET", "/session", vc_accounts_vc_session, VIDEOCALL },
+	{ "GET", "/profile", vc_accounts_vc_profile, VIDEOCALL },
+	{ "GET", "/logout", vc_accounts_vc_logout, PUBLIC },
 };
 /* clang-format on */
 
 void vc_routes_init(void)
 {
 	vc_ops_init();
+	vc_auth_init();
+	vc_accounts_init();
 }
 
 void vc_routes_handle(vc_http_req_t *req)
@@ -34,7 +57,10 @@ void vc_routes_handle(vc_http_req_t *req)
 	case VC_ROUTE_FOUND:
 		for (unsigned i = 0; i < np; i++)
 			vc_http_add_param(req, params[i].at, params[i].len);
-		r->handler(req);
+		if (r->flags & (VC_AUTH_SESSION | VC_AUTH_JWT))
+			vc_auth_run(req, r->flags, r->handler);
+		else
+			r->handler(req);
 		return;
 	case VC_ROUTE_BAD_METHOD:
 		vc_http_add_header(req, "Allow", allow);

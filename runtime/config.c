@@ -17,6 +17,7 @@
  */
 #include "runtime/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "runtime/log.h"
+#include "runtime/ratelimit.h"
 
 #ifndef VC_SYSCONFDIR
 #define VC_SYSCONFDIR "/etc"
@@ -62,8 +64,10 @@ typedef char *(*redact_fn)(const char *text);
 struct key {
 	const char *name;
 	enum key_type type;
-	const char *def;    /* default, as text */
-	const char *env;    /* compatibility environment name, or NULL */
+	const char *def;  /* default, as text */
+	const char *env;  /* compatibility environment name, or NULL */
+	const char *env2; /* a second one, whose value takes env2_unit, or NULL */
+	const char *env2_unit;
 	unsigned flags;     /* enum key_flag */
 	size_t offset;      /* into vc_config_t */
 	uint64_t min, max;  /* uint/size/workers: value; duration: ms; string: length */
@@ -77,6 +81,9 @@ static char *check_listen(const struct key *k, const char *text);
 static char *check_path(const struct key *k, const char *text);
 static char *check_dburl(const struct key *k, const char *text);
 static char *check_origins(const struct key *k, const char *text);
+static char *check_cookie_name(const struct key *k, const char *text);
+static char *check_cookie_domain(const struct key *k, const char *text);
+static char *check_rate(const struct key *k, const char *text);
 static char *redact_dburl(const char *text);
 
 #define OFF(field) offsetof(vc_config_t, field)
@@ -138,6 +145,48 @@ static const struct key keys[] = {
 		    "such as https://meet.example.com,http://localhost:8080, "
 		    "or nothing to mirror the request Origin",
 	  .help = "origins allowed by CORS; empty mirrors the request Origin" },
+	{ .name = "cors_allowlist", .type = T_STRING, .def = "", .env = "CORS_ALLOWLIST",
+	  .flags = K_RELOAD, .offset = OFF(cors_allowlist), .check = check_origins,
+	  .expect = "a comma-separated list of origins (scheme://host[:port], no path)",
+	  .help = "more origins allowed by CORS, with credentials (Toju's CORS_ALLOWLIST)" },
+	{ .name = "offload_threads", .type = T_WORKERS, .def = "auto",
+	  .offset = OFF(offload_threads), .min = 1, .max = WORKERS_MAX,
+	  .help = "threads for CPU-heavy work such as password hashing; auto: one per CPU" },
+	{ .name = "nats_url", .type = T_STRING, .def = "", .env = "NATS_URL",
+	  .flags = K_SECRET, .offset = OFF(nats_url),
+	  .help = "NATS server(s), nats://host:port[,...]; empty: a single node, no events" },
+	{ .name = "jwt_secret", .type = T_STRING, .def = "", .env = "JWT_SECRET",
+	  .flags = K_SECRET, .offset = OFF(jwt_secret),
+	  .help = "HMAC key of videocall.rs tokens; must equal the media server's JWT_SECRET" },
+	{ .name = "session_jwt_compat", .type = T_BOOL, .def = "false", .flags = K_RELOAD,
+	  .offset = OFF(session_jwt_compat),
+	  .help = "also accept videocall.rs stateless session JWTs (they cannot be revoked)" },
+	{ .name = "session_ttl", .type = T_DURATION, .def = "30d", .env = "SESSION_TTL_SECS",
+	  .env2 = "SESSION_TOKEN_TTL_MS", .env2_unit = "ms", .flags = K_RELOAD,
+	  .offset = OFF(session_ttl), .min = 60000, .max = 3650 * DAY_MS,
+	  .help = "lifetime of a new login session (and of its cookie)" },
+	{ .name = "session_cache_ttl", .type = T_DURATION, .def = "10s", .flags = K_RELOAD,
+	  .offset = OFF(session_cache_ttl), .min = 1, .max = 3600000,
+	  .help = "how long a node trusts a cached session before asking PostgreSQL again" },
+	{ .name = "cookie_name", .type = T_STRING, .def = "session", .env = "COOKIE_NAME",
+	  .flags = K_RELOAD, .offset = OFF(cookie_name), .min = 1, .max = 64,
+	  .check = check_cookie_name,
+	  .expect = "a cookie name: letters, digits and !#$%&'*+-.^_`|~",
+	  .help = "name of the session cookie" },
+	{ .name = "cookie_secure", .type = T_BOOL, .def = "true", .env = "COOKIE_SECURE",
+	  .flags = K_RELOAD, .offset = OFF(cookie_secure),
+	  .help = "mark the session cookie Secure (HTTPS only); false for plain-HTTP setups" },
+	{ .name = "cookie_domain", .type = T_STRING, .def = "", .env = "COOKIE_DOMAIN",
+	  .flags = K_RELOAD, .offset = OFF(cookie_domain), .max = 253,
+	  .check = check_cookie_domain, .expect = "a domain name such as example.com, or nothing",
+	  .help = "Domain attribute of the session cookie; empty: the host only" },
+	{ .name = "auth_rate_limit", .type = T_STRING, .def = "100/15m", .flags = K_RELOAD,
+	  .offset = OFF(auth_rate_limit), .check = check_rate,
+	  .expect = "COUNT/DURATION such as 100/15m, or off",
+	  .help = "login and register attempts allowed per client address and window" },
+	{ .name = "trusted_proxies", .type = T_STRING, .def = "", .flags = K_RELOAD,
+	  .offset = OFF(trusted_proxies), .max = 4096,
+	  .help = "reverse proxies (addresses, CIDR blocks) whose X-Forwarded-For is believed" },
 };
 /* clang-format on */
 
@@ -357,6 +406,35 @@ static char *check_origins(const struct key *k, const char *text)
 	return out;
 }
 
+static char *check_cookie_name(const struct key *k, const char *text)
+{
+	static const char ok[] = "!#$%&'*+-.^_`|~";
+
+	for (const char *p = text; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(ok, *p) == NULL)
+			return NULL;
+	return vc_strdup(text);
+}
+
+static char *check_cookie_domain(const struct key *k, const char *text)
+{
+	for (const char *p = text; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return NULL;
+	return vc_strdup(text);
+}
+
+static char *check_rate(const struct key *k, const char *text)
+{
+	unsigned limit;
+	double window;
+	char err[128];
+
+	if (vc_ratelimit_parse(text, &limit, &window, err, sizeof(err)) < 0)
+		return NULL;
+	return vc_strdup(text);
+}
+
 /* --- redaction of database_url -------------------------------------------- */
 
 /* libpq parameters that hold a secret (in a conninfo or a URL query). */
@@ -546,7 +624,7 @@ static int parse_duration(const struct key *k, const char *text, void *field)
 		const char *suffix;
 		double mult;
 	} units[] = {
-		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "", 1 },
+		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "", 1 },
 	};
 	size_t ndig = strspn(text, "0123456789.");
 	const char *dot = memchr(text, '.', ndig), *end = text + ndig;
@@ -647,8 +725,8 @@ static void expect_duration(const struct key *k, char *buf, size_t len)
 
 	format_ms(lo, sizeof(lo), k->min);
 	format_ms(hi, sizeof(hi), k->max);
-	snprintf(buf, len, "a duration such as 30, 1.5, 500ms, 30s, 5m or 1h, from %s to %s", lo,
-	         hi);
+	snprintf(buf, len, "a duration such as 30, 1.5, 500ms, 30s, 5m, 1h or 7d, from %s to %s",
+	         lo, hi);
 }
 
 static void expect_bool(const struct key *k, char *buf, size_t len)
@@ -850,7 +928,7 @@ static const char *env_get(char *const *env, const char *name)
 
 static int load_env(struct conf *cf, char *const *env, char *err, size_t errlen)
 {
-	char name[80], where[96];
+	char name[80], where[96], unit_value[96];
 	const char *v;
 
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -860,6 +938,11 @@ static int load_env(struct conf *cf, char *const *env, char *err, size_t errlen)
 		if (v == NULL && k->env != NULL) {
 			v = env_get(env, k->env);
 			snprintf(name, sizeof(name), "%s", k->env);
+		}
+		if (v == NULL && k->env2 != NULL && (v = env_get(env, k->env2)) != NULL) {
+			snprintf(name, sizeof(name), "%s", k->env2);
+			snprintf(unit_value, sizeof(unit_value), "%s%s", v, k->env2_unit);
+			v = unit_value;
 		}
 		if (v == NULL)
 			continue;

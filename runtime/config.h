@@ -38,6 +38,18 @@ typedef struct vc_config {
 	double idle_timeout;       /* seconds a keep-alive connection may idle */
 	double shutdown_timeout;   /* seconds SIGTERM waits for in-flight work */
 	char *cors_allowed_origin; /* comma-separated origins; "" mirrors Origin */
+	char *cors_allowlist;      /* more origins (Toju's CORS_ALLOWLIST) */
+	unsigned offload_threads;  /* resolved: "auto" becomes the number of CPUs */
+	char *nats_url;            /* "" disables NATS */
+	char *jwt_secret;          /* HMAC key of videocall.rs tokens */
+	bool session_jwt_compat;   /* accept videocall.rs session JWTs */
+	double session_ttl;        /* seconds */
+	double session_cache_ttl;  /* seconds */
+	char *cookie_name;
+	bool cookie_secure;
+	char *cookie_domain;   /* "" for none */
+	char *auth_rate_limit; /* "100/15m" or "off" (runtime/ratelimit.h) */
+	char *trusted_proxies; /* addresses and CIDR blocks (wire/client_addr.h) */
 } vc_config_t;
 
 /*

@@ -20,13 +20,16 @@
 #include <unistd.h>
 
 #include "actors/admin_cmds.h"
+#include "actors/password.h"
 #include "actors/routes.h"
 #include "runtime/admin.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
+#include "runtime/offload.h"
 #include "runtime/pg.h"
 #include "runtime/server.h"
 #include "runtime/worker.h"
+#include "wire/client_addr.h"
 #include "wire/http.h"
 
 extern char **environ;
@@ -46,6 +49,21 @@ static struct {
 	ev_async drain_req;
 	double drain_started;
 } vcd = { .reload_mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Keys whose syntax belongs to another module: checked here, at start and
+ * on every reload, with the same message shape as config errors. */
+static int check_more(const vc_config_t *cfg, char *err, size_t errlen)
+{
+	char why[256];
+	vc_netlist_t *l = vc_netlist_parse(cfg->trusted_proxies, why, sizeof(why));
+
+	if (l == NULL) {
+		snprintf(err, errlen, "trusted_proxies: %s", why);
+		return -1;
+	}
+	vc_netlist_free(l);
+	return 0;
+}
 
 /* --- the process-wide operations (server.h) ------------------------------- */
 
@@ -132,6 +150,10 @@ int vc_server_reload(json_t **report, char *err, size_t errlen)
 
 	pthread_mutex_lock(&vcd.reload_mu);
 	next = vc_config_load(vcd.config_path, vcd.overrides, vcd.noverrides, environ, err, errlen);
+	if (next != NULL && check_more(next, err, errlen) < 0) {
+		vc_config_free(next);
+		next = NULL;
+	}
 	if (next == NULL) {
 		pthread_mutex_unlock(&vcd.reload_mu);
 		json_decref(applied);
@@ -325,8 +347,10 @@ static int prepare(enum mode mode, const vc_config_t **out)
 
 	cfg = vc_config_load(vcd.config_path, vcd.overrides, vcd.noverrides, environ, err,
 	                     sizeof(err));
-	if (cfg == NULL)
+	if (cfg == NULL || check_more(cfg, err, sizeof(err)) < 0) {
+		vc_config_free(cfg);
 		return fail("configuration error", err);
+	}
 	vc_config_publish(cfg);
 	vc_log_set_level(cfg->log_level);
 	if (mode == CHECK_CONFIG) {
@@ -375,6 +399,8 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	vcd.started_ms = vc_now_ms();
+	if (vc_password_init() != 0)
+		return fail("", "cannot initialise libsodium");
 	if (parse_args(argc, argv, &mode) < 0) {
 		usage(stderr);
 		return 2;
@@ -386,6 +412,8 @@ int main(int argc, char **argv)
 	/* Signals must be watched before the workers exist (they block them). */
 	watch_signals();
 	vc_log_start();
+	if (vc_offload_start(cfg->offload_threads) != 0)
+		return fail("cannot start offload threads", strerror(errno));
 	if (vc_runtime_start(cfg->workers, &hooks) != 0)
 		return fail("cannot start workers", strerror(errno));
 	log_info("vcd %s listening on %s with %u workers; admin socket %s", PACKAGE_VERSION,
@@ -393,6 +421,7 @@ int main(int argc, char **argv)
 	notify_systemd("READY=1");
 	ev_run(vcd.loop, 0);
 	vc_runtime_stop();
+	vc_offload_stop();
 	vc_admin_close();
 	log_info("vcd stopped");
 	vc_log_stop();

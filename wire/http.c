@@ -62,11 +62,6 @@ const char *vc_http_reason(int status)
 	}
 }
 
-static const char *cfg_cors(void)
-{
-	return vc_config_get()->cors_allowed_origin;
-}
-
 /* --- requests ------------------------------------------------------------- */
 
 static vc_http_req_t *req_new(conn_t *c)
@@ -87,6 +82,8 @@ void http_req_free(vc_http_req_t *r)
 	free(r->extra);
 	for (unsigned i = 0; i < r->nparams; i++)
 		free(r->params[i]);
+	if (r->data_free != NULL && r->data != NULL)
+		r->data_free(r->data);
 	free(r);
 }
 
@@ -306,9 +303,12 @@ const char *vc_http_param(const vc_http_req_t *req, unsigned i)
 	return i < req->nparams ? req->params[i] : NULL;
 }
 
-void vc_http_set_data(vc_http_req_t *req, void *data)
+void vc_http_set_data(vc_http_req_t *req, void *data, void (*free_fn)(void *data))
 {
+	if (req->data_free != NULL && req->data != NULL && req->data != data)
+		req->data_free(req->data);
 	req->data = data;
+	req->data_free = free_fn;
 }
 
 void *vc_http_data(const vc_http_req_t *req)
@@ -330,14 +330,11 @@ void vc_http_add_header(vc_http_req_t *req, const char *name, const char *value)
 	req->extra_len += nl + vl + 4;
 }
 
-/* Is `origin` in the comma-separated allow list? An empty list mirrors. */
-static bool cors_allowed(const char *origin)
+/* Is `origin` in the comma-separated list? */
+static bool in_list(const char *list, const char *origin)
 {
-	const char *list = cfg_cors();
 	size_t olen = strlen(origin);
 
-	if (list == NULL || *list == '\0')
-		return true;
 	while (*list != '\0') {
 		while (*list == ' ' || *list == ',')
 			list++;
@@ -350,6 +347,17 @@ static bool cors_allowed(const char *origin)
 		list += n;
 	}
 	return false;
+}
+
+/* Origins in cors_allowed_origin or cors_allowlist are allowed; with both
+ * lists empty every Origin is mirrored (videocall.rs's default). */
+static bool cors_allowed(const char *origin)
+{
+	const vc_config_t *cfg = vc_config_get();
+
+	if (cfg->cors_allowed_origin[0] == '\0' && cfg->cors_allowlist[0] == '\0')
+		return true;
+	return in_list(cfg->cors_allowed_origin, origin) || in_list(cfg->cors_allowlist, origin);
 }
 
 static void add_cors(vc_http_req_t *req)
@@ -445,6 +453,14 @@ void vc_http_await(vc_http_req_t *req, vc_http_cont_fn cont)
 {
 	req->cont = cont;
 	vc_actor_ref(&req->conn->actor); /* released when the reply has run */
+}
+
+void vc_http_cancel_await(vc_http_req_t *req)
+{
+	if (req->cont == NULL)
+		return;
+	req->cont = NULL;
+	vc_actor_unref(&req->conn->actor);
 }
 
 int http_on_reply(vc_actor_t *self, vc_msg_t *m)

@@ -84,8 +84,9 @@ vc_actor_t *vc_http_actor(vc_http_req_t *req);
 void vc_http_add_param(vc_http_req_t *req, const char *value, size_t len);
 const char *vc_http_param(const vc_http_req_t *req, unsigned i);
 
-/* Per-request data of the handler (freed by nobody: the handler owns it). */
-void vc_http_set_data(vc_http_req_t *req, void *data);
+/* Per-request data of the handler; free_fn (may be NULL) runs when the
+ * request is done with, answered or abandoned. */
+void vc_http_set_data(vc_http_req_t *req, void *data, void (*free_fn)(void *data));
 void *vc_http_data(const vc_http_req_t *req);
 
 /* --- the response --------------------------------------------------------- */
@@ -99,6 +100,9 @@ void vc_http_respond(vc_http_req_t *req, int status, const char *content_type, c
 void vc_http_respond_json(vc_http_req_t *req, int status, json_t *body);
 /* Answer later: `cont` receives the next VC_HTTP_MSG_REPLY message. */
 void vc_http_await(vc_http_req_t *req, vc_http_cont_fn cont);
+/* Undo vc_http_await when the reply can no longer come (the work was not
+ * started); the caller then answers itself. */
+void vc_http_cancel_await(vc_http_req_t *req);
 
 const char *vc_http_reason(int status);
 

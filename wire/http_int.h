@@ -60,6 +60,7 @@ struct vc_http_req {
 	size_t extra_len;
 	vc_http_cont_fn cont;
 	void *data;
+	void (*data_free)(void *data);
 };
 
 struct conn {

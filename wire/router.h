@@ -17,6 +17,7 @@ typedef struct vc_route {
 	const char *method;  /* "GET", "POST", … */
 	const char *pattern; /* "/healthz", "/api/v1/meetings/{id}" */
 	vc_http_handler_fn handler;
+	unsigned flags; /* the caller's (actors/routes.c: authentication, error style) */
 } vc_route_t;
 
 enum vc_route_result {

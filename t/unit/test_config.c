@@ -280,7 +280,7 @@ static void test_duration(void **state)
 	for (size_t i = 0; i < VC_ARRAY_LEN(bad); i++) {
 		snprintf(flag, sizeof(flag), "idle_timeout=%s", bad[i]);
 		snprintf(want, sizeof(want), "command line: idle_timeout = '%s': expected a "
-					     "duration such as 30, 1.5, 500ms, 30s, 5m or 1h, "
+					     "duration such as 30, 1.5, 500ms, 30s, 5m, 1h or 7d, "
 					     "from 1ms to 24h", bad[i]);
 		bad_flag(flag, want);
 	}
@@ -653,7 +653,10 @@ static void test_print_keys(void **state)
 	static const char want[] =
 		"listen\nworkers\ndatabase_url\ndb_pool_size\nmigrations_dir\nadmin_socket\n"
 		"log_level\nmax_connections\nmax_body\nmax_header_size\nmax_uri\n"
-		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n";
+		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n"
+		"cors_allowlist\noffload_threads\nnats_url\njwt_secret\nsession_jwt_compat\n"
+		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
+		"auth_rate_limit\ntrusted_proxies\n";
 
 	vc_config_print_keys(f);
 	fclose(f);

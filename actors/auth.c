@@ -1,0 +1,341 @@
+/*
+ * auth.c — checking the credential of a request (see auth.h): cookie or
+ * Bearer, session token through the cache or PostgreSQL, or a videocall.rs
+ * session JWT when the compatibility switch is on.
+ */
+#include "actors/auth.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/session_cache.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
+#include "runtime/pg.h"
+#include "wire/jwt.h"
+
+static int stmt_lookup, stmt_touch;
+
+typedef struct pending {
+	vc_http_handler_fn handler;
+	unsigned flags;
+	uint8_t hash[32];
+	bool from_cookie;
+} pending_t;
+
+void vc_auth_init(void)
+{
+	stmt_lookup =
+	        vc_pg_statement("auth_lookup",
+	                        "SELECT s.id, u.id::text, u.username, u.display_name, u.email,"
+	                        " (extract(epoch FROM u.created_at) * 1000)::bigint"
+	                        " FROM sessions s JOIN users u ON u.id = s.user_id"
+	                        " WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL"
+	                        " AND s.expires_at > now() AND u.disabled_at IS NULL",
+	                        1);
+	stmt_touch = vc_pg_statement("auth_touch",
+	                             "UPDATE sessions SET last_seen_at = now() WHERE id = $1", 1);
+}
+
+/* --- tokens --------------------------------------------------------------- */
+
+void vc_session_token_new(char hex[65], uint8_t hash[32])
+{
+	uint8_t raw[32];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hex, 65, raw, sizeof(raw));
+	crypto_hash_sha256(hash, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+void vc_session_hash_param(const uint8_t hash[32], char out[67])
+{
+	out[0] = '\\';
+	out[1] = 'x';
+	sodium_bin2hex(out + 2, 65, hash, 32);
+}
+
+/* 64 hex characters (either case) → the SHA-256 of the 32 bytes. */
+bool vc_session_token_hash(const char *tok, uint8_t hash[32])
+{
+	uint8_t raw[32];
+	size_t len;
+
+	if (strlen(tok) != 64 || sodium_hex2bin(raw, sizeof(raw), tok, 64, NULL, &len, NULL) != 0 ||
+	    len != 32)
+		return false;
+	crypto_hash_sha256(hash, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+	return true;
+}
+
+/* --- errors --------------------------------------------------------------- */
+
+static void error_envelope(vc_http_req_t *req, int status, const char *code, const char *message,
+                           const char *engineering)
+{
+	json_t *result = json_pack("{s:s,s:s}", "code", code, "message", message);
+
+	if (engineering != NULL)
+		json_object_set_new(result, "engineering_error", json_string(engineering));
+	vc_http_respond_json(req, status, json_pack("{s:b,s:o}", "success", 0, "result", result));
+}
+
+void vc_auth_error(vc_http_req_t *req, unsigned flags, int status, const char *code,
+                   const char *message)
+{
+	if (flags & VC_ERR_ENVELOPE)
+		error_envelope(req, status, code, message, NULL);
+	else
+		vc_http_respond_json(req, status, json_pack("{s:s}", "error", message));
+}
+
+/* 401; `presented` says a credential was there but did not hold. */
+static void unauthorized(vc_http_req_t *req, unsigned flags, bool presented)
+{
+	if (flags & VC_ERR_ENVELOPE)
+		error_envelope(req, 401, "UNAUTHORIZED", "Authentication required.",
+		               presented ? "invalid or expired session" : NULL);
+	else
+		vc_http_respond_json(req, 401,
+		                     json_pack("{s:s}", "error",
+		                               presented ? "Invalid or expired session"
+		                                         : "Authentication required"));
+}
+
+/* --- finding the credential (videocall.rs §2.3) --------------------------- */
+
+static char *trimmed(const char *s, size_t n)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return vc_strndup(s, n);
+}
+
+/* The first "<name>=<non-empty>" pair of the Cookie header, or NULL. */
+static char *cookie_token(const char *header, const char *name)
+{
+	size_t nl = strlen(name);
+
+	while (header != NULL && *header != '\0') {
+		size_t n = strcspn(header, ";");
+		char *pair = trimmed(header, n);
+		if (strncmp(pair, name, nl) == 0 && pair[nl] == '=') {
+			char *v = trimmed(pair + nl + 1, strlen(pair + nl + 1));
+			free(pair);
+			if (*v != '\0')
+				return v;
+			free(v);
+		} else {
+			free(pair);
+		}
+		header += n;
+		if (*header == ';')
+			header++;
+	}
+	return NULL;
+}
+
+char *vc_auth_credential(vc_http_req_t *req, bool *from_cookie)
+{
+	const char *auth = vc_http_header(req, "Authorization");
+	char *tok = cookie_token(vc_http_header(req, "Cookie"), vc_config_get()->cookie_name);
+
+	*from_cookie = tok != NULL;
+	if (tok == NULL && auth != NULL && strncmp(auth, "Bearer ", 7) == 0) {
+		tok = trimmed(auth + 7, strlen(auth + 7));
+		if (*tok == '\0') {
+			free(tok);
+			tok = NULL;
+		}
+	}
+	return tok;
+}
+
+/* --- outcomes ------------------------------------------------------------- */
+
+static void proceed(vc_http_req_t *req, vc_identity_t *id, vc_http_handler_fn handler)
+{
+	vc_http_set_data(req, id, vc_identity_free);
+	handler(req);
+}
+
+static int sink_result(vc_actor_t *self, vc_msg_t *m)
+{
+	return VC_MSG_DONE; /* last_seen_at is best effort */
+}
+
+static const vc_handler_fn sink_handlers[] = { sink_result };
+static const vc_behaviour_t sink_behaviour = { .name = "auth-sink",
+	                                       .handlers = sink_handlers,
+	                                       .nhandlers = 1 };
+
+/* Record a session's use, without waiting for the answer. */
+static void touch(vc_http_req_t *req, int64_t session_id)
+{
+	vc_worker_t *w = vc_http_worker(req);
+	vc_actor_t *sink = vc_worker_slot(w, VC_SLOT_APP);
+	char id[24];
+	const char *params[1] = { id };
+
+	if (sink == NULL) {
+		sink = vc_actor_new(&sink_behaviour, w, NULL);
+		vc_worker_set_slot(w, VC_SLOT_APP, sink);
+	}
+	snprintf(id, sizeof(id), "%lld", (long long)session_id);
+	vc_pg_query(stmt_touch, 1, params, sink, 0, NULL);
+}
+
+static void lookup_done(vc_http_req_t *req, vc_msg_t *reply)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+	pending_t *p = vc_http_data(req);
+	vc_http_handler_fn handler = p->handler;
+	unsigned flags = p->flags;
+	vc_identity_t id = { .kind = VC_ID_SESSION, .from_cookie = p->from_cookie };
+
+	if (r->status != VC_PG_OK) {
+		vc_auth_error(req, flags, 503, "INTERNAL_ERROR", "Service unavailable, try again");
+		return;
+	}
+	memcpy(id.token_hash, p->hash, 32);
+	if (PQntuples(r->res) != 1) {
+		vc_session_cache_put(p->hash, NULL, vc_now_us() / 1e6);
+		unauthorized(req, flags, true);
+		return;
+	}
+	id.session_id = strtoll(PQgetvalue(r->res, 0, 0), NULL, 10);
+	id.user_id = PQgetvalue(r->res, 0, 1);
+	id.username = PQgetvalue(r->res, 0, 2);
+	id.display_name = PQgetvalue(r->res, 0, 3);
+	id.email = PQgetisnull(r->res, 0, 4) ? NULL : PQgetvalue(r->res, 0, 4);
+	id.created_ms = strtoll(PQgetvalue(r->res, 0, 5), NULL, 10);
+	vc_session_cache_put(p->hash, &id, vc_now_us() / 1e6);
+	touch(req, id.session_id);
+	proceed(req, vc_identity_copy(&id), handler);
+}
+
+static void check_session(vc_http_req_t *req, const char *tok, bool from_cookie, unsigned flags,
+                          vc_http_handler_fn handler)
+{
+	const vc_config_t *cfg = vc_config_get();
+	uint8_t hash[32];
+	char param[67];
+	const char *params[1] = { param };
+	vc_identity_t *id;
+	bool want_touch;
+	pending_t *p;
+
+	if (!vc_session_token_hash(tok, hash)) {
+		unauthorized(req, flags, true);
+		return;
+	}
+	switch (vc_session_cache_get(hash, vc_now_us() / 1e6, cfg->session_cache_ttl, &id,
+	                             &want_touch)) {
+	case VC_CACHE_HIT:
+		id->from_cookie = from_cookie;
+		if (want_touch)
+			touch(req, id->session_id);
+		proceed(req, id, handler);
+		return;
+	case VC_CACHE_NEGATIVE: unauthorized(req, flags, true); return;
+	case VC_CACHE_MISS: break;
+	}
+	p = vc_malloc(sizeof(*p));
+	*p = (pending_t){ .handler = handler, .flags = flags, .from_cookie = from_cookie };
+	memcpy(p->hash, hash, 32);
+	vc_http_set_data(req, p, free);
+	vc_session_hash_param(hash, param);
+	vc_http_await(req, lookup_done);
+	vc_pg_query(stmt_lookup, 1, params, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
+}
+
+static void check_jwt(vc_http_req_t *req, const char *tok, bool from_cookie, unsigned flags,
+                      vc_http_handler_fn handler)
+{
+	const vc_config_t *cfg = vc_config_get();
+	json_t *claims = NULL;
+	const char *sub, *name;
+	enum vc_jwt_error e;
+
+	e = vc_jwt_verify(tok, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret),
+	                  VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
+	sub = claims ? json_string_value(json_object_get(claims, "sub")) : NULL;
+	name = claims ? json_string_value(json_object_get(claims, "name")) : NULL;
+	if (e != VC_JWT_OK || sub == NULL || name == NULL || *sub == '\0' ||
+	    !json_is_integer(json_object_get(claims, "iat"))) {
+		log_debug("session JWT refused: %s",
+		          e != VC_JWT_OK ? vc_jwt_strerror(e) : "missing sub, name or iat");
+		json_decref(claims);
+		unauthorized(req, flags, true);
+		return;
+	}
+	vc_identity_t id = { .kind = VC_ID_JWT,
+		             .user_id = (char *)sub,
+		             .username = "",
+		             .display_name = (char *)name,
+		             .from_cookie = from_cookie };
+	vc_identity_t *copy = vc_identity_copy(&id);
+	json_decref(claims);
+	proceed(req, copy, handler);
+}
+
+void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler)
+{
+	const vc_config_t *cfg = vc_config_get();
+	bool from_cookie;
+	char *tok = vc_auth_credential(req, &from_cookie);
+
+	if (tok == NULL) {
+		unauthorized(req, flags, false);
+	} else if (strchr(tok, '.') != NULL) { /* a JWT */
+		if ((flags & VC_AUTH_JWT) && cfg->session_jwt_compat && cfg->jwt_secret[0] != '\0')
+			check_jwt(req, tok, from_cookie, flags, handler);
+		else
+			unauthorized(req, flags, true);
+	} else {
+		check_session(req, tok, from_cookie, flags, handler);
+	}
+	if (tok != NULL)
+		sodium_memzero(tok, strlen(tok));
+	free(tok);
+}
+
+const vc_identity_t *vc_auth_identity(const vc_http_req_t *req)
+{
+	return vc_http_data(req);
+}
+
+/* --- revocation ----------------------------------------------------------- */
+
+void vc_auth_forget_token(const uint8_t hash[32])
+{
+	vc_session_cache_forget_token(hash);
+}
+
+void vc_auth_forget_session(int64_t session_id)
+{
+	vc_session_cache_forget_session(session_id);
+}
+
+void vc_auth_forget_user(const char *user_id)
+{
+	vc_session_cache_forget_user(user_id);
+}
+
+/* --- the cookie ----------------------------------------------------------- */
+
+void vc_auth_set_cookie(vc_http_req_t *req, const char *value, int64_t max_age)
+{
+	const vc_config_t *cfg = vc_config_get();
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s%s%s",
+	         cfg->cookie_name, value, (long long)max_age, cfg->cookie_secure ? "; Secure" : "",
+	         cfg->cookie_domain[0] ? "; Domain=" : "", cfg->cookie_domain);
+	vc_http_add_header(req, "Set-Cookie", buf);
+}

@@ -1,0 +1,76 @@
+/*
+ * auth.h — who is calling: the credential on a request, checked.
+ *
+ * A credential is the session cookie (cookie_name) or, only when no such
+ * cookie is present, "Authorization: Bearer <token>" — the cookie wins and
+ * an invalid cookie is not rescued by a header (videocall.rs §2.3). It is
+ * either a vcd session token (64 hex characters; looked up by its SHA-256,
+ * through a per-node cache) or, with session_jwt_compat on and on routes
+ * that allow it, a videocall.rs session JWT (HS256, not revocable).
+ *
+ * The identity derives from the credential only; user ids in bodies are
+ * never trusted.
+ */
+#ifndef VC_AUTH_H
+#define VC_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "wire/http.h"
+
+enum vc_identity_kind { VC_ID_SESSION = 1, VC_ID_JWT = 2 };
+
+typedef struct vc_identity {
+	enum vc_identity_kind kind;
+	char *user_id;      /* users.id, or the JWT's sub */
+	char *username;     /* "" for a JWT */
+	char *display_name; /* the JWT's name */
+	char *email;        /* NULL when none */
+	int64_t created_ms; /* account creation, 0 for a JWT */
+	int64_t session_id; /* sessions.id, 0 for a JWT */
+	uint8_t token_hash[32];
+	bool from_cookie;
+} vc_identity_t;
+
+/* Route flags (vc_route_t.flags). */
+enum {
+	VC_AUTH_SESSION = 1 << 0, /* a vcd session token is required */
+	VC_AUTH_JWT = 1 << 1,     /* ... or a videocall.rs session JWT (compat switch) */
+	VC_ERR_ENVELOPE = 1 << 4, /* errors as videocall.rs {success,result}; else {"error"} */
+};
+
+/* Main thread, before the workers: statements and the cache. */
+void vc_auth_init(void);
+/* Check the request's credential as `flags` demand, then run handler (at
+ * once or after a database lookup); on failure answer 401 (or 503 when the
+ * database is unreachable) in the route's error style. */
+void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler);
+/* The identity of an authenticated request (NULL before vc_auth_run). */
+const vc_identity_t *vc_auth_identity(const vc_http_req_t *req);
+
+/* The raw credential (cookie first, then Bearer), malloc'ed, or NULL. */
+char *vc_auth_credential(vc_http_req_t *req, bool *from_cookie);
+/* Hash a session token (64 hex characters); false if it is not one. */
+bool vc_session_token_hash(const char *token, uint8_t hash[32]);
+
+/* Error answers in a route's style. */
+void vc_auth_error(vc_http_req_t *req, unsigned flags, int status, const char *code,
+                   const char *message);
+
+/* A new session token: 64 hex characters (NUL-terminated) and its hash. */
+void vc_session_token_new(char hex[65], uint8_t hash[32]);
+/* hash as PostgreSQL bytea text ("\\x" + 64 hex), NUL-terminated. */
+void vc_session_hash_param(const uint8_t hash[32], char out[67]);
+
+/* Forget cached sessions: one (by token hash or id) or all of a user's.
+ * Safe from any thread; also announced to other nodes over NATS. */
+void vc_auth_forget_token(const uint8_t hash[32]);
+void vc_auth_forget_session(int64_t session_id);
+void vc_auth_forget_user(const char *user_id);
+
+/* The session cookie, set or cleared (Max-Age=0), with the configured
+ * attributes. */
+void vc_auth_set_cookie(vc_http_req_t *req, const char *value, int64_t max_age);
+
+#endif
