@@ -12,6 +12,7 @@
 #include "actors/session_cache.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
+#include "runtime/nats.h"
 #include "runtime/pg.h"
 #include "wire/jwt.h"
 
@@ -312,19 +313,72 @@ const vc_identity_t *vc_auth_identity(const vc_http_req_t *req)
 
 /* --- revocation ----------------------------------------------------------- */
 
+/*
+ * A revocation is applied to this node's cache at once and announced on
+ * VC_AUTH_SUBJECT so that every other node forgets the same sessions; the
+ * bridge never echoes a node's own messages back to it. Without NATS (or
+ * while it is down) other nodes notice within session_cache_ttl.
+ */
+#define VC_AUTH_SUBJECT "vcd.sessions.forget"
+
+static void announce(json_t *what)
+{
+	char *text = json_dumps(what, JSON_COMPACT);
+
+	if (text != NULL && vc_nats_publish(VC_AUTH_SUBJECT, text, strlen(text)) != 0)
+		log_debug("session revocation not announced (NATS down); other nodes "
+		          "notice within session_cache_ttl");
+	free(text);
+	json_decref(what);
+}
+
 void vc_auth_forget_token(const uint8_t hash[32])
 {
+	char hex[65];
+
 	vc_session_cache_forget_token(hash);
+	sodium_bin2hex(hex, sizeof(hex), hash, 32);
+	announce(json_pack("{s:s}", "token_hash", hex));
 }
 
 void vc_auth_forget_session(int64_t session_id)
 {
 	vc_session_cache_forget_session(session_id);
+	announce(json_pack("{s:I}", "session_id", (json_int_t)session_id));
 }
 
 void vc_auth_forget_user(const char *user_id)
 {
 	vc_session_cache_forget_user(user_id);
+	announce(json_pack("{s:s}", "user_id", user_id));
+}
+
+/* On a nats.c thread: another node revoked something. The cache is
+ * thread-safe, so this is applied here directly. */
+static void on_forget(const char *subject, const void *data, size_t len, void *arg)
+{
+	json_t *m = json_loadb(data, len, 0, NULL);
+	const char *hex = json_string_value(json_object_get(m, "token_hash"));
+	const char *user = json_string_value(json_object_get(m, "user_id"));
+	json_t *sid = json_object_get(m, "session_id");
+	uint8_t hash[32];
+	size_t n;
+
+	if (hex != NULL &&
+	    sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &n, NULL) == 0 && n == 32)
+		vc_session_cache_forget_token(hash);
+	else if (user != NULL)
+		vc_session_cache_forget_user(user);
+	else if (json_is_integer(sid))
+		vc_session_cache_forget_session(json_integer_value(sid));
+	else
+		log_warn("ignored a malformed message on %s", subject);
+	json_decref(m);
+}
+
+int vc_auth_subscribe(void)
+{
+	return vc_nats_subscribe(VC_AUTH_SUBJECT, on_forget, NULL);
 }
 
 /* --- the cookie ----------------------------------------------------------- */

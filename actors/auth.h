@@ -69,6 +69,9 @@ void vc_auth_forget_token(const uint8_t hash[32]);
 void vc_auth_forget_session(int64_t session_id);
 void vc_auth_forget_user(const char *user_id);
 
+/* Main thread, after vc_nats_start: hear other nodes' revocations. */
+int vc_auth_subscribe(void) VC_MUSTCHECK;
+
 /* The session cookie, set or cleared (Max-Age=0), with the configured
  * attributes. */
 void vc_auth_set_cookie(vc_http_req_t *req, const char *value, int64_t max_age);

@@ -12,6 +12,7 @@
 
 #include "actors/routes.h"
 #include "runtime/log.h"
+#include "runtime/nats.h"
 #include "runtime/pg.h"
 #include "runtime/server.h"
 
@@ -151,6 +152,24 @@ static void db_metrics(text_t *t)
 	put(t, "vcd_db_round_trip_seconds_count %llu\n", (unsigned long long)q);
 }
 
+static void nats_metrics(text_t *t)
+{
+	vc_nats_stats_t n;
+
+	vc_nats_stats(&n);
+	metric(t, "vcd_nats_connected", "gauge", "1 while connected to NATS (0 when disabled).");
+	put(t, "vcd_nats_connected %d\n", n.connected ? 1 : 0);
+	metric(t, "vcd_nats_published_total", "counter", "Messages published to NATS.");
+	put(t, "vcd_nats_published_total %llu\n", (unsigned long long)n.published);
+	metric(t, "vcd_nats_publish_failures_total", "counter",
+	       "Publishes that failed, mostly while NATS was unreachable.");
+	put(t, "vcd_nats_publish_failures_total %llu\n", (unsigned long long)n.publish_failures);
+	metric(t, "vcd_nats_received_total", "counter", "Messages received from NATS.");
+	put(t, "vcd_nats_received_total %llu\n", (unsigned long long)n.received);
+	metric(t, "vcd_nats_reconnects_total", "counter", "Reconnections after a lost connection.");
+	put(t, "vcd_nats_reconnects_total %llu\n", (unsigned long long)n.reconnects);
+}
+
 void vc_ops_metrics(vc_http_req_t *req)
 {
 	text_t t = { vc_malloc(4096), 0, 4096 };
@@ -158,6 +177,7 @@ void vc_ops_metrics(vc_http_req_t *req)
 	http_metrics(&t);
 	actor_metrics(&t);
 	db_metrics(&t);
+	nats_metrics(&t);
 	metric(&t, "vcd_log_lines_dropped_total", "counter", "Log lines dropped (queue full).");
 	put(&t, "vcd_log_lines_dropped_total %llu\n", (unsigned long long)vc_log_dropped());
 	metric(&t, "vcd_draining", "gauge", "1 while draining for shutdown.");

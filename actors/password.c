@@ -113,6 +113,8 @@ static int is_sha256_hex(const char *s)
 
 static enum pw_kind pw_kind(const char *stored)
 {
+	if (stored == NULL)
+		return PW_KIND_UNKNOWN; /* e.g. a user row without a password */
 	if (strncmp(stored, ARGON2ID_PREFIX, strlen(ARGON2ID_PREFIX)) == 0)
 		return PW_KIND_ARGON2ID;
 	if (is_bcrypt(stored))
@@ -202,6 +204,8 @@ static enum vc_pw_result verify_sha256(const char *stored, const char *pw)
 
 enum vc_pw_result vc_password_verify(const char *stored, const char *pw)
 {
+	if (pw == NULL)
+		return VC_PW_ERROR;
 	switch (pw_kind(stored)) {
 	case PW_KIND_ARGON2ID: return verify_argon2id(stored, pw);
 	case PW_KIND_BCRYPT: return verify_bcrypt(stored, pw);

@@ -236,7 +236,7 @@ static char *redact(const char *url)
 
 static void log_up(natsConnection *nc, const char *verb)
 {
-	char url[256] = "?";
+	char url[sizeof(nats.url_shown)];
 	char *shown;
 
 	if (natsConnection_GetConnectedUrl(nc, url, sizeof(url)) != NATS_OK || url[0] == '\0')

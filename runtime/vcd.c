@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #include "actors/admin_cmds.h"
+#include "actors/auth.h"
 #include "actors/password.h"
 #include "actors/routes.h"
 #include "runtime/admin.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
+#include "runtime/nats.h"
 #include "runtime/offload.h"
 #include "runtime/pg.h"
 #include "runtime/server.h"
@@ -367,6 +369,11 @@ static int prepare(enum mode mode, const vc_config_t **out)
 	log_info("database schema up to date (%d migrations applied now)", applied);
 	if (mode == MIGRATE_ONLY)
 		return -1;
+	/* Connects in the background: startup neither waits for nor fails on NATS. */
+	if (vc_nats_start(cfg->nats_url, err, sizeof(err)) < 0)
+		return fail("configuration error", err);
+	if (vc_auth_subscribe() != 0)
+		return fail("", "cannot subscribe to session revocations on NATS");
 	vcd.listen_fds = vc_calloc(cfg->workers, sizeof(int));
 	if (vc_http_listen(cfg->listen, cfg->workers, vcd.listen_fds, err, sizeof(err)) < 0)
 		return fail("", err);
@@ -421,6 +428,7 @@ int main(int argc, char **argv)
 	notify_systemd("READY=1");
 	ev_run(vcd.loop, 0);
 	vc_runtime_stop();
+	vc_nats_stop();
 	vc_offload_stop();
 	vc_admin_close();
 	log_info("vcd stopped");

@@ -26,10 +26,10 @@ char *vc_jwt_sign(const json_t *claims, const uint8_t *key, size_t keylen);
 
 enum vc_jwt_error {
 	VC_JWT_OK = 0,
-	VC_JWT_MALFORMED,     /* not three base64url parts of JSON objects */
-	VC_JWT_BAD_ALG,       /* alg is not exactly HS256 */
+	VC_JWT_MALFORMED, /* not three base64url parts of JSON objects */
+	VC_JWT_BAD_ALG,   /* alg is not exactly HS256 */
 	VC_JWT_BAD_SIGNATURE,
-	VC_JWT_EXPIRED,       /* exp missing, not an integer, or past (with leeway) */
+	VC_JWT_EXPIRED, /* exp missing, not an integer, or past (with leeway) */
 	VC_JWT_BAD_ISSUER,
 	VC_JWT_HAS_AUDIENCE,
 };

@@ -30,6 +30,7 @@ die() {
 need_env() {
 	[[ -n ${VCD:-} ]] || die "VCD is not set (run me with make bench)"
 	[[ -n $top_srcdir ]] || die "top_srcdir is not set (run me with make bench)"
+	[[ -x ${PWHASH_RATE:-} ]] || die "PWHASH_RATE is not set (run me with make bench)"
 	[[ -x $VCD ]] || die "VCD=$VCD is not an executable (build vcd first)"
 }
 
@@ -76,6 +77,8 @@ database_url = postgresql:///vcd?host=$STACK_PGHOST&user=postgres
 migrations_dir = $top_srcdir/sql
 admin_socket = $tmp/vcd.sock
 log_level = warn
+offload_threads = $workers
+auth_rate_limit = off
 EOF
 	"$VCD" -c "$conf" </dev/null >"$tmp/vcd.log" 2>&1 &
 	vcd_pid=$!
@@ -99,18 +102,57 @@ start_nginx() {
 	fi
 }
 
-# Run wrk against $1 for $2 and print the request rate (integer req/s);
-# warn when any answer was not 2xx/3xx or sockets failed.
+# Run wrk against $1 for $2 (more wrk arguments may follow) and print the
+# request rate (req/s, one decimal); warn when any answer was not 2xx/3xx or
+# sockets failed.
 wrk_rate() {
 	local url=$1 duration=$2 out rate
-	out=$(wrk -t "$threads" -c "$conns" -d "$duration" "$url") ||
+	shift 2
+	out=$(wrk -t "$threads" -c "$conns" -d "$duration" "$@" "$url") ||
 		die "wrk failed against $url"
 	if grep -Eq 'Non-2xx|Socket errors' <<<"$out"; then
 		say "warning: $url: $(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | paste -sd ';')"
 	fi
 	rate=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' <<<"$out")
+	[[ $rate == 0 ]] && rate=$(awk '/^Requests\/sec:/ { printf "%.1f", $2 }' <<<"$out")
 	[[ -n $rate ]] || die "no Requests/sec in wrk's output for $url"
 	printf '%s\n' "$rate"
+}
+
+# One HTTP/1.1 request over bash's /dev/tcp; prints the whole response.
+http_request() {
+	local port=$1 method=$2 path=$3 body=$4
+	exec 3<>"/dev/tcp/127.0.0.1/$port" || die "cannot connect to 127.0.0.1:$port"
+	printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' \
+		"$method" "$path" >&3
+	printf 'Content-Length: %d\r\nConnection: close\r\n\r\n%s' "${#body}" "$body" >&3
+	timeout 10 cat <&3
+	exec 3<&-
+}
+
+# Logins per second against bare Argon2id hashing with as many threads, and
+# GET /api/users/me (Bearer) against /healthz: what authentication costs.
+bench_accounts() {
+	local port=$1 resp token login base me health ratio
+	resp=$(http_request "$port" POST /api/users/register \
+		'{"username":"bench","password":"bench-password"}')
+	token=$(sed -n 's/.*"token":"\([0-9a-f]\{64\}\)".*/\1/p' <<<"$resp")
+	[[ -n $token ]] || die "could not register the bench user: $resp"
+
+	base=$("$PWHASH_RATE" "$workers" 5)
+	login=$(conns=$((4 * workers)) wrk_rate "http://127.0.0.1:$port/api/users/login" \
+		"$duration" -s "$top_srcdir/t/bench/login.lua" --timeout 10s)
+	ratio=$(awk -v a="$login" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	printf 'bench login: vcd %s logins/s, crypto_pwhash_str alone %s hashes/s on %d threads, ratio %s\n' \
+		"$login" "$base" "$workers" "$ratio"
+
+	wrk_rate "http://127.0.0.1:$port/api/users/me" 2s -H "Authorization: Bearer $token" >/dev/null
+	me=$(wrk_rate "http://127.0.0.1:$port/api/users/me" "$duration" \
+		-H "Authorization: Bearer $token")
+	health=$(wrk_rate "http://127.0.0.1:$port/healthz" "$duration")
+	ratio=$(awk -v a="$me" -v b="$health" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	printf 'bench auth: GET /api/users/me %s req/s, GET /healthz %s req/s, ratio %s (%d conns)\n' \
+		"$me" "$health" "$ratio" "$conns"
 }
 
 main() {
@@ -157,6 +199,9 @@ main() {
 	ratio=$(awk -v a="$best_vcd" -v b="$best_nginx" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	printf 'bench healthz: vcd %d req/s, nginx %d req/s, ratio %s (W=%d workers, %d conns, %s)\n' \
 		"$best_vcd" "$best_nginx" "$ratio" "$workers" "$conns" "$duration"
+	stack_stop_pid "$nginx_pid" nginx 10
+	nginx_pid=
+	bench_accounts "$vcd_port"
 }
 
 main "$@"

@@ -60,8 +60,7 @@ static void box_add(box_t *b, const char *subject, const void *data, size_t len)
 	buf[len] = '\0';
 	if (strcmp(buf, "sync") == 0) /* peer_sync's, in no sequence */
 		goto out;
-	if (sscanf(buf, "%u %u", &stream, &seq) != 2 || stream >= THREADS ||
-	    seq != b->next[stream])
+	if (sscanf(buf, "%u %u", &stream, &seq) != 2 || stream >= THREADS || seq != b->next[stream])
 		goto bad;
 	b->next[stream]++;
 out:
@@ -513,14 +512,91 @@ static void test_server_down(void **state)
 	free(url);
 }
 
+/* --- the daemon ------------------------------------------------------------ */
+
+static char *db_url; /* created on first use */
+
+static double wait_metric(vct_vcd_t *v, const char *sample, double want, unsigned ms)
+{
+	uint64_t end = vct_now_ms() + ms;
+	double got;
+
+	while ((got = vct_metric_get(v->port, sample)) != want && vct_now_ms() < end)
+		vct_sleep_ms(20);
+	return got;
+}
+
+/* vcd with nats_url: connected, the metrics are there, it stops cleanly. */
+static void test_vcd_connected(void **state)
+{
+	char *extra = vct_strf("nats_url = %s\n", vct_env("VCT_NATS_URL"));
+	vct_vcd_t *v;
+
+	if (db_url == NULL)
+		db_url = vct_db_create("nats");
+	v = vct_vcd_start("nats_up", db_url, extra);
+	assert_true(wait_metric(v, "vcd_nats_connected", 1, 10000) == 1);
+	assert_true(vct_metric_get(v->port, "vcd_nats_published_total") >= 0);
+	assert_true(vct_metric_get(v->port, "vcd_nats_publish_failures_total") == 0);
+	assert_true(vct_metric_get(v->port, "vcd_nats_received_total") >= 0);
+	assert_true(vct_metric_get(v->port, "vcd_nats_reconnects_total") == 0);
+	assert_true(vct_vcd_wait_log(v, "nats: connected to", 5000));
+	vct_vcd_stop_ok(v);
+	assert_true(vct_vcd_log_has(v, "nats: stopped"));
+	free(extra);
+	vct_pass();
+}
+
+/* NATS down: vcd serves anyway, says so once, and reports it. */
+static void test_vcd_unreachable(void **state)
+{
+	char *extra = vct_strf("nats_url = nats://127.0.0.1:%d\n", vct_free_port());
+	vct_vcd_t *v;
+
+	if (db_url == NULL)
+		db_url = vct_db_create("nats");
+	v = vct_vcd_start("nats_down", db_url, extra);
+	assert_int_equal(vct_http_get_status(v->port, "/healthz"), 200);
+	assert_true(vct_metric_get(v->port, "vcd_nats_connected") == 0);
+	assert_true(vct_vcd_wait_log(v, "is not reachable yet", 5000));
+	vct_vcd_stop_ok(v);
+	free(extra);
+	vct_pass();
+}
+
+/* A malformed nats_url stops vcd at start, saying what was expected and
+ * without the password. */
+static void test_vcd_bad_url(void **state)
+{
+	vct_vcd_t *v;
+
+	if (db_url == NULL)
+		db_url = vct_db_create("nats");
+	v = vct_vcd_new("nats_bad", db_url, "nats_url = nats://ops:hunter2@nats.example\n");
+	vct_vcd_spawn(v, NULL);
+	assert_int_not_equal(vct_vcd_wait_exit(v, 10000), 0);
+	assert_true(vct_vcd_log_has(v, "nats_url = 'nats://ops:***@nats.example': expected "
+	                               "nats://host:port"));
+	assert_false(vct_vcd_log_has(v, "hunter2"));
+	vct_pass();
+}
+
+static int group_teardown(void **state)
+{
+	free(db_url);
+	return 0;
+}
+
 #define T(fn) cmocka_unit_test_teardown(fn, case_teardown)
+#define V(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_disabled), T(test_bad_urls),    T(test_good_urls),
-		T(test_delivery), T(test_server_down),
+		T(test_disabled),        T(test_bad_urls),    T(test_good_urls),
+		T(test_delivery),        T(test_server_down), V(test_vcd_connected),
+		V(test_vcd_unreachable), V(test_vcd_bad_url),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, group_teardown);
 }

@@ -507,6 +507,19 @@ char *vct_db_value(const char *url, const char *sql)
 	return value;
 }
 
+char *vct_db_valuef(const char *url, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql, *value;
+
+	va_start(ap, fmt);
+	sql = vstrf(fmt, ap);
+	va_end(ap);
+	value = vct_db_value(url, sql);
+	free(sql);
+	return value;
+}
+
 /* pg_ctl -D $VCT_PGDATA <args>, as the cluster's owner ($VCT_PGRUNAS). */
 static void pg_ctl(const char *const *args)
 {

@@ -14,7 +14,8 @@
  *                WebSocket later): connect, send, wait for bytes or EOF
  *   HTTP         read one response off a connection; vct_http() for one
  *                request on a fresh connection
- * The first four are in vctest.c, sockets and HTTP in vctest_http.c.
+ *   JSON         a response body parsed, compared, its members read
+ * The first four are in vctest.c, sockets, HTTP and JSON in vctest_http.c.
  *
  * Every wait is bounded. Failures call cmocka's fail_msg(); a test run with
  * vct_setup/vct_teardown gets the log tail of every vcd it started printed
@@ -25,6 +26,7 @@
 #ifndef VCTEST_H
 #define VCTEST_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,6 +76,8 @@ char *vct_db_create(const char *name);
 /* The first column of the first row of `sql` run on database `url`
  * (malloc'd), or NULL when there is no row; fails the test on an error. */
 char *vct_db_value(const char *url, const char *sql);
+/* The same with the statement made by printf(fmt, …). */
+char *vct_db_valuef(const char *url, const char *fmt, ...) VCT_PRINTF(2, 3);
 /* Stop (fast) / start the shared cluster ($VCT_PGDATA) as run.sh does;
  * both wait for pg_ctl (bounded). vct_pg_ensure_started() starts it again
  * if a test stopped it and failed before starting it (for teardowns). */
@@ -241,5 +245,19 @@ int vct_http_get_status(int port, const char *path);
 double vct_metric(const char *text, const char *sample);
 /* GET /metrics and return one sample's value (-1 if absent). */
 double vct_metric_get(int port, const char *sample);
+
+/* --- JSON ----------------------------------------------------------------- */
+
+/* r's body parsed as JSON (any type; the caller decrefs); fails the test,
+ * showing the body, when it is not JSON. */
+json_t *vct_resp_json(const vct_resp_t *r);
+/* Fail unless r has `status`, a Content-Type of application/json and a body
+ * equal as JSON (same members and values, any order) to the JSON text `want`. */
+void vct_expect_json(const vct_resp_t *r, int status, const char *want);
+/* Member `key` of object o; fails the test (naming the key and showing o)
+ * when it is absent or of another type. */
+const char *vct_json_str(const json_t *o, const char *key);
+json_int_t vct_json_int(const json_t *o, const char *key);
+bool vct_json_bool(const json_t *o, const char *key);
 
 #endif

@@ -356,3 +356,81 @@ double vct_metric_get(int port, const char *sample)
 	vct_resp_free(&r);
 	return v;
 }
+
+/* --- JSON ----------------------------------------------------------------- */
+
+json_t *vct_resp_json(const vct_resp_t *r)
+{
+	json_error_t err;
+	json_t *j = json_loadb(r->body ? r->body : "", r->body_len, JSON_DECODE_ANY, &err);
+
+	if (j == NULL)
+		fail_msg("HTTP %d: the body is not JSON (%s at %d): '%s'", r->status, err.text,
+			 err.position, r->body ? r->body : "");
+	return j;
+}
+
+void vct_expect_json(const vct_resp_t *r, int status, const char *want)
+{
+	json_error_t err;
+	json_t *w = json_loads(want, JSON_DECODE_ANY, &err), *got;
+
+	if (w == NULL)
+		fail_msg("vct_expect_json: the expected text is not JSON (%s): %s", err.text, want);
+	if (r->status != status)
+		fail_msg("HTTP status %d, expected %d; body: '%s'", r->status, status,
+			 r->body ? r->body : "");
+	if (!vct_resp_header_has(r, "Content-Type", "application/json"))
+		fail_msg("HTTP %d: Content-Type is '%s', expected application/json; body: '%s'",
+			 r->status, vct_resp_header(r, "Content-Type") ?: "(none)", r->body);
+	got = vct_resp_json(r);
+	if (!json_equal(got, w))
+		fail_msg("HTTP %d: body '%s', expected %s", r->status, r->body, want);
+	json_decref(got);
+	json_decref(w);
+}
+
+/* Member `key` of o, of the type `is` accepts, or fail. */
+static json_t *member(const json_t *o, const char *key, int (*is)(const json_t *),
+		      const char *what)
+{
+	json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+	char *text;
+
+	if (v != NULL && is(v))
+		return v;
+	text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+	fail_msg("member '%s' is %s, expected %s, in %s", key, v == NULL ? "missing" : "of another type",
+		 what, text ? text : "(null)");
+	return NULL;
+}
+
+static int is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+static int is_integer(const json_t *v)
+{
+	return json_is_integer(v);
+}
+
+static int is_boolean(const json_t *v)
+{
+	return json_is_boolean(v);
+}
+
+const char *vct_json_str(const json_t *o, const char *key)
+{
+	return json_string_value(member(o, key, is_string, "a string"));
+}
+
+json_int_t vct_json_int(const json_t *o, const char *key)
+{
+	return json_integer_value(member(o, key, is_integer, "an integer"));
+}
+
+bool vct_json_bool(const json_t *o, const char *key)
+{
+	return json_is_true(member(o, key, is_boolean, "a boolean"));
+}

@@ -225,6 +225,9 @@ static void test_garbage(void **state)
 		assert_int_equal(vc_password_verify(bad[i], "password"), VC_PW_ERROR);
 		assert_int_equal(vc_password_verify(bad[i], ""), VC_PW_ERROR);
 	}
+	assert_false(vc_password_hash_kind_ok(NULL));
+	assert_int_equal(vc_password_verify(NULL, "password"), VC_PW_ERROR);
+	assert_int_equal(vc_password_verify(SHA256_PASSWORD, NULL), VC_PW_ERROR);
 	/* a real hash cut inside its parameters or salt */
 	assert_int_equal(vc_password_hash("password", h), 0);
 	for (size_t n = 10; n < 40; n += 7) {
