@@ -108,24 +108,32 @@ static void *writer_main(void *arg)
 
 void vc_log_start(void)
 {
-	if (q.running)
+	pthread_mutex_lock(&q.mu);
+	if (q.running) {
+		pthread_mutex_unlock(&q.mu);
 		return;
+	}
 	q.stopping = false;
 	if (pthread_create(&q.thread, NULL, writer_main, NULL) != 0)
 		vc_fatal("cannot start the log writer thread");
 	q.running = true;
+	pthread_mutex_unlock(&q.mu);
 }
 
 void vc_log_stop(void)
 {
-	if (!q.running)
-		return;
 	pthread_mutex_lock(&q.mu);
+	if (!q.running) {
+		pthread_mutex_unlock(&q.mu);
+		return;
+	}
 	q.stopping = true;
 	pthread_cond_signal(&q.cv);
 	pthread_mutex_unlock(&q.mu);
 	pthread_join(q.thread, NULL);
+	pthread_mutex_lock(&q.mu);
 	q.running = false;
+	pthread_mutex_unlock(&q.mu);
 }
 
 void vc_log_write(int level, const char *fmt, ...)

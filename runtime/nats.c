@@ -20,6 +20,15 @@
  * (global message delivery: one thread however many rooms are subscribed);
  * connection events run on nats.c's callback thread. All of nats.c's threads
  * are created with every signal blocked: signals are the main thread's.
+ *
+ * Stopping (after the workers, so nobody publishes any more): flush for at
+ * most STOP_FLUSH_MS, close, then wait at most STOP_CLOSE_WAIT_MS for
+ * libnats's threads to end (nats_CloseAndWait, so a later start works). A
+ * connection attempt under way when vcd stops is waited for (its timeout).
+ *
+ * nats_url: servers separated by commas, each [nats://|tls://][user:pass@]
+ * host:port; "host:port" alone is nats:// (videocall.rs's NATS_URL=nats:4222).
+ * Credentials never reach a log line or an error: see redact().
  */
 #include "runtime/nats.h"
 
@@ -471,6 +480,20 @@ fail:
 	nats.opts = NULL;
 	(void)nats_CloseAndWait(STOP_CLOSE_WAIT_MS);
 	return -1;
+}
+
+int vc_nats_check_url(const char *url, char *err, size_t errlen)
+{
+	char *shown;
+	bool tls;
+	int rc;
+
+	if (url == NULL || url[0] == '\0')
+		return 0;
+	shown = redact(url);
+	rc = check_url(url, shown, &tls, err, errlen);
+	free(shown);
+	return rc;
 }
 
 int vc_nats_start(const char *url, char *err, size_t errlen)

@@ -27,6 +27,9 @@ typedef void (*vc_nats_cb)(const char *subject, const void *data, size_t len, vo
 /* Main thread, before the workers: url NULL or "" disables NATS. Only a
  * malformed URL is an error (0, or -1 with err). */
 int vc_nats_start(const char *url, char *err, size_t errlen) VC_MUSTCHECK;
+/* Is url a usable nats_url ("" is)? 0, or -1 with the same message
+ * vc_nats_start would give. For --check-config and reloads. */
+int vc_nats_check_url(const char *url, char *err, size_t errlen) VC_MUSTCHECK;
 /* Main thread, at exit: flush briefly, close, free. */
 void vc_nats_stop(void);
 bool vc_nats_enabled(void);

@@ -64,7 +64,7 @@ static int check_more(const vc_config_t *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	vc_netlist_free(l);
-	return 0;
+	return vc_nats_check_url(cfg->nats_url, err, errlen);
 }
 
 /* --- the process-wide operations (server.h) ------------------------------- */

@@ -23,10 +23,17 @@
 
 #include "runtime/vc.h"
 
-#define VC_ADMIN_LINE_MAX (64 * 1024)            /* request line, '\n' included */
+/*
+ * The request line limit is large because `users import` carries a whole
+ * file of accounts in one request (all of it is inserted or none); vcd only
+ * grows a connection's buffer as bytes arrive, and only vcd's own uid or
+ * root may connect. Documented in vcctl(8).
+ */
+#define VC_ADMIN_LINE_MAX (16 * 1024 * 1024)     /* request line, '\n' included */
 #define VC_ADMIN_WORDS_MAX 256                   /* words in one request */
 #define VC_ADMIN_RESPONSE_MAX (64 * 1024 * 1024) /* what vcctl accepts */
 #define VC_ADMIN_ARGS_ANY (-1)                   /* max_args: no upper bound */
+#define VC_ADMIN_LIST_MAX 1000                   /* rows in `users list`, `sessions list` */
 
 /* Verb flags. */
 #define VC_ADMIN_LOCAL 0x1u /* answered by vcctl itself, never sent (help) */
