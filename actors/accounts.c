@@ -742,7 +742,9 @@ void vc_accounts_vc_logout(vc_http_req_t *req)
 	char hashp[67];
 	const char *params[1] = { hashp };
 
-	if (tok == NULL || !vc_session_token_hash(tok, hash)) {
+	/* HEAD is a safe method: it shows the answer and changes nothing. */
+	if (tok == NULL || !vc_session_token_hash(tok, hash) ||
+	    strcmp(vc_http_method(req), "HEAD") == 0) {
 		free(tok);
 		free(hash);
 		vc_auth_set_cookie(req, "", 0);
