@@ -175,6 +175,16 @@ static const vc_behaviour_t sink_behaviour = { .name = "auth-sink",
 	                                       .handlers = sink_handlers,
 	                                       .nhandlers = 1 };
 
+void vc_auth_worker_stop(vc_worker_t *w)
+{
+	vc_actor_t *sink = vc_worker_slot(w, VC_SLOT_APP);
+
+	if (sink != NULL) {
+		vc_worker_set_slot(w, VC_SLOT_APP, NULL);
+		vc_actor_unref(sink); /* freed once its last answer has been dropped */
+	}
+}
+
 /* Record a session's use, without waiting for the answer. */
 static void touch(vc_http_req_t *req, int64_t session_id)
 {

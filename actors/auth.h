@@ -69,6 +69,9 @@ void vc_auth_forget_token(const uint8_t hash[32]);
 void vc_auth_forget_session(int64_t session_id);
 void vc_auth_forget_user(const char *user_id);
 
+/* On worker w's thread as it stops (after its PostgreSQL pool): release
+ * what auth keeps per worker. */
+void vc_auth_worker_stop(vc_worker_t *w);
 /* Main thread, after vc_nats_start: hear other nodes' revocations. */
 int vc_auth_subscribe(void) VC_MUSTCHECK;
 

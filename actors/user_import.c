@@ -69,7 +69,8 @@ int vc_user_import_split(const char *line, vc_import_row_t *row, char *err, size
 	copy = vc_strndup(line, len);
 	comma = strchr(copy, ',');
 	if (comma == NULL) {
-		snprintf(err, errlen, "no ',' after the username (expected username,hash[,displayName])");
+		snprintf(err, errlen,
+		         "no ',' after the username (expected username,hash[,displayName])");
 		free(copy);
 		return -1;
 	}
@@ -141,7 +142,8 @@ int vc_user_import_check(const char *username, const char *hash, const char *dis
 		if (quotable(username))
 			snprintf(err, errlen, "bad username '%s'", username);
 		else
-			snprintf(err, errlen, "bad username (%zu bytes, not shown)", strlen(username));
+			snprintf(err, errlen, "bad username (%zu bytes, not shown)",
+			         strlen(username));
 		snprintf(err + strlen(err), errlen - strlen(err),
 		         " (expected 3 to 32 letters, digits, '_', '.' or '-', starting with a "
 		         "letter or digit)");

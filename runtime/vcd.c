@@ -192,6 +192,7 @@ static void worker_stop(vc_worker_t *w, void *arg)
 {
 	vc_http_worker_stop(w);
 	vc_pg_worker_stop(w);
+	vc_auth_worker_stop(w);
 }
 
 static void worker_drain(vc_worker_t *w, void *arg)
