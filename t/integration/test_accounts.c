@@ -591,21 +591,23 @@ static void test_register_invalid(void **state)
 static void test_login(void **state)
 {
 	acct_t d, e;
-	char t1[65], t2[65];
+	char t1[65], t2[65], t3[65];
 	vct_resp_t wrong, unknown, disabled;
 
 	reg(vcd, &d, "dave", "Dave D", NULL);
 	login(vcd, &d, NULL, NULL, t1);
 	login(vcd, &d, "DAVE", NULL, t2); /* case-insensitive; the stored name answers */
-	login(vcd, &d, "Dave", NULL, t2);
+	login(vcd, &d, "Dave", NULL, t3);
 	assert_string_not_equal(t1, d.token);
 	assert_string_not_equal(t1, t2);
+	assert_string_not_equal(t2, t3);
 	/* Every login is a new session; the older ones stay valid. */
 	db_expect("4", "SELECT count(*) FROM sessions WHERE user_id = '%s' AND revoked_at IS NULL",
 	          d.id);
 	expect_me(vcd, d.token, d.id);
 	expect_me(vcd, t1, d.id);
 	expect_me(vcd, t2, d.id);
+	expect_me(vcd, t3, d.id);
 	/* Unknown user and wrong password: one answer. */
 	login_raw(vcd, "dave", "Pw-not-daves-at-all", NULL, &wrong);
 	login_raw(vcd, "nobody-here", "Pw-not-daves-at-all", NULL, &unknown);
@@ -916,9 +918,73 @@ static void test_set_cookie(void **state)
 	vct_pass();
 }
 
-static char *sign(json_t *claims, const char *key);
+/* --- session JWTs made here ---------------------------------------------- */
+
+/* Session JWT claims; NULL strings and 0 times are left out. */
 static json_t *claims(const char *sub, const char *name, long long exp, long long iat,
-                      const char *iss);
+                      const char *iss)
+{
+	json_t *c = json_object();
+
+	if (sub != NULL)
+		json_object_set_new(c, "sub", json_string(sub));
+	if (name != NULL)
+		json_object_set_new(c, "name", json_string(name));
+	if (exp != 0)
+		json_object_set_new(c, "exp", json_integer(exp));
+	if (iat != 0)
+		json_object_set_new(c, "iat", json_integer(iat));
+	if (iss != NULL)
+		json_object_set_new(c, "iss", json_string(iss));
+	return c;
+}
+
+/* claims (stolen) signed HS256 with key (malloc'd; kept as a secret). */
+static char *sign(json_t *c, const char *key)
+{
+	char *t = vc_jwt_sign(c, (const uint8_t *)key, strlen(key));
+
+	json_decref(c);
+	assert_non_null(t);
+	keep_secret(t);
+	return t;
+}
+
+static char *b64url(const char *s)
+{
+	int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+	size_t cap = sodium_base64_ENCODED_LEN(strlen(s), v);
+	char *out = malloc(cap);
+
+	sodium_bin2base64(out, cap, (const unsigned char *)s, strlen(s), v);
+	return out;
+}
+
+/* An unsigned token: {"alg":"none"}, claims (stolen), an empty signature. */
+static char *alg_none(json_t *c)
+{
+	char *payload = dump(c), *h = b64url("{\"typ\":\"JWT\",\"alg\":\"none\"}");
+	char *p = b64url(payload), *t = vct_strf("%s.%s.", h, p);
+
+	free(payload);
+	free(h);
+	free(p);
+	keep_secret(t);
+	return t;
+}
+
+/* good's header and signature around the payload of claims c (stolen). */
+static char *tampered(const char *good, json_t *c)
+{
+	char *payload = dump(c), *p = b64url(payload);
+	const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
+	char *t = vct_strf("%.*s.%s%s", (int)(dot1 - good), good, p, dot2);
+
+	free(payload);
+	free(p);
+	keep_secret(t);
+	return t;
+}
 
 static void test_cookie_config(void **state)
 {
@@ -1032,72 +1098,6 @@ static void test_videocall_routes(void **state)
 	db_expect("t", "SELECT revoked_at IS NULL FROM sessions WHERE id = %lld", sid_of(o.token));
 	free(want);
 	vct_pass();
-}
-
-/* Session JWT claims; NULL strings and 0 times are left out. */
-static json_t *claims(const char *sub, const char *name, long long exp, long long iat,
-                      const char *iss)
-{
-	json_t *c = json_object();
-
-	if (sub != NULL)
-		json_object_set_new(c, "sub", json_string(sub));
-	if (name != NULL)
-		json_object_set_new(c, "name", json_string(name));
-	if (exp != 0)
-		json_object_set_new(c, "exp", json_integer(exp));
-	if (iat != 0)
-		json_object_set_new(c, "iat", json_integer(iat));
-	if (iss != NULL)
-		json_object_set_new(c, "iss", json_string(iss));
-	return c;
-}
-
-/* claims (stolen) signed HS256 with key (malloc'd; kept as a secret). */
-static char *sign(json_t *c, const char *key)
-{
-	char *t = vc_jwt_sign(c, (const uint8_t *)key, strlen(key));
-
-	json_decref(c);
-	assert_non_null(t);
-	keep_secret(t);
-	return t;
-}
-
-static char *b64url(const char *s)
-{
-	int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-	size_t cap = sodium_base64_ENCODED_LEN(strlen(s), v);
-	char *out = malloc(cap);
-
-	sodium_bin2base64(out, cap, (const unsigned char *)s, strlen(s), v);
-	return out;
-}
-
-/* An unsigned token: {"alg":"none"}, claims (stolen), an empty signature. */
-static char *alg_none(json_t *c)
-{
-	char *payload = dump(c), *h = b64url("{\"typ\":\"JWT\",\"alg\":\"none\"}");
-	char *p = b64url(payload), *t = vct_strf("%s.%s.", h, p);
-
-	free(payload);
-	free(h);
-	free(p);
-	keep_secret(t);
-	return t;
-}
-
-/* good's header and signature around the payload of claims c (stolen). */
-static char *tampered(const char *good, json_t *c)
-{
-	char *payload = dump(c), *p = b64url(payload);
-	const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
-	char *t = vct_strf("%.*s.%s%s", (int)(dot1 - good), good, p, dot2);
-
-	free(payload);
-	free(p);
-	keep_secret(t);
-	return t;
 }
 
 static void test_session_jwt(void **state)

@@ -374,6 +374,7 @@ void vct_expect_json(const vct_resp_t *r, int status, const char *want)
 {
 	json_error_t err;
 	json_t *w = json_loads(want, JSON_DECODE_ANY, &err), *got;
+	const char *type = vct_resp_header(r, "Content-Type");
 
 	if (w == NULL)
 		fail_msg("vct_expect_json: the expected text is not JSON (%s): %s", err.text, want);
@@ -382,7 +383,7 @@ void vct_expect_json(const vct_resp_t *r, int status, const char *want)
 			 r->body ? r->body : "");
 	if (!vct_resp_header_has(r, "Content-Type", "application/json"))
 		fail_msg("HTTP %d: Content-Type is '%s', expected application/json; body: '%s'",
-			 r->status, vct_resp_header(r, "Content-Type") ?: "(none)", r->body);
+			 r->status, type ? type : "(none)", r->body);
 	got = vct_resp_json(r);
 	if (!json_equal(got, w))
 		fail_msg("HTTP %d: body '%s', expected %s", r->status, r->body, want);
@@ -400,8 +401,8 @@ static json_t *member(const json_t *o, const char *key, int (*is)(const json_t *
 	if (v != NULL && is(v))
 		return v;
 	text = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
-	fail_msg("member '%s' is %s, expected %s, in %s", key, v == NULL ? "missing" : "of another type",
-		 what, text ? text : "(null)");
+	fail_msg("member '%s' is %s, expected %s, in %s", key,
+		 v == NULL ? "missing" : "of another type", what, text ? text : "(null)");
 	return NULL;
 }
 
