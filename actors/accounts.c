@@ -20,14 +20,13 @@
 
 #include "actors/auth.h"
 #include "actors/password_job.h"
+#include "actors/user_import.h" /* vc_user_name_ok: the one username rule */
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/pg.h"
 #include "runtime/ratelimit.h"
 #include "wire/client_addr.h"
 
-#define USERNAME_MIN 3
-#define USERNAME_MAX 32
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
 #define DISPLAY_MAX 64
@@ -245,18 +244,6 @@ static int member(json_t *o, const char *key, const char **out)
 	return 1;
 }
 
-static bool valid_username(const char *u)
-{
-	size_t n = strlen(u);
-
-	if (n < USERNAME_MIN || n > USERNAME_MAX || !isalnum((unsigned char)u[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)u[i]) && strchr("_.-", u[i]) == NULL)
-			return false;
-	return true;
-}
-
 static bool valid_password(const char *p)
 {
 	size_t n = strlen(p);
@@ -282,7 +269,7 @@ static acct_t *read_credentials(vc_http_req_t *req, bool registering)
 		return NULL;
 	if (member(o, "username", &user) != 1 || member(o, "password", &pass) != 1) {
 		fail(req, 400, "username and password are required strings");
-	} else if (registering && !valid_username(user)) {
+	} else if (registering && !vc_user_name_ok(user)) {
 		fail(req, 400,
 		     "username must be 3 to 32 letters, digits, '_', '.' or '-', "
 		     "starting with a letter or digit");

@@ -617,35 +617,15 @@ static int parse_size(const struct key *k, const char *text, void *field)
 	return 0;
 }
 
-/* "30", "1.5", "500ms", "30s", "5m", "1h": seconds as a double. */
+/* A duration (vc_parse_seconds) within the key's bounds, in seconds. */
 static int parse_duration(const struct key *k, const char *text, void *field)
 {
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
-		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "", 1 },
-	};
-	size_t ndig = strspn(text, "0123456789.");
-	const char *dot = memchr(text, '.', ndig), *end = text + ndig;
-	char num[64];
+	double secs = vc_parse_seconds(text);
 
-	if (ndig == 0 || ndig >= sizeof(num))
+	if (!(secs >= 0 && secs * 1000.0 >= (double)k->min && secs * 1000.0 <= (double)k->max))
 		return -1;
-	if (dot != NULL && (ndig == 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)) != NULL))
-		return -1; /* "." alone, or two dots */
-	memcpy(num, text, ndig);
-	num[ndig] = '\0';
-	for (size_t i = 0; i < VC_ARRAY_LEN(units); i++) {
-		if (strcasecmp(text + ndig, units[i].suffix) != 0)
-			continue;
-		double secs = strtod(num, NULL) * units[i].mult;
-		if (!(secs * 1000.0 >= (double)k->min && secs * 1000.0 <= (double)k->max))
-			return -1;
-		*(double *)field = secs;
-		return 0;
-	}
-	return -1;
+	*(double *)field = secs;
+	return 0;
 }
 
 static int parse_bool(const struct key *k, const char *text, void *field)

@@ -65,31 +65,6 @@ struct vc_ratelimit {
 static const char rate_expected[] = "expected COUNT/DURATION such as 100/15m, or off "
                                     "(COUNT 1 to 1000000, DURATION above 0 and up to 24h)";
 
-/* "15", "1.5", "500ms", "30s", "15m", "1h", "1d": seconds, or -1. */
-static double parse_window(const char *text)
-{
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
-		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "", 1 },
-	};
-	size_t ndig = strspn(text, "0123456789.");
-	const char *dot = memchr(text, '.', ndig);
-	char num[32];
-
-	if (ndig == 0 || ndig >= sizeof(num) || (dot != NULL && ndig == 1))
-		return -1;
-	if (dot != NULL && memchr(dot + 1, '.', ndig - (size_t)(dot + 1 - text)) != NULL)
-		return -1; /* two dots */
-	memcpy(num, text, ndig);
-	num[ndig] = '\0';
-	for (size_t i = 0; i < VC_ARRAY_LEN(units); i++)
-		if (strcasecmp(text + ndig, units[i].suffix) == 0)
-			return strtod(num, NULL) * units[i].mult;
-	return -1;
-}
-
 /* "100": 1 to LIMIT_MAX, digits only; 0 when bad. */
 static unsigned parse_count(const char *text, size_t n)
 {
@@ -119,7 +94,7 @@ int vc_ratelimit_parse(const char *spec, unsigned *limit, double *window, char *
 	if (slash == NULL)
 		goto bad;
 	n = parse_count(spec, (size_t)(slash - spec));
-	w = parse_window(slash + 1);
+	w = vc_parse_seconds(slash + 1);
 	if (n == 0 || !(w > 0 && w <= WINDOW_MAX))
 		goto bad;
 	*limit = n;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static void oom(size_t n)
@@ -75,6 +76,30 @@ const char *vc_first_line(const char *msg, char *buf, size_t len)
 	memcpy(buf, msg, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+double vc_parse_seconds(const char *text)
+{
+	static const struct {
+		const char *suffix;
+		double mult;
+	} units[] = {
+		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "", 1 },
+	};
+	size_t ndig = strspn(text, "0123456789.");
+	const char *dot = memchr(text, '.', ndig), *end = text + ndig;
+	char num[64];
+
+	if (ndig == 0 || ndig >= sizeof(num))
+		return -1;
+	if (dot != NULL && (ndig == 1 || memchr(dot + 1, '.', (size_t)(end - dot - 1)) != NULL))
+		return -1; /* "." alone, or two dots */
+	memcpy(num, text, ndig);
+	num[ndig] = '\0';
+	for (size_t i = 0; i < VC_ARRAY_LEN(units); i++)
+		if (strcasecmp(end, units[i].suffix) == 0)
+			return strtod(num, NULL) * units[i].mult;
+	return -1;
 }
 
 static uint64_t clock_us(clockid_t id)

@@ -33,6 +33,11 @@ void vc_fatal(const char *fmt, ...) VC_PRINTF(1, 2) __attribute__((noreturn));
  * truncated to len - 1 bytes; returns buf. For one-line error messages. */
 const char *vc_first_line(const char *msg, char *buf, size_t len);
 
+/* A duration as vcd.conf(5) writes them — seconds ("30", "1.5") or a
+ * number with an ms, s, m, h or d suffix ("500ms", "15m", "7d"), no sign —
+ * in seconds, or -1 when it is not one. */
+double vc_parse_seconds(const char *text);
+
 /* Monotonic clock in milliseconds / microseconds, wall clock in milliseconds. */
 uint64_t vc_now_ms(void);
 uint64_t vc_now_us(void);
