@@ -50,6 +50,7 @@ typedef struct vc_config {
 	char *cookie_domain;   /* "" for none */
 	char *auth_rate_limit; /* "100/15m" or "off" (runtime/ratelimit.h) */
 	char *trusted_proxies; /* addresses and CIDR blocks (wire/client_addr.h) */
+	double token_ttl;      /* seconds a room access token lives */
 } vc_config_t;
 
 /*
