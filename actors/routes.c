@@ -8,6 +8,7 @@
 
 #include "actors/accounts.h"
 #include "actors/auth.h"
+#include "actors/meetings.h"
 #include "wire/router.h"
 
 /* Credentials each route accepts, and how its errors look. */
@@ -43,6 +44,7 @@ void vc_routes_init(void)
 	vc_ops_init();
 	vc_auth_init();
 	vc_accounts_init();
+	vc_meetings_init();
 }
 
 void vc_routes_handle(vc_http_req_t *req)

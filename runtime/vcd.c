@@ -21,6 +21,7 @@
 
 #include "actors/admin_cmds.h"
 #include "actors/auth.h"
+#include "actors/meetings.h"
 #include "actors/password.h"
 #include "actors/routes.h"
 #include "runtime/admin.h"
@@ -193,6 +194,7 @@ static void worker_stop(vc_worker_t *w, void *arg)
 	vc_http_worker_stop(w);
 	vc_pg_worker_stop(w);
 	vc_auth_worker_stop(w);
+	vc_meetings_worker_stop(w);
 }
 
 static void worker_drain(vc_worker_t *w, void *arg)

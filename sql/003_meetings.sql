@@ -6,6 +6,10 @@
 -- (partial unique index). States and statuses are the reference's; the
 -- response-only pseudo-status waiting_for_meeting is never stored.
 
+-- Milliseconds since the epoch, as the API answers times (NULL stays NULL).
+CREATE FUNCTION vcd_ms(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS
+	$$ SELECT (extract(epoch FROM t) * 1000)::bigint $$;
+
 CREATE FUNCTION vcd_touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	NEW.updated_at = now();
