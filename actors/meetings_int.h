@@ -1,0 +1,103 @@
+/*
+ * meetings_int.h — what actors/meetings.c (the actor, its plumbing and
+ * statements) and actors/meeting_cmds.c (one function chain per command)
+ * share. Not for use elsewhere: the interface is actors/meetings.h.
+ */
+#ifndef VC_MEETINGS_INT_H
+#define VC_MEETINGS_INT_H
+
+#include "actors/meeting_fsm.h"
+#include "actors/meetings.h"
+#include "actors/password.h"
+#include "runtime/pg.h"
+#include "wire/proto.h"
+
+#define MAX_ATTEMPTS 3
+#define REGISTRY_SHARDS 64
+#define GENERATED_ID_LEN 12
+
+enum { M_CMD, M_DB, M_PW, M_COUNT };
+
+typedef struct meeting meeting_t;
+typedef void (*cont_fn)(meeting_t *m, vc_pg_result_t *r);
+typedef void (*next_fn)(meeting_t *m);
+
+/* What the first read of a command found (S_READ). */
+typedef struct facts {
+	bool found;
+	char *id; /* meetings.id */
+	vc_meeting_row_t row;
+	bool has_row; /* the caller's participant row */
+	vc_participant_row_t caller;
+	char *password_hash;
+	json_t *attendees;
+} facts_t;
+
+struct meeting {
+	vc_actor_t actor;
+	char *room_id; /* NULL: a one-shot actor (LIST, CREATE with a generated id) */
+	vc_meeting_cmd_msg_t *cur;
+	vc_meeting_cmd_msg_t *queue_head, *queue_tail;
+	vc_meeting_reply_t *reply;
+	facts_t f;
+	cont_fn cont;
+	next_fn after_read; /* what runs once S_READ has answered */
+	int attempts;
+	bool password_ok;
+	vc_join_plan_t plan;
+	struct pending_event {
+		enum vc_meeting_event ev;
+		char *target;
+	} * events; /* published after the answer */
+	size_t nevents;
+	meeting_t *reg_next;
+};
+
+extern int S_READ, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE, S_UPDATE, S_LIST_STATUS,
+        S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+
+typedef struct pw_job pw_job_t;
+
+/* meetings.c: rows, replies, the command's end, database and password steps */
+void mt_row_free(vc_meeting_row_t *r);
+void mt_prow_free(vc_participant_row_t *p);
+char *mt_dup_value(const PGresult *res, int row, int col);
+int64_t mt_int_value(const PGresult *res, int row, int col);
+bool mt_bool_value(const PGresult *res, int row, int col);
+void mt_read_prow(const PGresult *res, int row, int col, vc_participant_row_t *p);
+void mt_copy_prow(vc_participant_row_t *to, const vc_participant_row_t *from);
+void mt_copy_row(vc_meeting_row_t *to, const vc_meeting_row_t *from);
+void mt_facts_free(facts_t *f);
+void mt_event_later(meeting_t *m, enum vc_meeting_event ev, const char *target);
+const char *mt_room_of(meeting_t *m);
+void mt_finish(meeting_t *m, enum vc_meeting_error err);
+void mt_finish_internal(meeting_t *m, const char *why);
+void mt_retry(meeting_t *m);
+void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
+void mt_password_work(meeting_t *m, const char *password, const char *stored,
+                      void (*cont)(meeting_t *m, pw_job_t *j));
+enum vc_pw_result mt_pw_result(const pw_job_t *j);
+const char *mt_pw_hash(const pw_job_t *j);
+void mt_read_then(meeting_t *m, next_fn next);
+bool mt_is_owner(const meeting_t *m);
+bool mt_can_moderate(const meeting_t *m);
+void mt_allowed_from(enum vc_pevent ev, char *out, size_t len);
+void mt_run(meeting_t *m);
+void mt_start_next(meeting_t *m);
+
+/* meeting_cmds.c: the first step of each command */
+void cmd_create(meeting_t *m);
+void info_read(meeting_t *m);
+void join_read(meeting_t *m);
+void status_read(meeting_t *m);
+void leave_read(meeting_t *m);
+void end_read(meeting_t *m);
+void delete_read(meeting_t *m);
+void update_read(meeting_t *m);
+void participants_read(meeting_t *m);
+void waiting_read(meeting_t *m);
+void action_read(meeting_t *m);
+void admit_all_read(meeting_t *m);
+void cmd_list(meeting_t *m);
+
+#endif
