@@ -8,6 +8,7 @@
 
 #include "actors/accounts.h"
 #include "actors/auth.h"
+#include "actors/meeting_routes.h"
 #include "actors/meetings.h"
 #include "wire/router.h"
 
@@ -36,6 +37,22 @@ static const vc_route_t routes[] = {
 	{ "GET", "/session", vc_accounts_vc_session, VIDEOCALL },
 	{ "GET", "/profile", vc_accounts_vc_profile, VIDEOCALL },
 	{ "GET", "/logout", vc_accounts_vc_logout, PUBLIC },
+
+	{ "GET", "/api/v1/meetings", vc_meeting_routes_list, VIDEOCALL },
+	{ "POST", "/api/v1/meetings", vc_meeting_routes_create, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_info, VIDEOCALL },
+	{ "PATCH", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_update, VIDEOCALL },
+	{ "DELETE", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_delete, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/end", vc_meeting_routes_end, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/join", vc_meeting_routes_join, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/leave", vc_meeting_routes_leave, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/status", vc_meeting_routes_status, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/participants", vc_meeting_routes_participants, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/waiting", vc_meeting_routes_waiting, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/admit", vc_meeting_routes_admit, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/admit-all", vc_meeting_routes_admit_all, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/reject", vc_meeting_routes_reject, VIDEOCALL },
+	{ "POST", "/api/v1/meetings/{meeting_id}/kick", vc_meeting_routes_kick, VIDEOCALL },
 };
 /* clang-format on */
 

@@ -1,0 +1,655 @@
+/*
+ * meeting_routes.c — /api/v1/meetings…: from an authenticated request to a
+ * command for the meeting actors, and from their reply to the answer.
+ *
+ * One table row per command says what the request carries: a {meeting_id}
+ * in the path, a JSON body (required, or optional as /join's), the members
+ * that body may hold, a check that runs before the actor is asked, and the
+ * shape of the answer. The checks follow videocall-rs-contract.md §2.2:
+ * the route's flags already answered 401; then the path, the query string
+ * (400), the body's Content-Type (415), its syntax (400) and its shape
+ * (422), all as plain text like the reference's framework; then the
+ * checks of the handler itself (INVALID_MEETING_ID, TOO_MANY_ATTENDEES) in
+ * the envelope. Everything else — 404, 403, 409, the state machines — is
+ * the actor's to decide (actors/meetings.c).
+ */
+#include "actors/meeting_routes.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "actors/auth.h"
+#include "actors/meeting_json.h"
+#include "actors/meetings.h"
+#include "actors/room_tokens.h"
+#include "runtime/log.h"
+
+#define TEXT "text/plain; charset=utf-8"
+#define LIST_LIMIT_DEFAULT 20
+#define LIST_LIMIT_MAX 100
+
+/* What the answer needs from the request; the request's data once the
+ * command is sent. */
+typedef struct mreq {
+	enum vc_meeting_cmd cmd;
+	char *room_id;     /* percent-decoded path, or the create body's meeting_id */
+	char *target;      /* admit, reject, kick: the body's user_id */
+	json_t *attendees; /* create: the array as sent, echoed in the answer */
+	int64_t limit, offset;
+} mreq_t;
+
+static void mreq_free(void *p)
+{
+	mreq_t *m = p;
+
+	if (m == NULL)
+		return;
+	free(m->room_id);
+	free(m->target);
+	json_decref(m->attendees);
+	free(m);
+}
+
+/* The members of a request body, borrowed from the parsed JSON. */
+typedef struct fields {
+	const char *meeting_id, *password, *display_name, *user_id, *admission;
+	int waiting_room; /* -1 when absent */
+	json_t *attendees;
+} fields_t;
+
+enum mtype { M_STRING, M_BOOL, M_ADMISSION, M_STRINGS };
+enum presence {
+	OPTIONAL, /* absent or null: not given */
+	NOT_NULL, /* may be absent, but not null (a list with a default) */
+	REQUIRED,
+};
+
+typedef struct member {
+	const char *key;
+	enum mtype type;
+	enum presence presence;
+	size_t off; /* into fields_t */
+} member_t;
+
+#define F(name) offsetof(fields_t, name)
+
+/* clang-format off */
+static const member_t create_members[] = {
+	{ "meeting_id",           M_STRING,    OPTIONAL, F(meeting_id) },
+	{ "attendees",            M_STRINGS,   NOT_NULL, F(attendees) },
+	{ "password",             M_STRING,    OPTIONAL, F(password) },
+	{ "waiting_room_enabled", M_BOOL,      OPTIONAL, F(waiting_room) },
+	{ "admission",            M_ADMISSION, OPTIONAL, F(admission) },
+	{ NULL, 0, 0, 0 },
+};
+static const member_t update_members[] = {
+	{ "waiting_room_enabled", M_BOOL,      OPTIONAL, F(waiting_room) },
+	{ "admission",            M_ADMISSION, OPTIONAL, F(admission) },
+	{ NULL, 0, 0, 0 },
+};
+static const member_t join_members[] = {
+	{ "display_name",         M_STRING,    OPTIONAL, F(display_name) },
+	{ "password",             M_STRING,    OPTIONAL, F(password) },
+	{ NULL, 0, 0, 0 },
+};
+static const member_t target_members[] = {
+	{ "user_id",              M_STRING,    REQUIRED, F(user_id) },
+	{ NULL, 0, 0, 0 },
+};
+/* clang-format on */
+
+/* --- plain-text refusals -------------------------------------------------- */
+
+static void VC_PRINTF(3, 4) plain(vc_http_req_t *req, int status, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	vc_http_respond(req, status, TEXT, text,
+	                (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+#define UNPROCESSABLE "Failed to deserialize the JSON body into the target type: "
+
+/* --- the path and the query string ---------------------------------------- */
+
+static int hexval(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* Percent-decode n bytes of s (malformed escapes stay as they are; '+' is
+ * a space only in query strings). *len excludes the NUL added. */
+static char *pct_decode(const char *s, size_t n, bool plus_is_space, size_t *len)
+{
+	char *out = vc_malloc(n + 1);
+	size_t j = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int hi = -1, lo = -1;
+
+		if (s[i] == '%' && i + 2 < n) {
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+		}
+		if (hi >= 0 && lo >= 0) {
+			out[j++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			out[j++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	out[j] = '\0';
+	*len = j;
+	return out;
+}
+
+/* The {meeting_id} of the path, decoded; false when answered (400). */
+static bool read_path(vc_http_req_t *req, mreq_t *m)
+{
+	const char *raw = vc_http_param(req, 0);
+	size_t len;
+	char *id = pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
+	json_t *probe = memchr(id, '\0', len) == NULL ? json_stringn(id, len) : NULL;
+
+	if (probe == NULL) { /* jansson checks UTF-8 */
+		free(id);
+		plain(req, 400,
+		      "Invalid URL: the meeting id must decode to UTF-8 text without NUL");
+		return false;
+	}
+	json_decref(probe);
+	m->room_id = id;
+	return true;
+}
+
+/* A number as Rust's i64::from_str reads it: NULL, or why not. */
+static const char *parse_i64(const char *s, int64_t *out)
+{
+	const char *p = s + (*s == '+' || *s == '-');
+	long long v;
+
+	if (*s == '\0')
+		return "cannot parse integer from empty string";
+	if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+		return "invalid digit found in string";
+	errno = 0;
+	v = strtoll(s, NULL, 10);
+	if (errno == ERANGE)
+		return *s == '-' ? "number too small to fit in target type"
+		                 : "number too large to fit in target type";
+	*out = v;
+	return NULL;
+}
+
+/* One key=value of the list's query string; false when answered (400). */
+static bool query_pair(vc_http_req_t *req, const char *q, size_t n, mreq_t *m, bool seen[2])
+{
+	static const char *const keys[2] = { "limit", "offset" };
+	const char *eq = memchr(q, '=', n);
+	size_t kl = eq != NULL ? (size_t)(eq - q) : n, vl;
+	char *key = pct_decode(q, kl, true, &vl);
+	char *val = eq != NULL ? pct_decode(eq + 1, n - kl - 1, true, &vl) : vc_strdup("");
+	int64_t *dst[2] = { &m->limit, &m->offset };
+	const char *why;
+	bool ok = true;
+	int k;
+
+	for (k = 0; k < 2 && strcmp(key, keys[k]) != 0; k++)
+		;
+	if (k < 2 && seen[k]) {
+		plain(req, 400, "Failed to deserialize query string: duplicate field `%s`",
+		      keys[k]);
+		ok = false;
+	} else if (k < 2 && (why = parse_i64(val, dst[k])) != NULL) {
+		plain(req, 400, "Failed to deserialize query string: %s: %s", keys[k], why);
+		ok = false;
+	}
+	if (k < 2)
+		seen[k] = true;
+	free(key);
+	free(val);
+	return ok;
+}
+
+/* limit and offset of GET /api/v1/meetings, clamped (§4.1); false when
+ * answered (400). Other parameters are ignored. */
+static bool read_query(vc_http_req_t *req, mreq_t *m)
+{
+	const char *q = vc_http_query(req);
+	bool seen[2] = { false, false };
+
+	m->limit = LIST_LIMIT_DEFAULT;
+	m->offset = 0;
+	while (*q != '\0') {
+		size_t n = strcspn(q, "&");
+
+		if (n > 0 && !query_pair(req, q, n, m, seen))
+			return false;
+		q += n + (q[n] == '&');
+	}
+	m->limit = m->limit < 1 ? 1 : m->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : m->limit;
+	m->offset = m->offset < 0 ? 0 : m->offset;
+	return true;
+}
+
+/* --- the body ------------------------------------------------------------- */
+
+/* axum's rule: application/json, or application/<anything>+json. */
+static bool json_content_type(const char *ct)
+{
+	const char *slash, *sub;
+	size_t n, sl;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	slash = memchr(ct, '/', n);
+	if (slash == NULL || slash - ct != 11 || strncasecmp(ct, "application", 11) != 0)
+		return false;
+	sub = slash + 1;
+	sl = n - 12;
+	return (sl == 4 && strncasecmp(sub, "json", 4) == 0) ||
+	       (sl > 5 && strncasecmp(sub + sl - 5, "+json", 5) == 0);
+}
+
+/* serde's names for what was found. */
+static const char *kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "map";
+	case JSON_ARRAY: return "sequence";
+	case JSON_STRING: return "string";
+	case JSON_INTEGER: return "integer";
+	case JSON_REAL: return "floating point";
+	case JSON_TRUE:
+	case JSON_FALSE: return "boolean";
+	case JSON_NULL: return "null";
+	}
+	return "value";
+}
+
+/* 422 for a value of the wrong type (key NULL: the body itself). */
+static bool bad_type(vc_http_req_t *req, const char *key, const json_t *v, const char *expected)
+{
+	plain(req, 422, UNPROCESSABLE "%s%sinvalid type: %s, expected %s", key ? key : "",
+	      key ? ": " : "", kind(v), expected);
+	return false;
+}
+
+static bool read_strings(vc_http_req_t *req, const member_t *mb, json_t *v, json_t **out)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return bad_type(req, mb->key, v, "a sequence");
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e)) {
+			plain(req, 422,
+			      UNPROCESSABLE "%s[%zu]: invalid type: %s, expected a string", mb->key,
+			      i, kind(e));
+			return false;
+		}
+	}
+	*out = v;
+	return true;
+}
+
+static bool read_admission(vc_http_req_t *req, const member_t *mb, json_t *v, const char **out)
+{
+	const char *s = json_string_value(v);
+
+	if (s == NULL)
+		return bad_type(req, mb->key, v, "`host` or `participants`");
+	if (strcmp(s, "host") != 0 && strcmp(s, "participants") != 0) {
+		plain(req, 422,
+		      UNPROCESSABLE
+		      "%s: unknown variant `%.64s`, expected `host` or `participants`",
+		      mb->key, s);
+		return false;
+	}
+	*out = s;
+	return true;
+}
+
+/* One member of the body into f; false when answered (422). */
+static bool read_member(vc_http_req_t *req, json_t *body, const member_t *mb, fields_t *f)
+{
+	json_t *v = json_object_get(body, mb->key);
+	char *at = (char *)f + mb->off;
+
+	if (v == NULL && mb->presence == REQUIRED) {
+		plain(req, 422, UNPROCESSABLE "missing field `%s`", mb->key);
+		return false;
+	}
+	if (v == NULL || (json_is_null(v) && mb->presence == OPTIONAL))
+		return true;
+	switch (mb->type) {
+	case M_STRING:
+		if (!json_is_string(v))
+			return bad_type(req, mb->key, v, "a string");
+		*(const char **)(void *)at = json_string_value(v);
+		return true;
+	case M_BOOL:
+		if (!json_is_boolean(v))
+			return bad_type(req, mb->key, v, "a boolean");
+		*(int *)(void *)at = json_is_true(v);
+		return true;
+	case M_ADMISSION: return read_admission(req, mb, v, (const char **)(void *)at);
+	case M_STRINGS: return read_strings(req, mb, v, (json_t **)(void *)at);
+	}
+	return true;
+}
+
+/* The body as §2.2 reads it: 415 without a JSON Content-Type, 400 when it
+ * does not parse, 422 when its shape is wrong; false when answered. A
+ * route with an optional body (join) reads none without a Content-Type. */
+static bool read_body(vc_http_req_t *req, const member_t *members, bool optional, json_t **out,
+                      fields_t *f)
+{
+	const char *ct = vc_http_header(req, "Content-Type");
+	const char *b;
+	size_t len;
+	json_error_t e;
+	json_t *j;
+
+	if (members == NULL || (optional && ct == NULL))
+		return true;
+	if (!json_content_type(ct)) {
+		plain(req, 415, "Expected request with `Content-Type: application/json`");
+		return false;
+	}
+	b = vc_http_body(req, &len);
+	j = json_loadb(b, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL && json_error_code(&e) == json_error_duplicate_key) {
+		plain(req, 422, UNPROCESSABLE "%s", e.text);
+		return false;
+	}
+	if (j == NULL) {
+		plain(req, 400, "Failed to parse the request body as JSON: %s at line %d column %d",
+		      e.text, e.line, e.column);
+		return false;
+	}
+	*out = j;
+	if (!json_is_object(j))
+		return bad_type(req, NULL, j, "a JSON object");
+	for (const member_t *mb = members; mb->key != NULL; mb++)
+		if (!read_member(req, j, mb, f))
+			return false;
+	return true;
+}
+
+/* --- the handler's own checks (envelope errors) --------------------------- */
+
+static bool room_id_ok(vc_http_req_t *req, const char *id)
+{
+	const char *problem = vc_room_id_problem(id);
+
+	if (problem == NULL)
+		return true;
+	vc_http_respond_json(req, 400, vc_meeting_json_invalid_id(problem));
+	return false;
+}
+
+/* §4.2: the meeting id, then the number of attendees. */
+static bool check_create(vc_http_req_t *req, mreq_t *m, const fields_t *f)
+{
+	if (f->meeting_id != NULL) {
+		if (!room_id_ok(req, f->meeting_id))
+			return false;
+		m->room_id = vc_strdup(f->meeting_id);
+	}
+	if (f->attendees != NULL && json_array_size(f->attendees) > VC_MEETING_MAX_ATTENDEES) {
+		vc_http_respond_json(req, 400,
+		                     vc_meeting_json_too_many(json_array_size(f->attendees)));
+		return false;
+	}
+	return true;
+}
+
+/* vcd: a room id the media server would refuse is not created ad hoc. */
+static bool check_join(vc_http_req_t *req, mreq_t *m, const fields_t *f)
+{
+	return room_id_ok(req, m->room_id);
+}
+
+/* --- answers -------------------------------------------------------------- */
+
+static json_t *ans_created(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_created(r, m->attendees);
+}
+
+static json_t *ans_info(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_info(r);
+}
+
+static json_t *ans_list(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_list(r, m->limit, m->offset);
+}
+
+static json_t *ans_deleted(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_deleted(m->room_id);
+}
+
+static json_t *ans_joined(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_joined(r);
+}
+
+static json_t *ans_participant(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_participant(&r->participant);
+}
+
+static json_t *ans_participants(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_participants(r);
+}
+
+static json_t *ans_waiting(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_waiting(r, m->room_id);
+}
+
+static json_t *ans_admitted_all(const vc_meeting_reply_t *r, const mreq_t *m)
+{
+	return vc_meeting_json_admitted_all(r);
+}
+
+/* --- the table ------------------------------------------------------------ */
+
+typedef struct spec {
+	bool path_id;            /* {meeting_id} in the path */
+	bool query;              /* limit and offset */
+	const member_t *members; /* a JSON body with these members; NULL: none is read */
+	bool optional;           /* the body may be left out (no Content-Type) */
+	bool (*check)(vc_http_req_t *req, mreq_t *m, const fields_t *f);
+	json_t *(*answer)(const vc_meeting_reply_t *r, const mreq_t *m);
+} spec_t;
+
+/* clang-format off */
+static const spec_t specs[VC_MC_COUNT] = {
+	/*                      path   query  body            optional check         answer */
+	[VC_MC_LIST]         = { false, true,  NULL,           false, NULL,          ans_list },
+	[VC_MC_CREATE]       = { false, false, create_members, false, check_create,  ans_created },
+	[VC_MC_INFO]         = { true,  false, NULL,           false, NULL,          ans_info },
+	[VC_MC_UPDATE]       = { true,  false, update_members, false, NULL,          ans_info },
+	[VC_MC_DELETE]       = { true,  false, NULL,           false, NULL,          ans_deleted },
+	[VC_MC_END]          = { true,  false, NULL,           false, NULL,          ans_info },
+	[VC_MC_JOIN]         = { true,  false, join_members,   true,  check_join,    ans_joined },
+	[VC_MC_STATUS]       = { true,  false, NULL,           false, NULL,          ans_joined },
+	[VC_MC_LEAVE]        = { true,  false, NULL,           false, NULL,          ans_participant },
+	[VC_MC_PARTICIPANTS] = { true,  false, NULL,           false, NULL,          ans_participants },
+	[VC_MC_WAITING]      = { true,  false, NULL,           false, NULL,          ans_waiting },
+	[VC_MC_ADMIT]        = { true,  false, target_members, false, NULL,          ans_participant },
+	[VC_MC_ADMIT_ALL]    = { true,  false, NULL,           false, NULL,          ans_admitted_all },
+	[VC_MC_REJECT]       = { true,  false, target_members, false, NULL,          ans_participant },
+	[VC_MC_KICK]         = { true,  false, target_members, false, NULL,          ans_participant },
+};
+/* clang-format on */
+
+/* --- command and reply ---------------------------------------------------- */
+
+static void answered(vc_http_req_t *req, vc_msg_t *msg)
+{
+	const vc_meeting_reply_t *r = (const vc_meeting_reply_t *)msg;
+	const mreq_t *m = vc_http_data(req);
+	const char *room = m->room_id != NULL ? m->room_id : r->generated_id;
+
+	if (r->cmd != m->cmd)
+		log_error("meeting actor answered command %d to a request for command %d (%s %s)",
+		          (int)r->cmd, (int)m->cmd, vc_http_method(req), vc_http_path(req));
+	if (r->error != VC_MERR_OK) {
+		vc_http_respond_json(req, vc_meeting_error_status(r->error),
+		                     vc_meeting_json_error(r->error, room, m->target));
+		return;
+	}
+	vc_http_respond_json(req, m->cmd == VC_MC_CREATE ? 201 : 200,
+	                     vc_meeting_json_ok(specs[m->cmd].answer(r, m)));
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? vc_strdup(s) : NULL;
+}
+
+/* Build the command (the caller from the credential, never the body),
+ * keep m as the request's data and wait for the actor's reply. */
+static void send_command(vc_http_req_t *req, mreq_t *m, const fields_t *f)
+{
+	const vc_identity_t *id = vc_auth_identity(req);
+	vc_meeting_cmd_msg_t *c = vc_meeting_cmd_new(m->cmd, m->room_id, id->user_id,
+	                                             id->display_name, vc_http_actor(req));
+	bool no_password = m->cmd == VC_MC_CREATE && f->password != NULL && f->password[0] == '\0';
+
+	c->display_name = dup_or_null(f->display_name);
+	c->password = no_password ? NULL : dup_or_null(f->password); /* "" sets none (§4.2) */
+	c->target_user_id = dup_or_null(f->user_id);
+	c->waiting_room = f->waiting_room;
+	c->admission = dup_or_null(f->admission);
+	if (m->cmd == VC_MC_CREATE) /* the actor's own copy: it lives on another thread */
+		c->attendees = f->attendees != NULL ? json_deep_copy(f->attendees) : json_array();
+	c->limit = m->limit;
+	c->offset = m->offset;
+	m->target = dup_or_null(f->user_id);
+	m->attendees = f->attendees != NULL ? json_incref(f->attendees) : NULL;
+	vc_http_set_data(req, m, mreq_free); /* releases the identity: not used after this */
+	vc_http_await(req, answered);
+	vc_meetings_send(c);
+}
+
+static void run(vc_http_req_t *req, enum vc_meeting_cmd cmd)
+{
+	const spec_t *s = &specs[cmd];
+	mreq_t *m = vc_calloc(1, sizeof(*m));
+	fields_t f = { .waiting_room = -1 };
+	json_t *body = NULL;
+
+	m->cmd = cmd;
+	if ((!s->path_id || read_path(req, m)) && (!s->query || read_query(req, m)) &&
+	    read_body(req, s->members, s->optional, &body, &f) &&
+	    (s->check == NULL || s->check(req, m, &f))) {
+		send_command(req, m, &f);
+		m = NULL; /* the request's now */
+	}
+	json_decref(body);
+	mreq_free(m);
+}
+
+/* --- the routes ----------------------------------------------------------- */
+
+void vc_meeting_routes_list(vc_http_req_t *req)
+{
+	run(req, VC_MC_LIST);
+}
+
+void vc_meeting_routes_create(vc_http_req_t *req)
+{
+	run(req, VC_MC_CREATE);
+}
+
+void vc_meeting_routes_info(vc_http_req_t *req)
+{
+	run(req, VC_MC_INFO);
+}
+
+void vc_meeting_routes_update(vc_http_req_t *req)
+{
+	run(req, VC_MC_UPDATE);
+}
+
+void vc_meeting_routes_delete(vc_http_req_t *req)
+{
+	run(req, VC_MC_DELETE);
+}
+
+void vc_meeting_routes_end(vc_http_req_t *req)
+{
+	run(req, VC_MC_END);
+}
+
+void vc_meeting_routes_join(vc_http_req_t *req)
+{
+	run(req, VC_MC_JOIN);
+}
+
+void vc_meeting_routes_status(vc_http_req_t *req)
+{
+	run(req, VC_MC_STATUS);
+}
+
+void vc_meeting_routes_leave(vc_http_req_t *req)
+{
+	run(req, VC_MC_LEAVE);
+}
+
+void vc_meeting_routes_participants(vc_http_req_t *req)
+{
+	run(req, VC_MC_PARTICIPANTS);
+}
+
+void vc_meeting_routes_waiting(vc_http_req_t *req)
+{
+	run(req, VC_MC_WAITING);
+}
+
+void vc_meeting_routes_admit(vc_http_req_t *req)
+{
+	run(req, VC_MC_ADMIT);
+}
+
+void vc_meeting_routes_admit_all(vc_http_req_t *req)
+{
+	run(req, VC_MC_ADMIT_ALL);
+}
+
+void vc_meeting_routes_reject(vc_http_req_t *req)
+{
+	run(req, VC_MC_REJECT);
+}
+
+void vc_meeting_routes_kick(vc_http_req_t *req)
+{
+	run(req, VC_MC_KICK);
+}
