@@ -166,9 +166,10 @@ static void join_decide(meeting_t *m)
 		mt_finish(m, VC_MERR_INVALID_PASSWORD);
 		return;
 	}
-	if (p->waiting_for_meeting) { /* nothing is written */
+	if (p->waiting_for_meeting) { /* nothing is written; built from the request alone */
 		vc_participant_row_t *w = &m->reply->participant;
 		mt_prow_free(w);
+		memset(w, 0, sizeof(*w)); /* no admitted_at or is_host from an old row */
 		w->user_id = vc_strdup(c->caller_id);
 		w->display_name = c->display_name ? vc_strdup(c->display_name) : NULL;
 		w->status = vc_strdup("waiting_for_meeting");
