@@ -436,8 +436,7 @@ void action_read(meeting_t *m)
 		return;
 	}
 	/* kick is the host's alone; admit and reject follow `admission` */
-	if (m->cur->cmd == VC_MC_KICK ? !(mt_can_moderate(m) && m->f.caller.is_host)
-	                              : !mt_can_moderate(m)) {
+	if (m->cur->cmd == VC_MC_KICK ? !mt_is_host(m) : !mt_can_moderate(m)) {
 		mt_finish(m, VC_MERR_NOT_HOST);
 		return;
 	}

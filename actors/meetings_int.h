@@ -80,6 +80,8 @@ enum vc_pw_result mt_pw_result(const pw_job_t *j);
 const char *mt_pw_hash(const pw_job_t *j);
 void mt_read_then(meeting_t *m, next_fn next);
 bool mt_is_owner(const meeting_t *m);
+/* The admitted host, or the operator (as_admin). */
+bool mt_is_host(const meeting_t *m);
 bool mt_can_moderate(const meeting_t *m);
 void mt_allowed_from(enum vc_pevent ev, char *out, size_t len);
 void mt_run(meeting_t *m);
