@@ -191,7 +191,9 @@ static void join_decide(meeting_t *m)
 		p->admitted_now ? "true" : "false",
 		f->has_row ? f->caller.status : NULL,
 	};
-	mt_query(m, S_JOIN, 10, params, join_written);
+	/* the host (or a state change) rewrites the meeting row; a guest only locks it */
+	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 10, params,
+	         join_written);
 }
 
 static void join_checked(meeting_t *m, pw_job_t *j)

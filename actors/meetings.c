@@ -27,8 +27,8 @@
 #include "wire/http.h"
 #include "wire/proto.h"
 
-int S_READ, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE, S_UPDATE, S_LIST_STATUS,
-        S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE,
+        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
 
 static void meeting_free(vc_actor_t *a);
 
@@ -371,12 +371,20 @@ static void read_done(meeting_t *m, vc_pg_result_t *r)
 	m->after_read(m);
 }
 
+/* Commands whose answer (or decision) uses the participant counts. */
+static const bool needs_counts[VC_MC_COUNT] = {
+	[VC_MC_INFO] = true,
+	[VC_MC_END] = true,
+	[VC_MC_UPDATE] = true,
+	[VC_MC_LEAVE] = true,
+};
+
 void mt_read_then(meeting_t *m, next_fn next)
 {
 	const char *params[2] = { m->cur->room_id, m->cur->caller_id };
 
 	m->after_read = next;
-	mt_query(m, S_READ, 2, params, read_done);
+	mt_query(m, needs_counts[m->cur->cmd] ? S_READ_COUNTS : S_READ, 2, params, read_done);
 }
 
 bool mt_is_owner(const meeting_t *m)
@@ -616,8 +624,10 @@ void vc_meetings_init(void)
 {
 	for (int i = 0; i < REGISTRY_SHARDS; i++)
 		pthread_mutex_init(&registry[i].mu, NULL);
-	S_READ = vc_pg_statement(
-	        "meeting_read",
+	/* The counts cost a scan of the participants: only the answers that show
+	 * them (info, end, update) and leave's decision read them. */
+	S_READ_COUNTS = vc_pg_statement(
+	        "meeting_read_counts",
 	        "SELECT m.id, m.room_id, m.state, m.creator_id, m.host_display_name, m.admission,"
 	        " m.password_hash, m.waiting_room_enabled, vcd_ms(m.started_at), "
 	        "vcd_ms(m.ended_at),"
@@ -626,6 +636,18 @@ void vc_meetings_init(void)
 	        "  WHERE p.meeting_id = m.id AND p.status = 'admitted'),"
 	        " (SELECT count(*) FROM meeting_participants p"
 	        "  WHERE p.meeting_id = m.id AND p.status = 'waiting'),"
+	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
+	        " vcd_ms(c.admitted_at), m.attendees::text"
+	        " FROM meetings m LEFT JOIN meeting_participants c"
+	        " ON c.meeting_id = m.id AND c.user_id = $2"
+	        " WHERE m.room_id = $1 AND m.deleted_at IS NULL",
+	        2);
+	S_READ = vc_pg_statement(
+	        "meeting_read",
+	        "SELECT m.id, m.room_id, m.state, m.creator_id, m.host_display_name, m.admission,"
+	        " m.password_hash, m.waiting_room_enabled, vcd_ms(m.started_at), "
+	        "vcd_ms(m.ended_at),"
+	        " vcd_ms(m.created_at), 0, 0,"
 	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
 	        " vcd_ms(c.admitted_at), m.attendees::text"
 	        " FROM meetings m LEFT JOIN meeting_participants c"
@@ -650,6 +672,25 @@ void vc_meetings_init(void)
 	        "  host_display_name = CASE WHEN $7 AND $8::text IS NOT NULL THEN $8"
 	        "  ELSE host_display_name END"
 	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4 RETURNING id),"
+	        " p AS (INSERT INTO meeting_participants"
+	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
+	        "  SELECT id, $5, $6, $7, $8, CASE WHEN $9 THEN now() END FROM m"
+	        "  ON CONFLICT (meeting_id, user_id) DO UPDATE SET status = EXCLUDED.status,"
+	        "  is_host = meeting_participants.is_host OR EXCLUDED.is_host, left_at = NULL,"
+	        "  display_name = COALESCE(EXCLUDED.display_name, "
+	        "meeting_participants.display_name),"
+	        "  admitted_at = CASE WHEN $9 THEN now() ELSE meeting_participants.admitted_at END"
+	        "  WHERE meeting_participants.status IS NOT DISTINCT FROM $10::text"
+	        "  RETURNING " PROW ")"
+	        " SELECT * FROM p",
+	        10);
+	/* A guest changes no meeting field: a share lock keeps PATCH and the host's
+	 * state change out while it writes, without rewriting the meeting row. */
+	S_JOIN_GUEST = vc_pg_statement(
+	        "meeting_join_guest",
+	        "WITH m AS (SELECT id FROM meetings WHERE id = $1 AND state = $2 AND state = $3"
+	        "  AND waiting_room_enabled = $4 AND NOT $7"
+	        "  FOR SHARE),"
 	        " p AS (INSERT INTO meeting_participants"
 	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
 	        "  SELECT id, $5, $6, $7, $8, CASE WHEN $9 THEN now() END FROM m"

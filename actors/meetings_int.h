@@ -53,8 +53,8 @@ struct meeting {
 	meeting_t *reg_next;
 };
 
-extern int S_READ, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE, S_UPDATE, S_LIST_STATUS,
-        S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE,
+        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
 
 typedef struct pw_job pw_job_t;
 

@@ -108,7 +108,7 @@ static const struct key keys[] = {
 	  .expect = "a URL such as postgresql://user:password@host/dbname "
 		    "or a conninfo string such as host=/run/postgresql dbname=vcd",
 	  .help = "PostgreSQL connection (libpq URL or conninfo); required" },
-	{ .name = "db_pool_size", .type = T_UINT, .def = "2", .offset = OFF(db_pool_size),
+	{ .name = "db_pool_size", .type = T_UINT, .def = "4", .offset = OFF(db_pool_size),
 	  .min = 1, .max = 64, .help = "PostgreSQL connections per worker" },
 	{ .name = "migrations_dir", .type = T_STRING, .def = VC_PKGDATADIR "/sql",
 	  .offset = OFF(migrations_dir), .max = PATH_MAX - 1, .check = check_path,

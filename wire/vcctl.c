@@ -801,6 +801,8 @@ static const client_verb_t client_verbs[] = {
 	{ "users list", NULL, 0, "accounts (by name)", "see one with 'vcctl users show USER'" },
 	{ "sessions list", NULL, 0, "sessions (newest first)",
 	  "list one account's with 'vcctl sessions list USER'" },
+	{ "meetings list", NULL, 0, "meetings (newest first)",
+	  "narrow the list with --state S or --owner U" },
 };
 /* clang-format on */
 

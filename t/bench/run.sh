@@ -5,8 +5,15 @@
 # run, so the ratio means something even on a busy or small machine. Not a
 # test: it prints numbers and fails only when something could not run.
 #
-# Environment: VCD, top_srcdir (from make bench); BENCH_WORKERS (default
-# nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64), BENCH_DURATION (10s).
+# Then the meeting API: N clients doing join, admit, status against
+# distinct meetings and against one shared meeting (t/bench/meetings.c),
+# beside pgbench doing one durable single-row INSERT per transaction with
+# as many clients on the same database: the rate of durable commits this
+# machine allows, which every meeting write waits for.
+#
+# Environment: VCD, PWHASH_RATE, MEETINGS, top_srcdir (from make bench);
+# BENCH_WORKERS (default nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
+# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS (8).
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -17,6 +24,7 @@ top_srcdir=${top_srcdir:-}
 tmp=
 vcd_pid=
 nginx_pid=
+jwt_secret=
 
 say() {
 	printf '%s: %s\n' "$stack_prog" "$*" >&2
@@ -31,6 +39,7 @@ need_env() {
 	[[ -n ${VCD:-} ]] || die "VCD is not set (run me with make bench)"
 	[[ -n $top_srcdir ]] || die "top_srcdir is not set (run me with make bench)"
 	[[ -x ${PWHASH_RATE:-} ]] || die "PWHASH_RATE is not set (run me with make bench)"
+	[[ -x ${MEETINGS:-} ]] || die "MEETINGS is not set (run me with make bench)"
 	[[ -x $VCD ]] || die "VCD=$VCD is not an executable (build vcd first)"
 }
 
@@ -79,7 +88,10 @@ admin_socket = $tmp/vcd.sock
 log_level = warn
 offload_threads = $workers
 auth_rate_limit = off
+session_jwt_compat = true
+jwt_secret = $jwt_secret
 EOF
+	chmod 600 -- "$conf"
 	"$VCD" -c "$conf" </dev/null >"$tmp/vcd.log" 2>&1 &
 	vcd_pid=$!
 	if ! stack_wait_http "http://127.0.0.1:$port/healthz" "$vcd_pid"; then
@@ -155,6 +167,116 @@ bench_accounts() {
 		"$me" "$health" "$ratio" "$conns"
 }
 
+# --- meetings against pgbench ------------------------------------------------
+
+# A wrk duration (10, 10s, 2m, 1h) in whole seconds.
+duration_seconds() {
+	awk -v d="$1" 'BEGIN {
+		n = d + 0; u = substr(d, length(d))
+		if (u == "m") n *= 60; else if (u == "h") n *= 3600
+		if (n < 1) n = 1
+		printf "%d", n }'
+}
+
+# Run SQL $1 as the cluster's superuser on database vcd; prints the rows.
+bench_sql() {
+	"$STACK_PGBIN/psql" -X -A -t -q -v ON_ERROR_STOP=1 -h "$STACK_PGHOST" -U postgres \
+		-d vcd -c "$1" || die "psql failed on the bench cluster: $1"
+}
+
+# WAL flushes (fsync/fdatasync) so far. Read after a pause: PostgreSQL
+# reports its statistics up to a second late.
+wal_syncs() {
+	sleep 1.1
+	bench_sql "SELECT wal_sync FROM pg_stat_wal"
+}
+
+# vcd's query count and round-trip seconds so far, from /metrics: "count sum".
+db_round_trips() {
+	http_request "$1" GET /metrics '' | tr -d '\r' | awk '
+		$1 == "vcd_db_round_trip_seconds_count" { c = $2 }
+		$1 == "vcd_db_round_trip_seconds_sum" { s = $2 }
+		END { printf "%d %.6f\n", c, s }'
+}
+
+# pgbench with $1 clients for $2 seconds, one durable single-row INSERT per
+# transaction, on the same database: prints its tps (and says more on stderr).
+pgbench_insert() {
+	local n=$1 secs=$2 jobs=2 out tps w0 w1
+	((n < jobs)) && jobs=$n
+	bench_sql "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, v int)"
+	printf 'INSERT INTO bench_insert (v) VALUES (1);\n' >"$tmp/insert.sql"
+	chmod 644 -- "$tmp/insert.sql"
+	w0=$(wal_syncs)
+	if ! out=$(stack_pg_run "$STACK_PGBIN/pgbench" -h "$STACK_PGHOST" -U postgres -n \
+		-c "$n" -j "$jobs" -T "$secs" -f "$tmp/insert.sql" vcd 2>&1); then
+		printf '%s\n' "$out" >&2
+		die "pgbench failed (its output above)"
+	fi
+	tps=$(awk '/^tps = / { printf "%d", $3; exit }' <<<"$out")
+	[[ -n $tps ]] || die "no 'tps = ' line in pgbench's output: $out"
+	w1=$(wal_syncs)
+	say "pgbench insert: $tps tps, $(((w1 - w0) / secs)) WAL flushes/s" \
+		"(-c $n -j $jobs -T $secs)"
+	printf '%s\n' "$tps"
+}
+
+# Field $2 (key=value) of the meetings result line $1.
+result_field() {
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"
+}
+
+# What the database did during a meetings run: queries and their mean round
+# trip from vcd's /metrics ($1, $2: "count sum" before and after), per HTTP
+# operation and per iteration (result line $3), WAL flushes ($4).
+db_line() {
+	local ops secs its
+	ops=$(result_field "$3" ops)
+	secs=$(result_field "$3" seconds)
+	its=$(result_field "$3" iterations_per_s)
+	awk -v d0="$1" -v d1="$2" -v ops="$ops" -v t="$secs" -v it="$its" -v w="$4" 'BEGIN {
+		split(d0, a, " "); split(d1, b, " "); q = b[1] - a[1]; s = b[2] - a[2]
+		it *= t
+		printf "%.0f queries/s, %.2f per operation, %.2f per iteration, " \
+			"mean round trip %.2f ms; %.0f WAL flushes/s\n", q / t,
+			(ops > 0 ? q / ops : 0), (it > 0 ? q / it : 0), (q > 0 ? 1000 * s / q : 0),
+			w / t }'
+}
+
+# One meetings run against port $1: mode $2, $3 clients, $4 seconds; $5 is
+# pgbench's tps at the same client count.
+meetings_run() {
+	local port=$1 mode=$2 n=$3 secs=$4 tps=$5 out res d0 d1 w0 ratio
+	w0=$(wal_syncs)
+	d0=$(db_round_trips "$port")
+	out=$(MEETINGS_JWT_SECRET=$jwt_secret "$MEETINGS" "$mode" "$port" "$n" "$secs") ||
+		die "meetings $mode failed (its error above)"
+	d1=$(db_round_trips "$port")
+	grep -v '^result ' <<<"$out" || true
+	res=$(grep '^result ' <<<"$out") || die "meetings $mode printed no result line"
+	ratio=$(awk -v a="$(result_field "$res" joins_per_s)" -v b="$tps" \
+		'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	printf 'bench meetings %s: %.0f ops/s (%.0f joins/s, %.0f iterations/s), ' "$mode" \
+		"$(result_field "$res" ops_per_s)" "$(result_field "$res" joins_per_s)" \
+		"$(result_field "$res" iterations_per_s)"
+	printf 'p50 %s ms, p99 %s ms; pgbench insert %d tps; joins/pgbench %s\n' \
+		"$(result_field "$res" p50_ms)" "$(result_field "$res" p99_ms)" "$tps" "$ratio"
+	printf 'bench meetings %s db: %s\n' "$mode" \
+		"$(db_line "$d0" "$d1" "$res" "$(($(wal_syncs) - w0))")"
+}
+
+bench_meetings() {
+	local port=$1 n=${BENCH_MEETING_CLIENTS:-8} secs tps
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_MEETING_CLIENTS must be a positive integer, not '$n'"
+	[[ -x $STACK_PGBIN/pgbench ]] ||
+		die "no pgbench in $STACK_PGBIN (it comes with the postgresql server package)"
+	secs=$(duration_seconds "$duration")
+	say "meetings: $n clients, ${secs}s per run, against pgbench with as many"
+	tps=$(pgbench_insert "$n" "$secs")
+	meetings_run "$port" distinct "$n" "$secs" "$tps"
+	meetings_run "$port" shared "$n" "$secs" "$tps"
+}
+
 main() {
 	local vcd_port nginx_port vcd_url nginx_url round rate best_vcd=0 best_nginx=0 ratio
 	need_env
@@ -172,6 +294,7 @@ main() {
 	trap 'exit 143' TERM
 	tmp=$(mktemp -d /tmp/vcd-bench.XXXXXX)
 	chmod 755 "$tmp"
+	jwt_secret=$(od -An -N 32 -tx1 /dev/urandom | tr -d ' \n')
 	stack_pg_init "$tmp/pg"
 	stack_pg_start "$tmp/pg" "$tmp/pgsock" "$tmp/pg.log" durable
 	stack_pg_createdb "$tmp/pgsock" vcd
@@ -202,6 +325,7 @@ main() {
 	stack_stop_pid "$nginx_pid" nginx 10
 	nginx_pid=
 	bench_accounts "$vcd_port"
+	bench_meetings "$vcd_port"
 }
 
 main "$@"
