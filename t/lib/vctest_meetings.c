@@ -54,9 +54,14 @@ void vcm_wait_nats(const vct_vcd_t *v)
 	}
 }
 
+/* CLOCK_REALTIME, as vcd reads it: time(2) comes from the coarse clock, which
+ * can still show the last second when vcd already sees the next one. */
 long long vcm_now(void)
 {
-	return (long long)time(NULL);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec;
 }
 
 long long vcm_now_ms(void)
