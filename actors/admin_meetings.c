@@ -16,6 +16,8 @@
  */
 #include "actors/admin_meetings.h"
 
+#include "actors/admin_rows.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,24 +80,11 @@ void vc_admin_meetings_init(void)
 
 /* ---- values and rows as JSON ------------------------------------------------ */
 
-typedef json_t *(*conv_fn)(const char *v);
-
-static json_t *as_str(const char *v)
-{
-	json_t *s = json_string(v);
-
-	return s != NULL ? s : json_string("(not UTF-8)");
-}
-
-static json_t *as_int(const char *v)
-{
-	return json_integer(strtoll(v, NULL, 10));
-}
-
-static json_t *as_bool(const char *v)
-{
-	return json_boolean(v[0] == 't');
-}
+/* Short names for the field tables below (actors/admin_rows.h). */
+#define as_str vc_admin_as_str
+#define as_int vc_admin_as_int
+#define as_bool vc_admin_as_bool
+typedef vc_admin_field_t field_t;
 
 static json_t *str_or_null(const char *v)
 {
@@ -115,12 +104,6 @@ static json_t *iso_ms(int64_t ms)
 	return json_string(buf);
 }
 
-typedef struct field {
-	const char *name;
-	int col;
-	conv_fn conv;
-} field_t;
-
 /* clang-format off */
 static const field_t meeting_fields[] = {
 	{ "meeting_id", 0, as_str }, { "state", 1, as_str }, { "owner", 2, as_str },
@@ -133,21 +116,6 @@ static const field_t participant_fields[] = {
 };
 /* clang-format on */
 #define PARTICIPANT_TOTAL_COL 6
-
-/* Row `row` as an object of `fields`; SQL NULL becomes JSON null. */
-static json_t *row_json(const PGresult *res, int row, const field_t *fields, size_t n)
-{
-	json_t *o = json_object();
-
-	for (size_t i = 0; i < n; i++) {
-		int c = fields[i].col;
-		json_object_set_new(o, fields[i].name,
-		                    PQgetisnull(res, row, c)
-		                            ? json_null()
-		                            : fields[i].conv(PQgetvalue(res, row, c)));
-	}
-	return o;
-}
 
 /* A meeting as the actor answered it (`meetings show`, `meetings end`). */
 static json_t *meeting_json(const vc_meeting_row_t *m)
@@ -276,23 +244,6 @@ static void run_command(vc_admin_req_t *req, enum vc_meeting_cmd cmd, const char
 }
 
 /* True (and the request answered) when the statement did not run. */
-static bool db_failed(vc_admin_req_t *req, const vc_pg_result_t *r)
-{
-	const char *msg;
-
-	if (r->status == VC_PG_OK)
-		return false;
-	if (r->status == VC_PG_UNAVAILABLE) {
-		vc_admin_fail(req, "the database is unreachable; try again once 'vcctl status' "
-		                   "shows it ok");
-		return true;
-	}
-	msg = r->res ? PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	vc_admin_fail(req, "the database refused the statement: %s",
-	              msg != NULL ? msg : "unknown error");
-	return true;
-}
-
 /* ---- the meeting actor's refusals ------------------------------------------- */
 
 /* One %s: the meeting's id. With as_admin the actor never answers NOT_OWNER
@@ -407,12 +358,12 @@ static bool listed(vc_actor_t *self, op_t *op, const vc_pg_result_t *r)
 {
 	json_t *list;
 
-	if (db_failed(op->req, r))
+	if (vc_admin_db_failed(op->req, r))
 		return true;
 	list = json_array();
 	for (int i = 0; i < PQntuples(r->res); i++)
-		json_array_append_new(list, row_json(r->res, i, meeting_fields,
-		                                     VC_ARRAY_LEN(meeting_fields)));
+		json_array_append_new(list, vc_admin_row_json(r->res, i, meeting_fields,
+		                                              VC_ARRAY_LEN(meeting_fields)));
 	vc_admin_reply(op->req, list);
 	return true;
 }
@@ -444,13 +395,13 @@ static bool shown_participants(vc_actor_t *self, op_t *op, const vc_pg_result_t 
 	json_t *list;
 	int n;
 
-	if (db_failed(op->req, r))
+	if (vc_admin_db_failed(op->req, r))
 		return true;
 	n = PQntuples(r->res);
 	list = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(list, row_json(r->res, i, participant_fields,
-		                                     VC_ARRAY_LEN(participant_fields)));
+		json_array_append_new(list, vc_admin_row_json(r->res, i, participant_fields,
+		                                              VC_ARRAY_LEN(participant_fields)));
 	json_object_set_new(op->meeting, "participant_rows",
 	                    n > 0 ? as_int(PQgetvalue(r->res, 0, PARTICIPANT_TOTAL_COL))
 	                          : json_integer(0));

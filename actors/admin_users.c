@@ -16,6 +16,8 @@
  */
 #include "actors/admin_users.h"
 
+#include "actors/admin_rows.h"
+
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -154,52 +156,13 @@ static void db_run(vc_admin_req_t *req, int stmt, int nparams, const char *const
 	vc_pg_query(stmt, nparams, params, vc_actor_new(&db_op_behaviour, w, op), 0, NULL);
 }
 
-static const char *pg_message(const vc_pg_result_t *r)
-{
-	const char *m = r->res ? PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	return m != NULL ? m : "unknown error";
-}
-
-/* True (and the request answered) when the statement did not run. */
-static bool db_failed(vc_admin_req_t *req, const vc_pg_result_t *r)
-{
-	if (r->status == VC_PG_OK)
-		return false;
-	if (r->status == VC_PG_UNAVAILABLE)
-		vc_admin_fail(req, "the database is unreachable; nothing was done (try again "
-		                   "once 'vcctl status' shows it ok)");
-	else
-		vc_admin_fail(req, "the database refused the statement: %s", pg_message(r));
-	return true;
-}
-
 /* ---- rows as JSON ---------------------------------------------------------- */
 
-typedef json_t *(*conv_fn)(const char *v);
-
-static json_t *as_str(const char *v)
-{
-	json_t *s = json_string(v);
-
-	return s != NULL ? s : json_string("(not UTF-8)");
-}
-
-static json_t *as_int(const char *v)
-{
-	return json_integer(strtoll(v, NULL, 10));
-}
-
-static json_t *as_bool(const char *v)
-{
-	return json_boolean(v[0] == 't');
-}
-
-typedef struct field {
-	const char *name;
-	int col;
-	conv_fn conv;
-} field_t;
+/* Short names for the field tables below (actors/admin_rows.h). */
+#define as_str vc_admin_as_str
+#define as_int vc_admin_as_int
+#define as_bool vc_admin_as_bool
+typedef vc_admin_field_t field_t;
 
 /* clang-format off */
 static const field_t user_fields[] = {
@@ -218,21 +181,6 @@ static const field_t session_fields[] = {
 	{ "client_addr", 6, as_str },
 };
 /* clang-format on */
-
-/* Row `row` as an object of `fields`; SQL NULL becomes JSON null. */
-static json_t *row_json(const PGresult *res, int row, const field_t *fields, size_t n)
-{
-	json_t *o = json_object();
-
-	for (size_t i = 0; i < n; i++) {
-		int c = fields[i].col;
-		json_object_set_new(o, fields[i].name,
-		                    PQgetisnull(res, row, c)
-		                            ? json_null()
-		                            : fields[i].conv(PQgetvalue(res, row, c)));
-	}
-	return o;
-}
 
 /* ---- USER and ID arguments ----------------------------------------------- */
 
@@ -276,12 +224,12 @@ static void users_listed(vc_admin_req_t *req, const vc_pg_result_t *r, const cha
 {
 	json_t *list;
 
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	list = json_array();
 	for (int i = 0; i < PQntuples(r->res); i++)
-		json_array_append_new(list,
-		                      row_json(r->res, i, user_fields, VC_ARRAY_LEN(user_fields)));
+		json_array_append_new(list, vc_admin_row_json(r->res, i, user_fields,
+		                                              VC_ARRAY_LEN(user_fields)));
 	vc_admin_reply(req, list);
 }
 
@@ -292,13 +240,14 @@ void vc_admin_users_list(vc_admin_req_t *req, int argc, char **argv)
 
 static void user_shown(vc_admin_req_t *req, const vc_pg_result_t *r, const char *user)
 {
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	if (PQntuples(r->res) == 0) {
 		no_user(req, user);
 		return;
 	}
-	vc_admin_reply(req, row_json(r->res, 0, user_show_fields, VC_ARRAY_LEN(user_show_fields)));
+	vc_admin_reply(req, vc_admin_row_json(r->res, 0, user_show_fields,
+	                                      VC_ARRAY_LEN(user_show_fields)));
 }
 
 void vc_admin_users_show(vc_admin_req_t *req, int argc, char **argv)
@@ -333,7 +282,7 @@ static void disabled_set(vc_admin_req_t *req, const vc_pg_result_t *r, const cha
 	const char *id, *name;
 	bool off;
 
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	if (PQntuples(r->res) == 0) {
 		no_user(req, user);
@@ -377,7 +326,7 @@ static void sessions_listed(vc_admin_req_t *req, const vc_pg_result_t *r, const 
 {
 	json_t *list;
 
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	if (user != NULL && PQntuples(r->res) == 0) {
 		no_user(req, user);
@@ -386,8 +335,9 @@ static void sessions_listed(vc_admin_req_t *req, const vc_pg_result_t *r, const 
 	list = json_array();
 	for (int i = 0; i < PQntuples(r->res); i++)
 		if (!PQgetisnull(r->res, i, 0)) /* the user has no session */
-			json_array_append_new(list, row_json(r->res, i, session_fields,
-			                                     VC_ARRAY_LEN(session_fields)));
+			json_array_append_new(list,
+			                      vc_admin_row_json(r->res, i, session_fields,
+			                                        VC_ARRAY_LEN(session_fields)));
 	vc_admin_reply(req, list);
 }
 
@@ -407,7 +357,7 @@ static void session_revoked(vc_admin_req_t *req, const vc_pg_result_t *r, const 
 {
 	long long id;
 
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	if (PQntuples(r->res) == 0) {
 		vc_admin_fail(req, "no live session %s", sid);
@@ -441,7 +391,7 @@ static void sessions_revoked(vc_admin_req_t *req, const vc_pg_result_t *r, const
 	const char *id, *name;
 	long long n;
 
-	if (db_failed(req, r))
+	if (vc_admin_db_failed(req, r))
 		return;
 	if (PQntuples(r->res) == 0) {
 		no_user(req, user);
@@ -650,7 +600,7 @@ static void imported(vc_admin_req_t *req, const vc_pg_result_t *r, const char *a
 	}
 	if (r->status != VC_PG_OK) {
 		vc_admin_fail(req, "nothing imported: the database refused the rows: %s",
-		              pg_message(r));
+		              vc_admin_pg_message(r));
 		return;
 	}
 	n = strtoll(PQgetvalue(r->res, 0, 0), NULL, 10);
