@@ -721,16 +721,10 @@ void vc_meetings_init(void)
 	                           "UPDATE meetings SET deleted_at = now()"
 	                           " WHERE id = $1 AND deleted_at IS NULL",
 	                           1);
-	S_UPDATE = vc_pg_statement(
-	        "meeting_update",
-	        "WITH m AS (UPDATE meetings SET"
-	        "  waiting_room_enabled = COALESCE($2::boolean, waiting_room_enabled),"
-	        "  admission = COALESCE($3, admission) WHERE id = $1 RETURNING id),"
-	        " a AS (UPDATE meeting_participants SET status = 'admitted', admitted_at = now()"
-	        "  WHERE meeting_id = $1 AND status = 'waiting' AND $2::boolean = false"
-	        "  AND EXISTS (SELECT 1 FROM m) RETURNING 1)"
-	        " SELECT (SELECT count(*) FROM a)",
-	        3);
+	/* A function: its second statement must see joins committed meanwhile
+	 * (sql/003_meetings.sql, vcd_meeting_update). */
+	S_UPDATE = vc_pg_statement("meeting_update",
+	                           "SELECT vcd_meeting_update($1::bigint, $2::boolean, $3)", 3);
 	S_LIST_STATUS = vc_pg_statement("meeting_list_status",
 	                                "SELECT " PROW " FROM meeting_participants"
 	                                " WHERE meeting_id = $1 AND status = $2"

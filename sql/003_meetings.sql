@@ -63,3 +63,26 @@ CREATE INDEX idx_meeting_participants_user_id ON meeting_participants (user_id);
 CREATE INDEX idx_meeting_participants_status ON meeting_participants (meeting_id, status);
 CREATE TRIGGER update_meeting_participants_updated_at BEFORE UPDATE ON meeting_participants
 	FOR EACH ROW EXECUTE FUNCTION vcd_touch_updated_at();
+
+-- PATCH of a meeting, in one transaction. The meeting row is updated first:
+-- that waits for any join still holding it (share lock). The waiting rows are
+-- admitted by a second statement, which in READ COMMITTED takes a new
+-- snapshot, so it also sees the rows those joins committed meanwhile — a
+-- single statement would miss them and leave a guest waiting with the
+-- waiting room off. Returns how many were admitted.
+CREATE FUNCTION vcd_meeting_update(p_id bigint, p_waiting boolean, p_admission text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint := 0;
+BEGIN
+	UPDATE meetings
+	SET waiting_room_enabled = COALESCE(p_waiting, waiting_room_enabled),
+	    admission = COALESCE(p_admission, admission)
+	WHERE id = p_id;
+	IF p_waiting IS FALSE THEN
+		UPDATE meeting_participants SET status = 'admitted', admitted_at = now()
+		WHERE meeting_id = p_id AND status = 'waiting';
+		GET DIAGNOSTICS n = ROW_COUNT;
+	END IF;
+	RETURN n;
+END $$;
