@@ -17,11 +17,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "t/lib/vctest.h"
 #include "t/lib/vctest_meetings.h"
@@ -32,92 +30,19 @@
 #define ADMITS 10 /* racing admits of one guest per node */
 #define TOGGLERS 50
 #define ROUNDS 3 /* waiting room toggles, each on a room of its own */
-#define JOB_CONNECT_MS 5000
-#define JOB_ANSWER_MS 30000
-#define JOB_STACK (256 * 1024)
 
 static char *db_url;
 static vct_vcd_t *node_a, *node_b;
 
 /* --- many callers at once, on two nodes -------------------------------------- */
 
-/* One request of a batch: its job and the node it goes to. */
-typedef struct run {
-	vcm_job_t *job;
-	int port;
-	char *request;
-	pthread_barrier_t *go;
-} run_t;
-
-static char *request_of(const vcm_job_t *j, int port)
-{
-	char *jwt = vcm_session_jwt(j->user, 3600);
-	char *req = vct_strf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
-	                     "Cookie: session=%s\r\n%sContent-Length: %zu\r\n\r\n%s",
-	                     j->method, j->path, port, jwt,
-	                     j->body ? "Content-Type: application/json\r\n" : "",
-	                     j->body ? strlen(j->body) : 0, j->body ? j->body : "");
-
-	free(jwt);
-	return req;
-}
-
-static void *run_thread(void *arg)
-{
-	run_t *run = arg;
-	uint64_t end = vct_now_ms() + JOB_CONNECT_MS;
-	vct_conn_t c = { .fd = -1 };
-	vct_resp_t r;
-
-	while ((c.fd = vct_tcp_connect(run->port)) < 0 && vct_now_ms() < end)
-		vct_sleep_ms(10);
-	pthread_barrier_wait(run->go);
-	if (c.fd < 0)
-		return NULL;
-	if (vct_conn_send(&c, run->request, strlen(run->request)) &&
-	    vct_http_read(&c, &r, false, JOB_ANSWER_MS)) {
-		run->job->status = r.status;
-		run->job->json = json_loadb(r.body, r.body_len, JSON_DECODE_ANY, NULL);
-		vct_resp_free(&r);
-	}
-	close(c.fd);
-	free(c.buf);
-	return NULL;
-}
-
-/*
- * vcm_run_jobs with a node per job: job i goes to node B when to_b(i),
- * else to node A; all connect before any sends. Never fails the test.
- */
+/* vcm_run_jobs with a node per job: job i goes to node B when to_b(i), else
+ * to node A; all connect before any sends. Never fails the test. */
 static void run_split(vcm_job_t *jobs, unsigned n, bool (*to_b)(unsigned))
 {
-	run_t *runs = calloc(n, sizeof(*runs));
-	pthread_t *th = calloc(n, sizeof(*th));
-	pthread_barrier_t go;
-	pthread_attr_t attr;
-
-	pthread_barrier_init(&go, NULL, n);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, JOB_STACK);
-	for (unsigned i = 0; i < n; i++) {
-		runs[i].job = &jobs[i];
-		runs[i].port = to_b(i) ? node_b->port : node_a->port;
-		runs[i].request = request_of(&jobs[i], runs[i].port);
-		runs[i].go = &go;
-		jobs[i].status = 0;
-		jobs[i].json = NULL;
-	}
 	for (unsigned i = 0; i < n; i++)
-		if (pthread_create(&th[i], &attr, run_thread, &runs[i]) != 0)
-			abort(); /* never leave threads waiting at the barrier */
-	for (unsigned i = 0; i < n; i++) {
-		pthread_join(th[i], NULL);
-		free(runs[i].request);
-	}
-	pthread_attr_destroy(&attr);
-	pthread_barrier_destroy(&go);
-	free(runs);
-	free(th);
+		jobs[i].port = to_b(i) ? node_b->port : node_a->port;
+	vcm_run_jobs(jobs, n);
 }
 
 static bool odd_to_b(unsigned i)

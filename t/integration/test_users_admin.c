@@ -39,47 +39,11 @@ typedef struct acct {
 
 /* --- helpers -------------------------------------------------------------- */
 
-static int ctl_argv(vct_cmd_t *r, bool json, const char *const *words)
-{
-	const char *argv[16];
-	size_t n = 0;
-
-	argv[n++] = vct_env("VCCTL");
-	if (json)
-		argv[n++] = "--json";
-	argv[n++] = "-s";
-	argv[n++] = vcd->admin_path;
-	while (*words != NULL && n < 15)
-		argv[n++] = *words++;
-	argv[n] = NULL;
-	return vct_run(r, &(vct_run_opts_t){ .timeout_ms = 30000 }, argv);
-}
-
+/* vcctl against this program's vcd (t/lib/vctest.h). */
+#define ctl_argv(r, json, ...) vct_vcctl((r), vcd, (json), __VA_ARGS__)
+#define ctl_json(...) vct_vcctl_json(vcd, __VA_ARGS__)
+#define expect_status vct_expect_exit
 #define CTL(r, json, ...) ctl_argv((r), (json), (const char *const[]){ __VA_ARGS__, NULL })
-
-static void expect_status(const vct_cmd_t *r, int want)
-{
-	if (r->status != want)
-		fail_msg("vcctl exited %d, expected %d\nstdout: %s\nstderr: %s", r->status, want,
-			 r->out, r->err);
-}
-
-/* vcctl --json words…: exit 0 and its output parsed (any JSON). */
-static json_t *ctl_json(const char *const *words)
-{
-	vct_cmd_t r;
-	json_error_t e;
-	json_t *j;
-
-	ctl_argv(&r, true, words);
-	expect_status(&r, 0);
-	j = json_loads(r.out, JSON_DECODE_ANY, &e);
-	if (j == NULL)
-		fail_msg("vcctl --json printed no JSON (%s):\n%s", e.text, r.out);
-	vct_cmd_free(&r);
-	return j;
-}
-
 #define CTLJ(...) ctl_json((const char *const[]){ __VA_ARGS__, NULL })
 
 /* vcctl words…: expect exit 1 with `msg` on stderr. */

@@ -427,6 +427,44 @@ void vct_cmd_free(vct_cmd_t *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int vct_vcctl(vct_cmd_t *r, const vct_vcd_t *v, bool json, const char *const *words)
+{
+	const char *argv[16];
+	size_t n = 0;
+
+	argv[n++] = vct_env("VCCTL");
+	if (json)
+		argv[n++] = "--json";
+	argv[n++] = "-s";
+	argv[n++] = v->admin_path;
+	while (*words != NULL && n < 15)
+		argv[n++] = *words++;
+	argv[n] = NULL;
+	return vct_run(r, &(vct_run_opts_t){ .timeout_ms = 30000 }, argv);
+}
+
+void vct_expect_exit(const vct_cmd_t *r, int want)
+{
+	if (r->status != want)
+		fail_msg("vcctl exited %d, expected %d\nstdout: %s\nstderr: %s", r->status, want,
+			 r->out, r->err);
+}
+
+json_t *vct_vcctl_json(const vct_vcd_t *v, const char *const *words)
+{
+	vct_cmd_t r;
+	json_error_t e;
+	json_t *j;
+
+	vct_vcctl(&r, v, true, words);
+	vct_expect_exit(&r, 0);
+	j = json_loads(r.out, JSON_DECODE_ANY, &e);
+	if (j == NULL)
+		fail_msg("vcctl --json printed no JSON (%s):\n%s", e.text, r.out);
+	vct_cmd_free(&r);
+	return j;
+}
+
 unsigned vct_count_lines(const char *text)
 {
 	unsigned n = 0;

@@ -168,6 +168,12 @@ int vct_run(vct_cmd_t *r, const vct_run_opts_t *o, const char *const *argv);
 int vct_runl(vct_cmd_t *r, const vct_run_opts_t *o, const char *arg0, ...)
 	__attribute__((sentinel));
 void vct_cmd_free(vct_cmd_t *r);
+/* $VCCTL [--json] -s <v's admin socket> words… (NULL-terminated, at most 12). */
+int vct_vcctl(vct_cmd_t *r, const vct_vcd_t *v, bool json, const char *const *words);
+/* Fail the test unless the command exited `want` (its output printed). */
+void vct_expect_exit(const vct_cmd_t *r, int want);
+/* vcctl --json words…: exit 0 and its output parsed (any JSON). */
+json_t *vct_vcctl_json(const vct_vcd_t *v, const char *const *words);
 /* Lines of `text` that are not empty. */
 unsigned vct_count_lines(const char *text);
 

@@ -886,8 +886,9 @@ void vcm_run_jobs(vcm_job_t *jobs, unsigned n)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, JOB_STACK);
 	for (unsigned i = 0; i < n; i++) {
-		runs[i] = (job_run_t){ .job = &jobs[i], .port = target_port, .go = &go };
-		runs[i].request = job_request(&jobs[i], target_port);
+		int port = jobs[i].port ? jobs[i].port : target_port;
+		runs[i] = (job_run_t){ .job = &jobs[i], .port = port, .go = &go };
+		runs[i].request = job_request(&jobs[i], port);
 		jobs[i].status = 0;
 		jobs[i].json = NULL;
 	}

@@ -192,6 +192,7 @@ bool vcm_decode_event(const uint8_t *b, size_t n, vcm_event_t *e);
 
 typedef struct vcm_job {
 	const char *user, *method, *path, *body; /* body: JSON */
+	int port;                                /* 0: the vcd the tests talk to */
 	int status;                              /* 0: no answer */
 	json_t *json;                            /* the parsed body, or NULL */
 } vcm_job_t;
