@@ -19,6 +19,7 @@
 #include "wire/http_int.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -464,6 +465,12 @@ int vc_http_listen(const char *hostport, unsigned n, int *fds, char *err, size_t
 		}
 	}
 	freeaddrinfo(ai);
+	/* The stats table, one slot per worker, sized here on the main thread
+	 * before any worker starts: workers only fill their own slot. */
+	if (servers == NULL) {
+		nservers = n;
+		servers = vc_calloc(nservers, sizeof(*servers));
+	}
 	return 0;
 }
 
@@ -484,10 +491,7 @@ void vc_http_worker_start(vc_worker_t *w, int listen_fd, vc_http_handler_fn hand
 	ev_timer_init(&s->sweep, on_sweep, SWEEP_INTERVAL, SWEEP_INTERVAL);
 	s->sweep.data = s;
 	ev_timer_start(s->loop, &s->sweep);
-	if (servers == NULL) { /* first worker: sized once for all of them */
-		nservers = vc_runtime_nworkers();
-		servers = vc_calloc(nservers, sizeof(*servers));
-	}
+	assert(servers != NULL && idx < nservers); /* sized by vc_http_listen */
 	atomic_store_explicit((_Atomic(server_t *) *)&servers[idx], s, memory_order_release);
 	vc_worker_set_slot(w, VC_SLOT_HTTP, s);
 }
