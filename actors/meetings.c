@@ -8,6 +8,8 @@
  * read, answer, then publish. A condition that no longer holds (another node
  * changed the meeting in between) makes the command start over, at most
  * MAX_ATTEMPTS times. Commands arriving meanwhile wait in the actor's queue.
+ * An actor with nothing to do for meeting_idle_timeout leaves the registry
+ * and memory (on_idle); the meeting itself lives on in PostgreSQL.
  * Each step is a continuation: query() names the function that receives the
  * result.
  */
@@ -15,6 +17,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,8 @@ static struct shard {
 	pthread_mutex_t mu;
 	meeting_t *head;
 } registry[REGISTRY_SHARDS];
+
+static _Atomic int64_t live_actors; /* room actors: meeting_new → meeting_free */
 
 static uint64_t room_hash(const char *room_id)
 {
@@ -466,6 +471,62 @@ static void start(meeting_t *m, vc_meeting_cmd_msg_t *c)
 	mt_run(m);
 }
 
+/* --- retirement: an actor idle for meeting_idle_timeout leaves memory ------ */
+
+static struct shard *shard_of(const char *room_id)
+{
+	return &registry[room_hash(room_id) % REGISTRY_SHARDS];
+}
+
+static void idle_arm(meeting_t *m, double after)
+{
+	vc_timer_start(&m->idle_timer, &m->actor, vc_msg_new(sizeof(vc_msg_t), M_IDLE), after);
+}
+
+/* The actor has nothing to do: note when, and make sure a timer looks later. */
+static void idle_begin(meeting_t *m)
+{
+	m->idle_since_ms = vc_now_ms();
+	if (!vc_timer_active(&m->idle_timer))
+		idle_arm(m, vc_config_get()->meeting_idle_timeout);
+}
+
+/*
+ * Unlink the actor from the registry when no command is running, queued or
+ * on its way. Commands are sent under the shard lock and counted there
+ * (m->sent), so holding the lock, sent == received means none is in the
+ * mailbox and none can reach this actor any more: the next one creates a
+ * new actor. A command in flight re-arms the timer when it ends.
+ */
+static int on_idle(vc_actor_t *self, vc_msg_t *msg)
+{
+	meeting_t *m = self->state;
+	double timeout = vc_config_get()->meeting_idle_timeout;
+	uint64_t idle_ms = vc_now_ms() - m->idle_since_ms;
+	struct shard *s = shard_of(m->room_id);
+	bool retired = false;
+
+	if (m->cur != NULL || m->queue_head != NULL)
+		return VC_MSG_DONE;
+	if ((double)idle_ms < timeout * 1000.0) {
+		idle_arm(m, timeout - (double)idle_ms / 1000.0); /* busy meanwhile */
+		return VC_MSG_DONE;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (m->sent == m->received) {
+		for (meeting_t **pp = &s->head; *pp != NULL; pp = &(*pp)->reg_next)
+			if (*pp == m) {
+				*pp = m->reg_next;
+				retired = true;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (retired)
+		vc_actor_unref(&m->actor); /* the registry's reference */
+	return VC_MSG_DONE;
+}
+
 void mt_start_next(meeting_t *m)
 {
 	vc_meeting_cmd_msg_t *c = m->queue_head;
@@ -477,6 +538,8 @@ void mt_start_next(meeting_t *m)
 		start(m, c);
 	} else if (m->room_id == NULL) {
 		vc_actor_unref(&m->actor); /* a one-shot actor is done */
+	} else {
+		idle_begin(m);
 	}
 }
 
@@ -485,6 +548,7 @@ static int on_cmd(vc_actor_t *self, vc_msg_t *msg)
 	meeting_t *m = self->state;
 	vc_meeting_cmd_msg_t *c = (vc_meeting_cmd_msg_t *)msg;
 
+	m->received++;
 	if (m->cur == NULL) {
 		start(m, c);
 		return VC_MSG_KEPT;
@@ -502,6 +566,7 @@ static const vc_handler_fn meeting_handlers[M_COUNT] = {
 	[M_CMD] = on_cmd,
 	[M_DB] = on_db,
 	[M_PW] = on_pw,
+	[M_IDLE] = on_idle,
 };
 
 static const vc_behaviour_t meeting_behaviour = {
@@ -521,14 +586,23 @@ static void meeting_free(vc_actor_t *a)
 		vc_msg_destroy(&c->msg);
 	}
 	mt_facts_free(&m->f);
+	if (m->room_id != NULL)
+		atomic_fetch_sub_explicit(&live_actors, 1, memory_order_relaxed);
 	free(m->room_id);
 	free(m);
+}
+
+int64_t vc_meetings_live_actors(void)
+{
+	return atomic_load_explicit(&live_actors, memory_order_relaxed);
 }
 
 static meeting_t *meeting_new(const char *room_id, vc_worker_t *home)
 {
 	meeting_t *m = vc_calloc(1, sizeof(*m));
 
+	if (room_id != NULL)
+		atomic_fetch_add_explicit(&live_actors, 1, memory_order_relaxed);
 	m->room_id = room_id ? vc_strdup(room_id) : NULL;
 	vc_actor_init(&m->actor, &meeting_behaviour, home, m);
 	return m;
@@ -538,7 +612,7 @@ static meeting_t *meeting_new(const char *room_id, vc_worker_t *home)
 static void send_to_room(vc_meeting_cmd_msg_t *c)
 {
 	uint64_t h = room_hash(c->room_id);
-	struct shard *s = &registry[h % REGISTRY_SHARDS];
+	struct shard *s = shard_of(c->room_id);
 	meeting_t *m;
 
 	pthread_mutex_lock(&s->mu);
@@ -550,6 +624,7 @@ static void send_to_room(vc_meeting_cmd_msg_t *c)
 		m->reg_next = s->head;
 		s->head = m; /* the registry keeps the first reference */
 	}
+	m->sent++;
 	vc_actor_send(&m->actor, &c->msg);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -607,6 +682,7 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 			meeting_t *m = *pp;
 			if (m->actor.home == w) {
 				*pp = m->reg_next;
+				vc_timer_cancel(&m->idle_timer); /* it holds a reference */
 				vc_actor_unref(&m->actor);
 			} else {
 				pp = &m->reg_next;

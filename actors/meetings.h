@@ -122,6 +122,8 @@ vc_meeting_cmd_msg_t *vc_meeting_cmd_new(enum vc_meeting_cmd cmd, const char *ro
 /* Any thread: deliver to the room's actor (created on first use). Takes
  * ownership of cmd; exactly one reply is sent to cmd->reply_to. */
 void vc_meetings_send(vc_meeting_cmd_msg_t *cmd);
+/* Any thread: meeting actors in memory (one per room id in use). */
+int64_t vc_meetings_live_actors(void);
 /* Worker stop: release actors homed on w. */
 void vc_meetings_worker_stop(vc_worker_t *w);
 

@@ -10,13 +10,14 @@
 #include "actors/meetings.h"
 #include "actors/password.h"
 #include "runtime/pg.h"
+#include "runtime/worker.h"
 #include "wire/proto.h"
 
 #define MAX_ATTEMPTS 3
 #define REGISTRY_SHARDS 64
 #define GENERATED_ID_LEN 12
 
-enum { M_CMD, M_DB, M_PW, M_COUNT };
+enum { M_CMD, M_DB, M_PW, M_IDLE, M_COUNT };
 
 typedef struct meeting meeting_t;
 typedef void (*cont_fn)(meeting_t *m, vc_pg_result_t *r);
@@ -50,6 +51,11 @@ struct meeting {
 		char *target;
 	} * events; /* published after the answer */
 	size_t nevents;
+	/* Retirement (see retire_if_idle): commands sent through the registry
+	 * (counted under its shard lock) and received by the actor. */
+	uint64_t sent, received;
+	uint64_t idle_since_ms;
+	vc_timer_t idle_timer;
 	meeting_t *reg_next;
 };
 

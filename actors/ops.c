@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actors/meetings.h"
 #include "actors/routes.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"
@@ -178,6 +179,8 @@ void vc_ops_metrics(vc_http_req_t *req)
 	actor_metrics(&t);
 	db_metrics(&t);
 	nats_metrics(&t);
+	metric(&t, "vcd_meeting_actors", "gauge", "Meeting actors in memory.");
+	put(&t, "vcd_meeting_actors %lld\n", (long long)vc_meetings_live_actors());
 	metric(&t, "vcd_log_lines_dropped_total", "counter", "Log lines dropped (queue full).");
 	put(&t, "vcd_log_lines_dropped_total %llu\n", (unsigned long long)vc_log_dropped());
 	metric(&t, "vcd_draining", "gauge", "1 while draining for shutdown.");

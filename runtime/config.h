@@ -47,10 +47,11 @@ typedef struct vc_config {
 	double session_cache_ttl;  /* seconds */
 	char *cookie_name;
 	bool cookie_secure;
-	char *cookie_domain;   /* "" for none */
-	char *auth_rate_limit; /* "100/15m" or "off" (runtime/ratelimit.h) */
-	char *trusted_proxies; /* addresses and CIDR blocks (wire/client_addr.h) */
-	double token_ttl;      /* seconds a room access token lives */
+	char *cookie_domain;         /* "" for none */
+	char *auth_rate_limit;       /* "100/15m" or "off" (runtime/ratelimit.h) */
+	char *trusted_proxies;       /* addresses and CIDR blocks (wire/client_addr.h) */
+	double token_ttl;            /* seconds a room access token lives */
+	double meeting_idle_timeout; /* seconds an idle meeting actor lives on */
 } vc_config_t;
 
 /*

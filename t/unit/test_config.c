@@ -656,7 +656,7 @@ static void test_print_keys(void **state)
 		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n"
 		"cors_allowlist\noffload_threads\nnats_url\njwt_secret\nsession_jwt_compat\n"
 		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
-		"auth_rate_limit\ntoken_ttl\ntrusted_proxies\n";
+		"auth_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
