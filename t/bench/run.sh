@@ -13,7 +13,8 @@
 #
 # Environment: VCD, PWHASH_RATE, MEETINGS, top_srcdir (from make bench);
 # BENCH_WORKERS (default nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
-# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS (8).
+# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS (8), BENCH_ONLY (healthz,
+# accounts or meetings: run that part alone; default all three).
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -278,7 +279,7 @@ bench_meetings() {
 }
 
 main() {
-	local vcd_port nginx_port vcd_url nginx_url round rate best_vcd=0 best_nginx=0 ratio
+	local vcd_port nginx_port only
 	need_env
 	# shellcheck source=t/lib/stack.sh
 	. "$top_srcdir/t/lib/stack.sh"
@@ -305,9 +306,24 @@ main() {
 	stack_free_port
 	nginx_port=$STACK_PORT
 	start_nginx "$nginx_port"
-	vcd_url=http://127.0.0.1:$vcd_port/healthz
-	nginx_url=http://127.0.0.1:$nginx_port/healthz
 
+	only=${BENCH_ONLY:-}
+	case $only in
+	'' | healthz | accounts | meetings) ;;
+	*) die "BENCH_ONLY must be healthz, accounts or meetings, not '$only'" ;;
+	esac
+	[[ -z $only || $only == healthz ]] && bench_healthz "$vcd_port" "$nginx_port"
+	stack_stop_pid "$nginx_pid" nginx 10
+	nginx_pid=
+	[[ -z $only || $only == accounts ]] && bench_accounts "$vcd_port"
+	[[ -z $only || $only == meetings ]] && bench_meetings "$vcd_port"
+	return 0
+}
+
+# GET /healthz on vcd (port $1) and nginx (port $2), alternating rounds.
+bench_healthz() {
+	local vcd_url=http://127.0.0.1:$1/healthz nginx_url=http://127.0.0.1:$2/healthz
+	local round rate best_vcd=0 best_nginx=0 ratio
 	say "W=$workers workers, wrk -t$threads -c$conns -d$duration; warming up"
 	wrk_rate "$vcd_url" 2s >/dev/null
 	wrk_rate "$nginx_url" 2s >/dev/null
@@ -322,10 +338,6 @@ main() {
 	ratio=$(awk -v a="$best_vcd" -v b="$best_nginx" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	printf 'bench healthz: vcd %d req/s, nginx %d req/s, ratio %s (W=%d workers, %d conns, %s)\n' \
 		"$best_vcd" "$best_nginx" "$ratio" "$workers" "$conns" "$duration"
-	stack_stop_pid "$nginx_pid" nginx 10
-	nginx_pid=
-	bench_accounts "$vcd_port"
-	bench_meetings "$vcd_port"
 }
 
 main "$@"
