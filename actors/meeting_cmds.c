@@ -116,25 +116,35 @@ static bool observer_token(meeting_t *m, const char *display)
 	return false;
 }
 
-static void join_written(meeting_t *m, vc_pg_result_t *r)
+/* A write that matched nothing: kept facts were stale (read and decide
+ * again), or a fresh read was overtaken by another node (start over). */
+static void overtaken(meeting_t *m)
+{
+	if (m->from_cache)
+		mt_refresh(m);
+	else
+		mt_retry(m);
+}
+
+/* The join's answer from the written participant row (at pcol), and what
+ * the actor now knows of the meeting. */
+static void join_answer(meeting_t *m, const PGresult *res, int pcol)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
 	vc_join_plan_t *p = &m->plan;
 	vc_meeting_reply_t *rep = m->reply;
+	vc_meeting_row_t *known = &m->f.row;
 
-	if (PQntuples(r->res) != 1) {
-		mt_retry(m);
-		return;
-	}
 	mt_prow_free(&rep->participant);
-	mt_read_prow(r->res, 0, 0, &rep->participant);
+	mt_read_prow(res, 0, pcol, &rep->participant);
 	rep->has_participant = true;
-	free(rep->meeting.state);
-	rep->meeting.state = vc_strdup(vc_mstate_name(p->meeting.to));
+	free(known->state);
+	known->state = vc_strdup(vc_mstate_name(p->meeting.to));
 	if (p->is_host && c->display_name != NULL) {
-		free(rep->meeting.host_display_name);
-		rep->meeting.host_display_name = vc_strdup(c->display_name);
+		free(known->host_display_name);
+		known->host_display_name = vc_strdup(c->display_name);
 	}
+	mt_copy_row(&rep->meeting, known);
 	if (p->room_token && !room_token(m, p->is_host, c->display_name))
 		return;
 	if (p->observer_token && !observer_token(m, c->display_name))
@@ -144,6 +154,17 @@ static void join_written(meeting_t *m, vc_pg_result_t *r)
 	if (p->waiting_room_updated)
 		mt_event_later(m, VC_EV_WAITING_ROOM_UPDATED, NULL);
 	mt_finish(m, VC_MERR_OK);
+}
+
+/* S_JOIN and S_JOIN_GUEST: the participant row, then the meeting's version. */
+static void join_written(meeting_t *m, vc_pg_result_t *r)
+{
+	if (PQntuples(r->res) != 1) {
+		overtaken(m);
+		return;
+	}
+	snprintf(m->f.version, sizeof(m->f.version), "%s", PQgetvalue(r->res, 0, 6));
+	join_answer(m, r->res, 0);
 }
 
 static void join_decide(meeting_t *m)
@@ -162,6 +183,10 @@ static void join_decide(meeting_t *m)
 	vc_join_plan_t *p = &m->plan;
 
 	*p = vc_join_decide(&facts);
+	if (m->from_cache && (p->error != VC_JOIN_OK || p->waiting_for_meeting)) {
+		mt_refresh(m); /* nothing to write: only a fresh read may answer */
+		return;
+	}
 	if (p->error == VC_JOIN_INVALID_PASSWORD) {
 		mt_finish(m, VC_MERR_INVALID_PASSWORD);
 		return;
@@ -179,7 +204,7 @@ static void join_decide(meeting_t *m)
 			mt_finish(m, VC_MERR_OK);
 		return;
 	}
-	const char *params[10] = {
+	const char *params[11] = {
 		f->id,
 		f->row.state,
 		vc_mstate_name(p->meeting.to),
@@ -190,9 +215,10 @@ static void join_decide(meeting_t *m)
 		c->display_name,
 		p->admitted_now ? "true" : "false",
 		f->has_row ? f->caller.status : NULL,
+		f->version,
 	};
 	/* the host (or a state change) rewrites the meeting row; a guest only locks it */
-	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 10, params,
+	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 11, params,
 	         join_written);
 }
 
@@ -202,9 +228,39 @@ static void join_checked(meeting_t *m, pw_job_t *j)
 	join_decide(m);
 }
 
-static void adhoc_done(meeting_t *m, vc_pg_result_t *r)
+/* S_ADHOC_JOIN: the new meeting (columns 0-10) and the host's row. No row:
+ * another node created the room first; join it as it is. */
+static void adhoc_joined(meeting_t *m, vc_pg_result_t *r)
 {
-	mt_read_then(m, join_read); /* ours, or the one another node created first */
+	if (PQntuples(r->res) != 1) {
+		mt_read_then(m, join_read);
+		return;
+	}
+	mt_read_meeting(m, r->res, 0);
+	join_answer(m, r->res, 11);
+}
+
+/* No live meeting with this room id: the caller creates it and joins as
+ * its host, in one statement, as the state machine plans it for a room
+ * with the table's defaults (waiting room on, no password, no attendees). */
+static void adhoc_join(meeting_t *m)
+{
+	vc_meeting_cmd_msg_t *c = m->cur;
+	const vc_join_facts_t facts = {
+		.state = VC_MS_NONE, .is_owner = true, .status = VC_PS_NONE, .waiting_room = true
+	};
+	vc_join_plan_t *p = &m->plan;
+
+	*p = vc_join_decide(&facts);
+	const char *params[6] = {
+		c->room_id,
+		c->caller_id,
+		vc_mstate_name(p->meeting.to),
+		c->display_name,
+		vc_pstatus_name(p->status),
+		p->admitted_now ? "true" : "false",
+	};
+	mt_query(m, S_ADHOC_JOIN, 6, params, adhoc_joined);
 }
 
 void join_read(meeting_t *m)
@@ -213,16 +269,27 @@ void join_read(meeting_t *m)
 
 	m->password_ok = false;
 	if (!m->f.found) {
-		const char *params[2] = { c->room_id, c->caller_id };
 		if (m->attempts++ >= MAX_ATTEMPTS) {
 			mt_finish_internal(m, "the ad-hoc meeting vanished while being created");
 			return;
 		}
-		mt_query(m, S_ADHOC, 2, params, adhoc_done);
+		adhoc_join(m);
 		return;
 	}
 	if (m->f.row.has_password && !mt_is_owner(m) && c->password != NULL && c->password[0])
 		mt_password_work(m, c->password, m->f.password_hash, join_checked);
+	else
+		join_decide(m);
+}
+
+/* Join on kept facts: the caller's row is unknown, so the write expects
+ * none (a re-join finds one, matches nothing and reads). A password is
+ * always checked against a fresh read. */
+void join_known(meeting_t *m)
+{
+	m->password_ok = false;
+	if (m->f.row.has_password)
+		mt_refresh(m);
 	else
 		join_decide(m);
 }
@@ -416,7 +483,10 @@ static void action_written(meeting_t *m, vc_pg_result_t *r)
 	vc_meeting_reply_t *rep = m->reply;
 
 	if (PQntuples(r->res) != 1) {
-		mt_finish(m, VC_MERR_PARTICIPANT_NOT_FOUND);
+		if (m->from_cache)
+			mt_refresh(m); /* the read says why: not host, not found, … */
+		else
+			mt_finish(m, VC_MERR_PARTICIPANT_NOT_FOUND);
 		return;
 	}
 	mt_prow_free(&rep->participant);
@@ -426,13 +496,38 @@ static void action_written(meeting_t *m, vc_pg_result_t *r)
 	mt_finish(m, VC_MERR_OK);
 }
 
-void action_read(meeting_t *m)
+/* The write of admit, reject or kick. It checks again, in the statement,
+ * that the meeting is the version decided on and that the caller may do
+ * it: so it is right on kept facts too. */
+static void action_write(meeting_t *m)
 {
-	const struct host_action *a = &host_actions[m->cur->cmd];
+	vc_meeting_cmd_msg_t *c = m->cur;
+	const struct host_action *a = &host_actions[c->cmd];
 	enum vc_pstatus to = VC_PS_NONE;
 	bool adm = false;
+	bool any_admitted = c->cmd != VC_MC_KICK && m->f.row.admission != NULL &&
+	                    strcmp(m->f.row.admission, "participants") == 0;
 	char allowed[64];
 
+	for (enum vc_pstatus s = VC_PS_WAITING; s < VC_PS_COUNT && to == VC_PS_NONE; s++)
+		if (!vc_participant_next(s, a->ev, &to, &adm))
+			to = VC_PS_NONE;
+	mt_allowed_from(a->ev, allowed, sizeof(allowed));
+	const char *params[8] = {
+		m->f.id,
+		c->target_user_id,
+		vc_pstatus_name(to),
+		adm ? "true" : "false",
+		allowed,
+		m->f.version,
+		c->as_admin ? NULL : c->caller_id,
+		any_admitted ? "true" : "false",
+	};
+	mt_query(m, S_SET_STATUS, 8, params, action_written);
+}
+
+void action_read(meeting_t *m)
+{
 	if (!m->f.found) {
 		mt_finish(m, VC_MERR_MEETING_NOT_FOUND);
 		return;
@@ -442,13 +537,12 @@ void action_read(meeting_t *m)
 		mt_finish(m, VC_MERR_NOT_HOST);
 		return;
 	}
-	for (enum vc_pstatus s = VC_PS_WAITING; s < VC_PS_COUNT && to == VC_PS_NONE; s++)
-		if (!vc_participant_next(s, a->ev, &to, &adm))
-			to = VC_PS_NONE;
-	mt_allowed_from(a->ev, allowed, sizeof(allowed));
-	const char *params[5] = { m->f.id, m->cur->target_user_id, vc_pstatus_name(to),
-		                  adm ? "true" : "false", allowed };
-	mt_query(m, S_SET_STATUS, 5, params, action_written);
+	action_write(m);
+}
+
+void action_known(meeting_t *m)
+{
+	action_write(m);
 }
 
 static void admit_all_written(meeting_t *m, vc_pg_result_t *r)

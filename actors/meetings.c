@@ -30,7 +30,7 @@
 #include "wire/http.h"
 #include "wire/proto.h"
 
-int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE,
+int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END, S_DELETE,
         S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
 
 static void meeting_free(vc_actor_t *a);
@@ -199,6 +199,29 @@ const char *mt_room_of(meeting_t *m)
 
 /* --- the command's end: answer, publish, next -------------------------------- */
 
+/* Commands after which m->f still tells the meeting as it is: they read it
+ * or confirmed it by their write, and change no meeting column the write
+ * did not report back. The others forget it. */
+static const bool keeps_facts[VC_MC_COUNT] = {
+	[VC_MC_INFO] = true,    [VC_MC_STATUS] = true, [VC_MC_PARTICIPANTS] = true,
+	[VC_MC_WAITING] = true, [VC_MC_JOIN] = true,   [VC_MC_ADMIT] = true,
+	[VC_MC_REJECT] = true,
+};
+
+static void keep_or_forget(meeting_t *m, enum vc_meeting_error err)
+{
+	facts_t *f = &m->f;
+
+	m->known = err == VC_MERR_OK && f->found && keeps_facts[m->cur->cmd] && !m->cur->as_admin;
+	if (!m->known) {
+		mt_facts_free(f);
+		return;
+	}
+	mt_prow_free(&f->caller); /* the next command has its own caller */
+	memset(&f->caller, 0, sizeof(f->caller));
+	f->has_row = false;
+}
+
 void mt_finish(meeting_t *m, enum vc_meeting_error err)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
@@ -215,7 +238,7 @@ void mt_finish(meeting_t *m, enum vc_meeting_error err)
 	free(m->events);
 	m->events = NULL;
 	m->nevents = 0;
-	mt_facts_free(&m->f);
+	keep_or_forget(m, err);
 	m->cur = NULL;
 	vc_msg_destroy(&c->msg);
 	mt_start_next(m);
@@ -235,11 +258,16 @@ void mt_retry(meeting_t *m)
 		mt_finish_internal(m, "the meeting kept changing under the command");
 		return;
 	}
-	mt_facts_free(&m->f);
+	mt_refresh(m);
+}
+
+void mt_refresh(meeting_t *m)
+{
+	m->known = m->from_cache = false;
 	for (size_t i = 0; i < m->nevents; i++)
 		free(m->events[i].target);
 	m->nevents = 0;
-	mt_run(m);
+	mt_run(m); /* it forgets the facts and reads */
 }
 
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont)
@@ -363,6 +391,30 @@ static void read_facts(meeting_t *m, const PGresult *res)
 	if (f->has_row)
 		mt_read_prow(res, 0, 13, &f->caller);
 	f->attendees = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
+	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, 0, 20));
+}
+
+/* S_ADHOC_JOIN's meeting columns from col: a meeting just created, so no
+ * password, no attendees and no participant counts. */
+void mt_read_meeting(meeting_t *m, const PGresult *res, int col)
+{
+	facts_t *f = &m->f;
+	vc_meeting_row_t *r = &f->row;
+
+	mt_facts_free(f);
+	f->found = true;
+	f->id = mt_dup_value(res, 0, col);
+	r->room_id = mt_dup_value(res, 0, col + 1);
+	r->state = mt_dup_value(res, 0, col + 2);
+	r->creator_id = mt_dup_value(res, 0, col + 3);
+	r->host_display_name = mt_dup_value(res, 0, col + 4);
+	r->admission = mt_dup_value(res, 0, col + 5);
+	r->waiting_room = mt_bool_value(res, 0, col + 6);
+	r->started_ms = mt_int_value(res, 0, col + 7);
+	r->ended_ms = mt_int_value(res, 0, col + 8);
+	r->created_ms = mt_int_value(res, 0, col + 9);
+	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, 0, col + 10));
+	f->attendees = json_array();
 }
 
 static void read_done(meeting_t *m, vc_pg_result_t *r)
@@ -445,16 +497,30 @@ static const next_fn after_read_of[VC_MC_COUNT] = {
 	[VC_MC_KICK] = action_read,
 };
 
+/* The commands that may start from kept facts, and how. */
+static const next_fn on_known_of[VC_MC_COUNT] = {
+	[VC_MC_JOIN] = join_known,
+	[VC_MC_ADMIT] = action_known,
+	[VC_MC_REJECT] = action_known,
+};
+
 void mt_run(meeting_t *m)
 {
 	enum vc_meeting_cmd cmd = m->cur->cmd;
 
-	if (cmd == VC_MC_CREATE)
+	if (cmd == VC_MC_CREATE) {
 		cmd_create(m);
-	else if (cmd == VC_MC_LIST)
+	} else if (cmd == VC_MC_LIST) {
 		cmd_list(m);
-	else
+	} else if (m->known && on_known_of[cmd] != NULL && !m->cur->as_admin) {
+		m->from_cache = true;
+		mt_copy_row(&m->reply->meeting, &m->f.row);
+		on_known_of[cmd](m);
+	} else {
+		m->known = false;
+		mt_facts_free(&m->f);
 		mt_read_then(m, after_read_of[cmd]);
+	}
 }
 
 static void start(meeting_t *m, vc_meeting_cmd_msg_t *c)
@@ -468,6 +534,7 @@ static void start(meeting_t *m, vc_meeting_cmd_msg_t *c)
 	m->cur = c;
 	m->reply = r;
 	m->attempts = 0;
+	m->from_cache = false;
 	mt_run(m);
 }
 
@@ -696,6 +763,19 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 
 #define PROW "user_id, display_name, status, is_host, vcd_ms(joined_at), vcd_ms(admitted_at)"
 
+/* The caller's row as a join writes it, from the meeting row(s) in m; only
+ * over a row whose status is still $10 (NULL: none). */
+#define JOIN_UPSERT                                                                                \
+	"INSERT INTO meeting_participants"                                                         \
+	" (meeting_id, user_id, status, is_host, display_name, admitted_at)"                       \
+	" SELECT id, $5, $6, $7, $8, CASE WHEN $9 THEN now() END FROM m"                           \
+	" ON CONFLICT (meeting_id, user_id) DO UPDATE SET status = EXCLUDED.status,"               \
+	" is_host = meeting_participants.is_host OR EXCLUDED.is_host, left_at = NULL,"             \
+	" display_name = COALESCE(EXCLUDED.display_name, meeting_participants.display_name),"      \
+	" admitted_at = CASE WHEN $9 THEN now() ELSE meeting_participants.admitted_at END"         \
+	" WHERE meeting_participants.status IS NOT DISTINCT FROM $10::text"                        \
+	" RETURNING " PROW
+
 void vc_meetings_init(void)
 {
 	for (int i = 0; i < REGISTRY_SHARDS; i++)
@@ -713,7 +793,7 @@ void vc_meetings_init(void)
 	        " (SELECT count(*) FROM meeting_participants p"
 	        "  WHERE p.meeting_id = m.id AND p.status = 'waiting'),"
 	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
-	        " vcd_ms(c.admitted_at), m.attendees::text"
+	        " vcd_ms(c.admitted_at), m.attendees::text, m.version"
 	        " FROM meetings m LEFT JOIN meeting_participants c"
 	        " ON c.meeting_id = m.id AND c.user_id = $2"
 	        " WHERE m.room_id = $1 AND m.deleted_at IS NULL",
@@ -725,7 +805,7 @@ void vc_meetings_init(void)
 	        "vcd_ms(m.ended_at),"
 	        " vcd_ms(m.created_at), 0, 0,"
 	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
-	        " vcd_ms(c.admitted_at), m.attendees::text"
+	        " vcd_ms(c.admitted_at), m.attendees::text, m.version"
 	        " FROM meetings m LEFT JOIN meeting_participants c"
 	        " ON c.meeting_id = m.id AND c.user_id = $2"
 	        " WHERE m.room_id = $1 AND m.deleted_at IS NULL",
@@ -737,48 +817,46 @@ void vc_meetings_init(void)
 	        " ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING"
 	        " RETURNING vcd_ms(created_at), vcd_ms(started_at)",
 	        6);
-	S_ADHOC = vc_pg_statement("meeting_adhoc",
-	                          "INSERT INTO meetings (room_id, creator_id) VALUES ($1, $2)"
-	                          " ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING",
-	                          2);
-	/* The meeting row is the lock: the write applies only to the state read. */
+	/* An ad-hoc meeting and its host's row at once; no row when another
+	 * node created the room first. */
+	S_ADHOC_JOIN = vc_pg_statement(
+	        "meeting_adhoc_join",
+	        "WITH m AS (INSERT INTO meetings (room_id, creator_id, state, host_display_name)"
+	        "  VALUES ($1, $2, $3, $4)"
+	        "  ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING"
+	        "  RETURNING id, room_id, state, creator_id, host_display_name, admission,"
+	        "  waiting_room_enabled, vcd_ms(started_at), vcd_ms(ended_at), vcd_ms(created_at),"
+	        "  version),"
+	        " p AS (INSERT INTO meeting_participants"
+	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
+	        "  SELECT id, $2, $5, true, $4, CASE WHEN $6 THEN now() END FROM m"
+	        "  RETURNING " PROW ")"
+	        " SELECT m.*, p.* FROM m, p",
+	        6);
+	/* The meeting row is the lock: the write applies only to the meeting
+	 * and the caller's row as the decision saw them ($2, $4, $10, $11). */
 	S_JOIN = vc_pg_statement(
 	        "meeting_join",
 	        "WITH m AS (UPDATE meetings SET state = $3,"
 	        "  host_display_name = CASE WHEN $7 AND $8::text IS NOT NULL THEN $8"
 	        "  ELSE host_display_name END"
-	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4 RETURNING id),"
-	        " p AS (INSERT INTO meeting_participants"
-	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
-	        "  SELECT id, $5, $6, $7, $8, CASE WHEN $9 THEN now() END FROM m"
-	        "  ON CONFLICT (meeting_id, user_id) DO UPDATE SET status = EXCLUDED.status,"
-	        "  is_host = meeting_participants.is_host OR EXCLUDED.is_host, left_at = NULL,"
-	        "  display_name = COALESCE(EXCLUDED.display_name, "
-	        "meeting_participants.display_name),"
-	        "  admitted_at = CASE WHEN $9 THEN now() ELSE meeting_participants.admitted_at END"
-	        "  WHERE meeting_participants.status IS NOT DISTINCT FROM $10::text"
-	        "  RETURNING " PROW ")"
-	        " SELECT * FROM p",
-	        10);
+	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4 AND version = $11"
+	        "  AND (SELECT status FROM meeting_participants"
+	        "   WHERE meeting_id = $1 AND user_id = $5) IS NOT DISTINCT FROM $10::text"
+	        "  RETURNING id, version),"
+	        " p AS (" JOIN_UPSERT ")"
+	        " SELECT p.*, m.version FROM p, m",
+	        11);
 	/* A guest changes no meeting field: a share lock keeps PATCH and the host's
 	 * state change out while it writes, without rewriting the meeting row. */
 	S_JOIN_GUEST = vc_pg_statement(
 	        "meeting_join_guest",
-	        "WITH m AS (SELECT id FROM meetings WHERE id = $1 AND state = $2 AND state = $3"
-	        "  AND waiting_room_enabled = $4 AND NOT $7"
+	        "WITH m AS (SELECT id, version FROM meetings WHERE id = $1 AND state = $2"
+	        "  AND state = $3 AND waiting_room_enabled = $4 AND NOT $7 AND version = $11"
 	        "  FOR SHARE),"
-	        " p AS (INSERT INTO meeting_participants"
-	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
-	        "  SELECT id, $5, $6, $7, $8, CASE WHEN $9 THEN now() END FROM m"
-	        "  ON CONFLICT (meeting_id, user_id) DO UPDATE SET status = EXCLUDED.status,"
-	        "  is_host = meeting_participants.is_host OR EXCLUDED.is_host, left_at = NULL,"
-	        "  display_name = COALESCE(EXCLUDED.display_name, "
-	        "meeting_participants.display_name),"
-	        "  admitted_at = CASE WHEN $9 THEN now() ELSE meeting_participants.admitted_at END"
-	        "  WHERE meeting_participants.status IS NOT DISTINCT FROM $10::text"
-	        "  RETURNING " PROW ")"
-	        " SELECT * FROM p",
-	        10);
+	        " p AS (" JOIN_UPSERT ")"
+	        " SELECT p.*, m.version FROM p, m",
+	        11);
 	S_LEAVE = vc_pg_statement(
 	        "meeting_leave",
 	        "WITH p AS (UPDATE meeting_participants SET status = 'left', left_at = now()"
@@ -806,14 +884,22 @@ void vc_meetings_init(void)
 	                                " WHERE meeting_id = $1 AND status = $2"
 	                                " ORDER BY joined_at, id",
 	                                2);
+	/* Admit, reject, kick: only while the meeting is the version decided
+	 * on ($6) and the caller ($7; NULL: the operator) may moderate it —
+	 * the host, or with $8 any admitted participant. */
 	S_SET_STATUS = vc_pg_statement(
 	        "meeting_set_status",
 	        "UPDATE meeting_participants SET status = $3,"
 	        " admitted_at = CASE WHEN $4 THEN now() ELSE admitted_at END,"
 	        " left_at = CASE WHEN $3 = 'left' THEN now() ELSE left_at END"
 	        " WHERE meeting_id = $1 AND user_id = $2 AND status = ANY($5::text[])"
-	        " AND NOT (is_host AND $3 = 'left') RETURNING " PROW,
-	        5);
+	        " AND NOT (is_host AND $3 = 'left')"
+	        " AND EXISTS (SELECT 1 FROM meetings WHERE id = $1 AND version = $6)"
+	        " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM meeting_participants h"
+	        "  WHERE h.meeting_id = $1 AND h.user_id = $7 AND h.status = 'admitted'"
+	        "  AND (h.is_host OR $8)))"
+	        " RETURNING " PROW,
+	        8);
 	S_ADMIT_ALL = vc_pg_statement("meeting_admit_all",
 	                              "UPDATE meeting_participants SET status = 'admitted',"
 	                              " admitted_at = now() WHERE meeting_id = $1"

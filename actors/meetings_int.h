@@ -23,12 +23,14 @@ typedef struct meeting meeting_t;
 typedef void (*cont_fn)(meeting_t *m, vc_pg_result_t *r);
 typedef void (*next_fn)(meeting_t *m);
 
-/* What the first read of a command found (S_READ). */
+/* What the first read of a command found (S_READ), or what the actor
+ * kept of the meeting from earlier commands (meeting_t.known). */
 typedef struct facts {
 	bool found;
-	char *id; /* meetings.id */
+	char *id;         /* meetings.id */
+	char version[24]; /* meetings.version, as text for the statements */
 	vc_meeting_row_t row;
-	bool has_row; /* the caller's participant row */
+	bool has_row; /* the caller's participant row (never kept) */
 	vc_participant_row_t caller;
 	char *password_hash;
 	json_t *attendees;
@@ -41,6 +43,11 @@ struct meeting {
 	vc_meeting_cmd_msg_t *queue_head, *queue_tail;
 	vc_meeting_reply_t *reply;
 	facts_t f;
+	/* f holds the meeting (not the caller) as the last command left it,
+	 * confirmed by a read or a write: the next join, admit or reject may
+	 * go straight to its conditional write (doc/meetings.md). */
+	bool known;
+	bool from_cache; /* the running command decided on kept facts */
 	cont_fn cont;
 	next_fn after_read; /* what runs once S_READ has answered */
 	int attempts;
@@ -59,8 +66,8 @@ struct meeting {
 	meeting_t *reg_next;
 };
 
-extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC, S_JOIN, S_LEAVE, S_END, S_DELETE,
-        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END,
+        S_DELETE, S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
 
 typedef struct pw_job pw_job_t;
 
@@ -79,6 +86,10 @@ const char *mt_room_of(meeting_t *m);
 void mt_finish(meeting_t *m, enum vc_meeting_error err);
 void mt_finish_internal(meeting_t *m, const char *why);
 void mt_retry(meeting_t *m);
+/* Kept facts did not hold (or cannot answer): read and decide again. */
+void mt_refresh(meeting_t *m);
+/* The meeting's columns of a row (S_ADHOC_JOIN's layout) into m->f. */
+void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
 void mt_password_work(meeting_t *m, const char *password, const char *stored,
                       void (*cont)(meeting_t *m, pw_job_t *j));
@@ -97,6 +108,7 @@ void mt_start_next(meeting_t *m);
 void cmd_create(meeting_t *m);
 void info_read(meeting_t *m);
 void join_read(meeting_t *m);
+void join_known(meeting_t *m);
 void status_read(meeting_t *m);
 void leave_read(meeting_t *m);
 void end_read(meeting_t *m);
@@ -105,6 +117,7 @@ void update_read(meeting_t *m);
 void participants_read(meeting_t *m);
 void waiting_read(meeting_t *m);
 void action_read(meeting_t *m);
+void action_known(meeting_t *m);
 void admit_all_read(meeting_t *m);
 void cmd_list(meeting_t *m);
 
