@@ -156,14 +156,21 @@ static void join_answer(meeting_t *m, const PGresult *res, int pcol)
 	mt_finish(m, VC_MERR_OK);
 }
 
-/* S_JOIN and S_JOIN_GUEST: the participant row, then the meeting's version. */
+/* S_JOIN and S_JOIN_GUEST: the participant row, then the meeting's
+ * version, host display name and admission as they are now. */
 static void join_written(meeting_t *m, vc_pg_result_t *r)
 {
+	facts_t *f = &m->f;
+
 	if (PQntuples(r->res) != 1) {
 		overtaken(m);
 		return;
 	}
-	snprintf(m->f.version, sizeof(m->f.version), "%s", PQgetvalue(r->res, 0, 6));
+	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(r->res, 0, 6));
+	free(f->row.host_display_name);
+	f->row.host_display_name = mt_dup_value(r->res, 0, 7);
+	free(f->row.admission);
+	f->row.admission = mt_dup_value(r->res, 0, 8);
 	join_answer(m, r->res, 0);
 }
 
@@ -204,7 +211,7 @@ static void join_decide(meeting_t *m)
 			mt_finish(m, VC_MERR_OK);
 		return;
 	}
-	const char *params[11] = {
+	const char *params[10] = {
 		f->id,
 		f->row.state,
 		vc_mstate_name(p->meeting.to),
@@ -215,10 +222,9 @@ static void join_decide(meeting_t *m)
 		c->display_name,
 		p->admitted_now ? "true" : "false",
 		f->has_row ? f->caller.status : NULL,
-		f->version,
 	};
 	/* the host (or a state change) rewrites the meeting row; a guest only locks it */
-	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 11, params,
+	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 10, params,
 	         join_written);
 }
 
@@ -478,52 +484,60 @@ static const struct host_action {
 	[VC_MC_KICK] = { VC_PE_KICK, VC_EV_PARTICIPANT_LEFT },
 };
 
+/* S_SET_STATUS: the statement itself says why nothing changed. On kept
+ * facts, a read decides the answer (its error order is the contract's). */
 static void action_written(meeting_t *m, vc_pg_result_t *r)
 {
 	vc_meeting_reply_t *rep = m->reply;
+	const PGresult *res = r->res;
 
-	if (PQntuples(r->res) != 1) {
+	if (PQntuples(res) != 1) {
+		mt_finish_internal(m, "meeting_set_status answered no row");
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
 		if (m->from_cache)
-			mt_refresh(m); /* the read says why: not host, not found, … */
+			mt_refresh(m);
+		else if (!mt_bool_value(res, 0, 6))
+			mt_finish(m, VC_MERR_MEETING_NOT_FOUND); /* deleted meanwhile */
+		else if (!mt_bool_value(res, 0, 7))
+			mt_finish(m, VC_MERR_NOT_HOST); /* lost the right meanwhile */
 		else
 			mt_finish(m, VC_MERR_PARTICIPANT_NOT_FOUND);
 		return;
 	}
 	mt_prow_free(&rep->participant);
-	mt_read_prow(r->res, 0, 0, &rep->participant);
+	mt_read_prow(res, 0, 0, &rep->participant);
 	rep->has_participant = true;
 	mt_event_later(m, host_actions[m->cur->cmd].published, rep->participant.user_id);
 	mt_finish(m, VC_MERR_OK);
 }
 
-/* The write of admit, reject or kick. It checks again, in the statement,
- * that the meeting is the version decided on and that the caller may do
- * it: so it is right on kept facts too. */
+/* The write of admit, reject or kick. The statement checks again that the
+ * meeting is live and that the caller may do it, with what is true when it
+ * runs: so it is right on kept facts too. */
 static void action_write(meeting_t *m)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
 	const struct host_action *a = &host_actions[c->cmd];
 	enum vc_pstatus to = VC_PS_NONE;
 	bool adm = false;
-	bool any_admitted = c->cmd != VC_MC_KICK && m->f.row.admission != NULL &&
-	                    strcmp(m->f.row.admission, "participants") == 0;
 	char allowed[64];
 
 	for (enum vc_pstatus s = VC_PS_WAITING; s < VC_PS_COUNT && to == VC_PS_NONE; s++)
 		if (!vc_participant_next(s, a->ev, &to, &adm))
 			to = VC_PS_NONE;
 	mt_allowed_from(a->ev, allowed, sizeof(allowed));
-	const char *params[8] = {
+	const char *params[7] = {
 		m->f.id,
 		c->target_user_id,
 		vc_pstatus_name(to),
 		adm ? "true" : "false",
 		allowed,
-		m->f.version,
 		c->as_admin ? NULL : c->caller_id,
-		any_admitted ? "true" : "false",
+		c->cmd == VC_MC_KICK ? "true" : "false",
 	};
-	mt_query(m, S_SET_STATUS, 8, params, action_written);
+	mt_query(m, S_SET_STATUS, 7, params, action_written);
 }
 
 void action_read(meeting_t *m)

@@ -1,17 +1,19 @@
 /*
  * meetings.c — one actor per room id (see doc/meetings.md): the registry,
- * the actor's queue and plumbing, and the statements. The commands
+ * the room's queue and plumbing, and the statements. The commands
  * themselves are in meeting_cmds.c.
  *
- * The actor runs one command at a time: read what the decision needs,
- * decide with meeting_fsm.c, write with a statement conditioned on what was
- * read, answer, then publish. A condition that no longer holds (another node
- * changed the meeting in between) makes the command start over, at most
- * MAX_ATTEMPTS times. Commands arriving meanwhile wait in the actor's queue.
- * An actor with nothing to do for meeting_idle_timeout leaves the registry
- * and memory (on_idle); the meeting itself lives on in PostgreSQL.
- * Each step is a continuation: query() names the function that receives the
- * result.
+ * A command reads what its decision needs (or starts from what the room
+ * kept of the meeting), decides with meeting_fsm.c, writes with a statement
+ * conditioned on what it decided on, answers, then publishes. A condition
+ * that no longer holds (another command or node changed the meeting in
+ * between) makes the command read and decide again, at most MAX_ATTEMPTS
+ * times after fresh reads. Joins, admits, rejects and reads of one room run
+ * side by side (pump), so PostgreSQL commits them together; every other
+ * command runs alone, in arrival order. A room with nothing to do for
+ * meeting_idle_timeout leaves the registry and memory (on_idle); the
+ * meeting itself lives on in PostgreSQL. Each step is a continuation:
+ * mt_query() names the function that receives the result.
  */
 #include "actors/meetings_int.h"
 
@@ -37,12 +39,34 @@ static void meeting_free(vc_actor_t *a);
 
 /* --- the registry: room id → actor ----------------------------------------- */
 
+/* The actor of a room id: its queue of commands, the commands running, what
+ * it keeps of the meeting between commands, and its place in the registry. */
+struct room {
+	vc_actor_t actor;
+	char *room_id; /* NULL: a one-shot actor (LIST, CREATE with a generated id) */
+	vc_meeting_cmd_msg_t *queue_head, *queue_tail;
+	unsigned running;   /* commands started and not finished */
+	bool running_alone; /* the one running may not overlap others */
+	bool pumping;
+	/* The meeting (never a caller) as a finished command left it,
+	 * confirmed by a read or a write: join, admit and reject may start
+	 * from it instead of reading (doc/meetings.md). */
+	bool known;
+	facts_t kept;
+	/* Retirement (see on_idle): commands sent through the registry
+	 * (counted under its shard lock) and received by the actor. */
+	uint64_t sent, received;
+	uint64_t idle_since_ms;
+	vc_timer_t idle_timer;
+	room_t *reg_next;
+};
+
 static struct shard {
 	pthread_mutex_t mu;
-	meeting_t *head;
+	room_t *head;
 } registry[REGISTRY_SHARDS];
 
-static _Atomic int64_t live_actors; /* room actors: meeting_new → meeting_free */
+static _Atomic int64_t live_actors; /* room actors: room_new → meeting_free */
 
 static uint64_t room_hash(const char *room_id)
 {
@@ -199,28 +223,47 @@ const char *mt_room_of(meeting_t *m)
 
 /* --- the command's end: answer, publish, next -------------------------------- */
 
-/* Commands after which m->f still tells the meeting as it is: they read it
- * or confirmed it by their write, and change no meeting column the write
- * did not report back. The others forget it. */
+/* Commands after which m->f tells the meeting as it is: they read it or
+ * confirmed it by their write, and change no meeting column the write did
+ * not report back. After any other command the room forgets it. */
 static const bool keeps_facts[VC_MC_COUNT] = {
 	[VC_MC_INFO] = true,    [VC_MC_STATUS] = true, [VC_MC_PARTICIPANTS] = true,
 	[VC_MC_WAITING] = true, [VC_MC_JOIN] = true,   [VC_MC_ADMIT] = true,
 	[VC_MC_REJECT] = true,
 };
 
+static void forget(room_t *rm)
+{
+	rm->known = false;
+	mt_facts_free(&rm->kept);
+}
+
+/* Hand m's facts to the room, unless the room already has newer ones
+ * (commands overlap: the last to finish is not always the newest). */
 static void keep_or_forget(meeting_t *m, enum vc_meeting_error err)
 {
+	room_t *rm = m->room;
 	facts_t *f = &m->f;
 
-	m->known = err == VC_MERR_OK && f->found && keeps_facts[m->cur->cmd] && !m->cur->as_admin;
-	if (!m->known) {
+	if (err != VC_MERR_OK || !f->found || !keeps_facts[m->cur->cmd] || m->cur->as_admin) {
+		forget(rm);
 		mt_facts_free(f);
 		return;
 	}
+	if (rm->known && strtoll(rm->kept.version, NULL, 10) > strtoll(f->version, NULL, 10)) {
+		mt_facts_free(f);
+		return;
+	}
+	forget(rm);
 	mt_prow_free(&f->caller); /* the next command has its own caller */
 	memset(&f->caller, 0, sizeof(f->caller));
 	f->has_row = false;
+	rm->kept = *f;
+	rm->known = true;
+	memset(f, 0, sizeof(*f));
 }
+
+static void run_end(meeting_t *m);
 
 void mt_finish(meeting_t *m, enum vc_meeting_error err)
 {
@@ -239,9 +282,7 @@ void mt_finish(meeting_t *m, enum vc_meeting_error err)
 	m->events = NULL;
 	m->nevents = 0;
 	keep_or_forget(m, err);
-	m->cur = NULL;
-	vc_msg_destroy(&c->msg);
-	mt_start_next(m);
+	run_end(m);
 }
 
 void mt_finish_internal(meeting_t *m, const char *why)
@@ -263,28 +304,27 @@ void mt_retry(meeting_t *m)
 
 void mt_refresh(meeting_t *m)
 {
-	m->known = m->from_cache = false;
+	forget(m->room);
+	m->from_cache = false;
 	for (size_t i = 0; i < m->nevents; i++)
 		free(m->events[i].target);
 	m->nevents = 0;
-	mt_run(m); /* it forgets the facts and reads */
+	mt_run(m); /* it drops m->f and reads */
 }
 
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont)
 {
 	m->cont = cont;
-	vc_pg_query(stmt, n, params, &m->actor, M_DB, NULL);
+	vc_pg_query(stmt, n, params, &m->room->actor, M_DB, m);
 }
 
 static int on_db(vc_actor_t *self, vc_msg_t *msg)
 {
-	meeting_t *m = self->state;
 	vc_pg_result_t *r = (vc_pg_result_t *)msg;
+	meeting_t *m = r->cookie;
 	cont_fn cont = m->cont;
 
 	m->cont = NULL;
-	if (m->cur == NULL || cont == NULL)
-		return VC_MSG_DONE; /* cannot happen: one query at a time */
 	if (r->status == VC_PG_UNAVAILABLE)
 		mt_finish(m, VC_MERR_UNAVAILABLE);
 	else if (r->status == VC_PG_ERROR)
@@ -301,6 +341,7 @@ struct pw_job {
 	char *password, *stored;
 	char hash[VC_PASSWORD_HASH_MAX];
 	enum vc_pw_result result;
+	meeting_t *m;
 	void (*cont)(meeting_t *m, struct pw_job *j);
 };
 
@@ -346,7 +387,8 @@ void mt_password_work(meeting_t *m, const char *password, const char *stored,
 	j->password = vc_strdup(password);
 	j->stored = stored ? vc_strdup(stored) : NULL;
 	j->cont = cont;
-	if (vc_offload_submit(&j->job, &m->actor) != 0) {
+	j->m = m;
+	if (vc_offload_submit(&j->job, &m->room->actor) != 0) {
 		pw_destroy(&j->job.msg);
 		mt_finish(m, VC_MERR_UNAVAILABLE);
 	}
@@ -354,11 +396,9 @@ void mt_password_work(meeting_t *m, const char *password, const char *stored,
 
 static int on_pw(vc_actor_t *self, vc_msg_t *msg)
 {
-	meeting_t *m = self->state;
 	pw_job_t *j = (pw_job_t *)msg;
 
-	if (m->cur != NULL)
-		j->cont(m, j);
+	j->cont(j->m, j);
 	return VC_MSG_DONE;
 }
 
@@ -504,129 +544,185 @@ static const next_fn on_known_of[VC_MC_COUNT] = {
 	[VC_MC_REJECT] = action_known,
 };
 
+/* Deep copy of the meeting's facts (no caller row). */
+static void copy_facts(facts_t *to, const facts_t *from)
+{
+	mt_facts_free(to);
+	to->found = from->found;
+	to->id = from->id ? vc_strdup(from->id) : NULL;
+	memcpy(to->version, from->version, sizeof(to->version));
+	mt_copy_row(&to->row, &from->row);
+	to->password_hash = from->password_hash ? vc_strdup(from->password_hash) : NULL;
+	to->attendees = json_incref(from->attendees); /* the room's worker only */
+}
+
 void mt_run(meeting_t *m)
 {
 	enum vc_meeting_cmd cmd = m->cur->cmd;
+	room_t *rm = m->room;
 
 	if (cmd == VC_MC_CREATE) {
 		cmd_create(m);
 	} else if (cmd == VC_MC_LIST) {
 		cmd_list(m);
-	} else if (m->known && on_known_of[cmd] != NULL && !m->cur->as_admin) {
+	} else if (rm->known && on_known_of[cmd] != NULL && !m->cur->as_admin) {
 		m->from_cache = true;
+		copy_facts(&m->f, &rm->kept);
 		mt_copy_row(&m->reply->meeting, &m->f.row);
 		on_known_of[cmd](m);
 	} else {
-		m->known = false;
 		mt_facts_free(&m->f);
 		mt_read_then(m, after_read_of[cmd]);
 	}
 }
 
-static void start(meeting_t *m, vc_meeting_cmd_msg_t *c)
+/* --- the room: which commands run, retirement ------------------------------- */
+
+/*
+ * Commands that may run beside each other on one meeting. Each decides on
+ * its own facts and writes with a statement conditioned on them, so they
+ * stay right when another one commits in between (as they do against
+ * another node); running them together lets PostgreSQL commit them
+ * together. The others (end, leave, update, delete, kick, admit-all,
+ * create, and anything the operator does) run alone, in arrival order.
+ */
+static const bool may_overlap[VC_MC_COUNT] = {
+	[VC_MC_JOIN] = true,         [VC_MC_ADMIT] = true, [VC_MC_REJECT] = true,
+	[VC_MC_STATUS] = true,       [VC_MC_INFO] = true,  [VC_MC_WAITING] = true,
+	[VC_MC_PARTICIPANTS] = true,
+};
+
+static bool overlaps(const vc_meeting_cmd_msg_t *c)
 {
+	return may_overlap[c->cmd] && !c->as_admin;
+}
+
+static void start(room_t *rm, vc_meeting_cmd_msg_t *c)
+{
+	meeting_t *m = vc_calloc(1, sizeof(*m));
 	vc_meeting_reply_t *r = vc_msg_new(sizeof(*r), VC_HTTP_MSG_REPLY);
 
 	r->msg.destroy = reply_destroy;
 	r->cmd = c->cmd;
 	if (c->_generated)
 		r->generated_id = vc_strdup(c->room_id);
+	m->room = rm;
 	m->cur = c;
 	m->reply = r;
-	m->attempts = 0;
-	m->from_cache = false;
+	rm->running++;
+	rm->running_alone = !overlaps(c);
 	mt_run(m);
 }
 
-/* --- retirement: an actor idle for meeting_idle_timeout leaves memory ------ */
+static void idle_begin(room_t *rm);
+
+/* Start what the queue allows: the head alone when it may not overlap,
+ * else overlapping commands up to MAX_RUNNING, in arrival order. Commands
+ * finishing inside start() come back here and return at once. */
+static void pump(room_t *rm)
+{
+	if (rm->pumping)
+		return;
+	rm->pumping = true;
+	while (rm->queue_head != NULL) {
+		vc_meeting_cmd_msg_t *c = rm->queue_head;
+		if (rm->running > 0 &&
+		    (rm->running_alone || !overlaps(c) || rm->running >= MAX_RUNNING))
+			break;
+		rm->queue_head = c->_next;
+		if (rm->queue_head == NULL)
+			rm->queue_tail = NULL;
+		start(rm, c);
+	}
+	rm->pumping = false;
+	if (rm->running > 0 || rm->queue_head != NULL)
+		return;
+	if (rm->room_id == NULL)
+		vc_actor_unref(&rm->actor); /* a one-shot actor is done */
+	else
+		idle_begin(rm);
+}
+
+static void run_end(meeting_t *m)
+{
+	room_t *rm = m->room;
+
+	mt_facts_free(&m->f);
+	vc_msg_destroy(&m->cur->msg);
+	free(m);
+	if (--rm->running == 0)
+		rm->running_alone = false;
+	pump(rm);
+}
+
+static int on_cmd(vc_actor_t *self, vc_msg_t *msg)
+{
+	room_t *rm = self->state;
+	vc_meeting_cmd_msg_t *c = (vc_meeting_cmd_msg_t *)msg;
+
+	rm->received++;
+	c->_next = NULL;
+	if (rm->queue_tail != NULL)
+		rm->queue_tail->_next = c;
+	else
+		rm->queue_head = c;
+	rm->queue_tail = c;
+	pump(rm);
+	return VC_MSG_KEPT;
+}
 
 static struct shard *shard_of(const char *room_id)
 {
 	return &registry[room_hash(room_id) % REGISTRY_SHARDS];
 }
 
-static void idle_arm(meeting_t *m, double after)
+static void idle_arm(room_t *rm, double after)
 {
-	vc_timer_start(&m->idle_timer, &m->actor, vc_msg_new(sizeof(vc_msg_t), M_IDLE), after);
+	vc_timer_start(&rm->idle_timer, &rm->actor, vc_msg_new(sizeof(vc_msg_t), M_IDLE), after);
 }
 
-/* The actor has nothing to do: note when, and make sure a timer looks later. */
-static void idle_begin(meeting_t *m)
+/* The room has nothing to do: note when, and make sure a timer looks later. */
+static void idle_begin(room_t *rm)
 {
-	m->idle_since_ms = vc_now_ms();
-	if (!vc_timer_active(&m->idle_timer))
-		idle_arm(m, vc_config_get()->meeting_idle_timeout);
+	rm->idle_since_ms = vc_now_ms();
+	if (!vc_timer_active(&rm->idle_timer))
+		idle_arm(rm, vc_config_get()->meeting_idle_timeout);
 }
 
 /*
  * Unlink the actor from the registry when no command is running, queued or
  * on its way. Commands are sent under the shard lock and counted there
- * (m->sent), so holding the lock, sent == received means none is in the
+ * (rm->sent), so holding the lock, sent == received means none is in the
  * mailbox and none can reach this actor any more: the next one creates a
  * new actor. A command in flight re-arms the timer when it ends.
  */
 static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 {
-	meeting_t *m = self->state;
+	room_t *rm = self->state;
 	double timeout = vc_config_get()->meeting_idle_timeout;
-	uint64_t idle_ms = vc_now_ms() - m->idle_since_ms;
-	struct shard *s = shard_of(m->room_id);
+	uint64_t idle_ms = vc_now_ms() - rm->idle_since_ms;
+	struct shard *s = shard_of(rm->room_id);
 	bool retired = false;
 
-	if (m->cur != NULL || m->queue_head != NULL)
+	if (rm->running > 0 || rm->queue_head != NULL)
 		return VC_MSG_DONE;
 	if ((double)idle_ms < timeout * 1000.0) {
-		idle_arm(m, timeout - (double)idle_ms / 1000.0); /* busy meanwhile */
+		idle_arm(rm, timeout - (double)idle_ms / 1000.0); /* busy meanwhile */
 		return VC_MSG_DONE;
 	}
 	pthread_mutex_lock(&s->mu);
-	if (m->sent == m->received) {
-		for (meeting_t **pp = &s->head; *pp != NULL; pp = &(*pp)->reg_next)
-			if (*pp == m) {
-				*pp = m->reg_next;
+	if (rm->sent == rm->received) {
+		for (room_t **pp = &s->head; *pp != NULL; pp = &(*pp)->reg_next)
+			if (*pp == rm) {
+				*pp = rm->reg_next;
 				retired = true;
 				break;
 			}
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (retired)
-		vc_actor_unref(&m->actor); /* the registry's reference */
+		vc_actor_unref(&rm->actor); /* the registry's reference */
 	return VC_MSG_DONE;
-}
-
-void mt_start_next(meeting_t *m)
-{
-	vc_meeting_cmd_msg_t *c = m->queue_head;
-
-	if (c != NULL) {
-		m->queue_head = c->_next;
-		if (m->queue_head == NULL)
-			m->queue_tail = NULL;
-		start(m, c);
-	} else if (m->room_id == NULL) {
-		vc_actor_unref(&m->actor); /* a one-shot actor is done */
-	} else {
-		idle_begin(m);
-	}
-}
-
-static int on_cmd(vc_actor_t *self, vc_msg_t *msg)
-{
-	meeting_t *m = self->state;
-	vc_meeting_cmd_msg_t *c = (vc_meeting_cmd_msg_t *)msg;
-
-	m->received++;
-	if (m->cur == NULL) {
-		start(m, c);
-		return VC_MSG_KEPT;
-	}
-	c->_next = NULL; /* one at a time: the rest wait here, in order */
-	if (m->queue_tail != NULL)
-		m->queue_tail->_next = c;
-	else
-		m->queue_head = c;
-	m->queue_tail = c;
-	return VC_MSG_KEPT;
 }
 
 static const vc_handler_fn meeting_handlers[M_COUNT] = {
@@ -645,18 +741,18 @@ static const vc_behaviour_t meeting_behaviour = {
 
 static void meeting_free(vc_actor_t *a)
 {
-	meeting_t *m = a->state;
+	room_t *rm = a->state;
 
-	while (m->queue_head != NULL) { /* only at shutdown */
-		vc_meeting_cmd_msg_t *c = m->queue_head;
-		m->queue_head = c->_next;
+	while (rm->queue_head != NULL) { /* only at shutdown */
+		vc_meeting_cmd_msg_t *c = rm->queue_head;
+		rm->queue_head = c->_next;
 		vc_msg_destroy(&c->msg);
 	}
-	mt_facts_free(&m->f);
-	if (m->room_id != NULL)
+	forget(rm);
+	if (rm->room_id != NULL)
 		atomic_fetch_sub_explicit(&live_actors, 1, memory_order_relaxed);
-	free(m->room_id);
-	free(m);
+	free(rm->room_id);
+	free(rm);
 }
 
 int64_t vc_meetings_live_actors(void)
@@ -664,15 +760,15 @@ int64_t vc_meetings_live_actors(void)
 	return atomic_load_explicit(&live_actors, memory_order_relaxed);
 }
 
-static meeting_t *meeting_new(const char *room_id, vc_worker_t *home)
+static room_t *room_new(const char *room_id, vc_worker_t *home)
 {
-	meeting_t *m = vc_calloc(1, sizeof(*m));
+	room_t *rm = vc_calloc(1, sizeof(*rm));
 
 	if (room_id != NULL)
 		atomic_fetch_add_explicit(&live_actors, 1, memory_order_relaxed);
-	m->room_id = room_id ? vc_strdup(room_id) : NULL;
-	vc_actor_init(&m->actor, &meeting_behaviour, home, m);
-	return m;
+	rm->room_id = room_id ? vc_strdup(room_id) : NULL;
+	vc_actor_init(&rm->actor, &meeting_behaviour, home, rm);
+	return rm;
 }
 
 /* The actor of room_id, created on its home worker on first use. */
@@ -680,19 +776,19 @@ static void send_to_room(vc_meeting_cmd_msg_t *c)
 {
 	uint64_t h = room_hash(c->room_id);
 	struct shard *s = shard_of(c->room_id);
-	meeting_t *m;
+	room_t *rm;
 
 	pthread_mutex_lock(&s->mu);
-	for (m = s->head; m != NULL; m = m->reg_next)
-		if (strcmp(m->room_id, c->room_id) == 0)
+	for (rm = s->head; rm != NULL; rm = rm->reg_next)
+		if (strcmp(rm->room_id, c->room_id) == 0)
 			break;
-	if (m == NULL) {
-		m = meeting_new(c->room_id, vc_runtime_place(h));
-		m->reg_next = s->head;
-		s->head = m; /* the registry keeps the first reference */
+	if (rm == NULL) {
+		rm = room_new(c->room_id, vc_runtime_place(h));
+		rm->reg_next = s->head;
+		s->head = rm; /* the registry keeps the first reference */
 	}
-	m->sent++;
-	vc_actor_send(&m->actor, &c->msg);
+	rm->sent++;
+	vc_actor_send(&rm->actor, &c->msg);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -709,8 +805,8 @@ void vc_meetings_send(vc_meeting_cmd_msg_t *c)
 {
 	if (c->cmd == VC_MC_LIST) {
 		vc_worker_t *w = vc_worker_self();
-		meeting_t *m = meeting_new(NULL, w ? w : vc_runtime_worker(0));
-		vc_actor_send(&m->actor, &c->msg);
+		room_t *rm = room_new(NULL, w ? w : vc_runtime_worker(0));
+		vc_actor_send(&rm->actor, &c->msg);
 		return;
 	}
 	if (c->cmd == VC_MC_CREATE && c->room_id == NULL) {
@@ -745,14 +841,14 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 	for (int i = 0; i < REGISTRY_SHARDS; i++) {
 		struct shard *s = &registry[i];
 		pthread_mutex_lock(&s->mu);
-		for (meeting_t **pp = &s->head; *pp != NULL;) {
-			meeting_t *m = *pp;
-			if (m->actor.home == w) {
-				*pp = m->reg_next;
-				vc_timer_cancel(&m->idle_timer); /* it holds a reference */
-				vc_actor_unref(&m->actor);
+		for (room_t **pp = &s->head; *pp != NULL;) {
+			room_t *rm = *pp;
+			if (rm->actor.home == w) {
+				*pp = rm->reg_next;
+				vc_timer_cancel(&rm->idle_timer); /* it holds a reference */
+				vc_actor_unref(&rm->actor);
 			} else {
-				pp = &m->reg_next;
+				pp = &rm->reg_next;
 			}
 		}
 		pthread_mutex_unlock(&s->mu);
@@ -833,30 +929,31 @@ void vc_meetings_init(void)
 	        "  RETURNING " PROW ")"
 	        " SELECT m.*, p.* FROM m, p",
 	        6);
-	/* The meeting row is the lock: the write applies only to the meeting
-	 * and the caller's row as the decision saw them ($2, $4, $10, $11). */
+	/* The meeting row is the lock: the write applies only to a live meeting
+	 * and a caller's row as the decision saw them ($2, $4, $10). It reports
+	 * back the meeting columns the decision did not depend on. */
 	S_JOIN = vc_pg_statement(
 	        "meeting_join",
 	        "WITH m AS (UPDATE meetings SET state = $3,"
 	        "  host_display_name = CASE WHEN $7 AND $8::text IS NOT NULL THEN $8"
 	        "  ELSE host_display_name END"
-	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4 AND version = $11"
-	        "  AND (SELECT status FROM meeting_participants"
+	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4"
+	        "  AND deleted_at IS NULL AND (SELECT status FROM meeting_participants"
 	        "   WHERE meeting_id = $1 AND user_id = $5) IS NOT DISTINCT FROM $10::text"
-	        "  RETURNING id, version),"
+	        "  RETURNING id, version, host_display_name, admission),"
 	        " p AS (" JOIN_UPSERT ")"
-	        " SELECT p.*, m.version FROM p, m",
-	        11);
+	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
+	        10);
 	/* A guest changes no meeting field: a share lock keeps PATCH and the host's
 	 * state change out while it writes, without rewriting the meeting row. */
 	S_JOIN_GUEST = vc_pg_statement(
 	        "meeting_join_guest",
-	        "WITH m AS (SELECT id, version FROM meetings WHERE id = $1 AND state = $2"
-	        "  AND state = $3 AND waiting_room_enabled = $4 AND NOT $7 AND version = $11"
-	        "  FOR SHARE),"
+	        "WITH m AS (SELECT id, version, host_display_name, admission FROM meetings"
+	        "  WHERE id = $1 AND state = $2 AND state = $3 AND waiting_room_enabled = $4"
+	        "  AND NOT $7 AND deleted_at IS NULL FOR SHARE),"
 	        " p AS (" JOIN_UPSERT ")"
-	        " SELECT p.*, m.version FROM p, m",
-	        11);
+	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
+	        10);
 	S_LEAVE = vc_pg_statement(
 	        "meeting_leave",
 	        "WITH p AS (UPDATE meeting_participants SET status = 'left', left_at = now()"
@@ -884,22 +981,27 @@ void vc_meetings_init(void)
 	                                " WHERE meeting_id = $1 AND status = $2"
 	                                " ORDER BY joined_at, id",
 	                                2);
-	/* Admit, reject, kick: only while the meeting is the version decided
-	 * on ($6) and the caller ($7; NULL: the operator) may moderate it —
-	 * the host, or with $8 any admitted participant. */
+	/* Admit, reject, kick ($2 the target): only in a live meeting and when
+	 * the caller ($6; NULL: the operator) may moderate it now — the host,
+	 * or any admitted participant under admission = participants unless
+	 * $7 (kick). Always one row: the target's new row (NULL when nothing
+	 * changed), then whether the meeting is live and the caller may. */
 	S_SET_STATUS = vc_pg_statement(
 	        "meeting_set_status",
-	        "UPDATE meeting_participants SET status = $3,"
-	        " admitted_at = CASE WHEN $4 THEN now() ELSE admitted_at END,"
-	        " left_at = CASE WHEN $3 = 'left' THEN now() ELSE left_at END"
-	        " WHERE meeting_id = $1 AND user_id = $2 AND status = ANY($5::text[])"
-	        " AND NOT (is_host AND $3 = 'left')"
-	        " AND EXISTS (SELECT 1 FROM meetings WHERE id = $1 AND version = $6)"
-	        " AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM meeting_participants h"
-	        "  WHERE h.meeting_id = $1 AND h.user_id = $7 AND h.status = 'admitted'"
-	        "  AND (h.is_host OR $8)))"
-	        " RETURNING " PROW,
-	        8);
+	        "WITH g AS (SELECT mt.id IS NOT NULL AS live,"
+	        "  ($6::text IS NULL OR EXISTS (SELECT 1 FROM meeting_participants h"
+	        "   WHERE h.meeting_id = $1 AND h.user_id = $6 AND h.status = 'admitted'"
+	        "   AND (h.is_host OR (NOT $7 AND mt.admission = 'participants')))) AS may"
+	        "  FROM (SELECT 1) one LEFT JOIN meetings mt"
+	        "  ON mt.id = $1 AND mt.deleted_at IS NULL),"
+	        " u AS (UPDATE meeting_participants SET status = $3,"
+	        "  admitted_at = CASE WHEN $4 THEN now() ELSE admitted_at END,"
+	        "  left_at = CASE WHEN $3 = 'left' THEN now() ELSE left_at END"
+	        "  WHERE meeting_id = $1 AND user_id = $2 AND status = ANY($5::text[])"
+	        "  AND NOT (is_host AND $3 = 'left') AND (SELECT live AND may FROM g)"
+	        "  RETURNING " PROW ")"
+	        " SELECT u.*, g.live, g.may FROM g LEFT JOIN u ON true",
+	        7);
 	S_ADMIT_ALL = vc_pg_statement("meeting_admit_all",
 	                              "UPDATE meeting_participants SET status = 'admitted',"
 	                              " admitted_at = now() WHERE meeting_id = $1"

@@ -14,6 +14,7 @@
 #include "wire/proto.h"
 
 #define MAX_ATTEMPTS 3
+#define MAX_RUNNING 16 /* commands of one room at work at once */
 #define REGISTRY_SHARDS 64
 #define GENERATED_ID_LEN 12
 
@@ -36,18 +37,20 @@ typedef struct facts {
 	json_t *attendees;
 } facts_t;
 
+typedef struct room room_t; /* the actor of one room id (meetings.c) */
+
+/*
+ * One command at work on a meeting: what it knows of the meeting (f), its
+ * next step, its answer and the events it will publish. A room runs
+ * several at once when they may overlap (meetings.c, pump); every function
+ * of a command takes its meeting_t.
+ */
 struct meeting {
-	vc_actor_t actor;
-	char *room_id; /* NULL: a one-shot actor (LIST, CREATE with a generated id) */
+	room_t *room;
 	vc_meeting_cmd_msg_t *cur;
-	vc_meeting_cmd_msg_t *queue_head, *queue_tail;
 	vc_meeting_reply_t *reply;
 	facts_t f;
-	/* f holds the meeting (not the caller) as the last command left it,
-	 * confirmed by a read or a write: the next join, admit or reject may
-	 * go straight to its conditional write (doc/meetings.md). */
-	bool known;
-	bool from_cache; /* the running command decided on kept facts */
+	bool from_cache; /* f came from what the room kept, not from a read */
 	cont_fn cont;
 	next_fn after_read; /* what runs once S_READ has answered */
 	int attempts;
@@ -58,12 +61,6 @@ struct meeting {
 		char *target;
 	} * events; /* published after the answer */
 	size_t nevents;
-	/* Retirement (see retire_if_idle): commands sent through the registry
-	 * (counted under its shard lock) and received by the actor. */
-	uint64_t sent, received;
-	uint64_t idle_since_ms;
-	vc_timer_t idle_timer;
-	meeting_t *reg_next;
 };
 
 extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END,
@@ -86,7 +83,8 @@ const char *mt_room_of(meeting_t *m);
 void mt_finish(meeting_t *m, enum vc_meeting_error err);
 void mt_finish_internal(meeting_t *m, const char *why);
 void mt_retry(meeting_t *m);
-/* Kept facts did not hold (or cannot answer): read and decide again. */
+/* Kept facts did not hold (or cannot answer): the room forgets them; read
+ * and decide again. */
 void mt_refresh(meeting_t *m);
 /* The meeting's columns of a row (S_ADHOC_JOIN's layout) into m->f. */
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
@@ -102,7 +100,6 @@ bool mt_is_host(const meeting_t *m);
 bool mt_can_moderate(const meeting_t *m);
 void mt_allowed_from(enum vc_pevent ev, char *out, size_t len);
 void mt_run(meeting_t *m);
-void mt_start_next(meeting_t *m);
 
 /* meeting_cmds.c: the first step of each command */
 void cmd_create(meeting_t *m);

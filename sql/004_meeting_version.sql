@@ -1,11 +1,11 @@
 -- 004_meeting_version.sql — a version on each meeting row, raised by every
 -- UPDATE of it (the trigger that already keeps updated_at).
 --
--- A meeting actor may decide a command from what an earlier command told it
--- instead of reading the meeting again; its conditional write then applies
--- only WHERE the version is still the one it knows, so a change made by
--- another node in between (PATCH, end, delete, activation) makes the write
--- match nothing and the actor reads and decides again (doc/meetings.md).
+-- A meeting actor keeps what its commands learn of the meeting between
+-- commands, and several commands of one meeting may finish in any order:
+-- the version says which of two views of the meeting is the newer, so the
+-- actor never keeps an older one (actors/meetings.c, keep_or_forget). The
+-- writes themselves check the columns their decisions depend on.
 
 ALTER TABLE meetings ADD COLUMN version bigint NOT NULL DEFAULT 0;
 
