@@ -288,6 +288,16 @@ void join_read(meeting_t *m)
 		join_decide(m);
 }
 
+/* Join on a room the actor knows nothing of: most such joins create it
+ * (ad-hoc), so try that first; a room that exists makes the insert match
+ * nothing and the join reads it. */
+void join_unknown(meeting_t *m)
+{
+	m->password_ok = false;
+	m->attempts++;
+	adhoc_join(m);
+}
+
 /* Join on kept facts: the caller's row is unknown, so the write expects
  * none (a re-join finds one, matches nothing and reads). A password is
  * always checked against a fresh read. */

@@ -570,6 +570,9 @@ void mt_run(meeting_t *m)
 		copy_facts(&m->f, &rm->kept);
 		mt_copy_row(&m->reply->meeting, &m->f.row);
 		on_known_of[cmd](m);
+	} else if (cmd == VC_MC_JOIN && !rm->known && m->attempts == 0 && !m->cur->as_admin) {
+		mt_facts_free(&m->f);
+		join_unknown(m);
 	} else {
 		mt_facts_free(&m->f);
 		mt_read_then(m, after_read_of[cmd]);

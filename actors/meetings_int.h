@@ -106,6 +106,7 @@ void cmd_create(meeting_t *m);
 void info_read(meeting_t *m);
 void join_read(meeting_t *m);
 void join_known(meeting_t *m);
+void join_unknown(meeting_t *m);
 void status_read(meeting_t *m);
 void leave_read(meeting_t *m);
 void end_read(meeting_t *m);
