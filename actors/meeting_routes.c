@@ -12,6 +12,10 @@
  * checks of the handler itself (INVALID_MEETING_ID, TOO_MANY_ATTENDEES) in
  * the envelope. Everything else — 404, 403, 409, the state machines — is
  * the actor's to decide (actors/meetings.c).
+ *
+ * Those checks are vc_meeting_routes_parse: pure, from the request's parts
+ * to a command or a refusal, so that they can be fuzzed and tested without
+ * a server (t/fuzz/fuzz_meetings.c, t/unit/test_meeting_routes.c).
  */
 #include "actors/meeting_routes.h"
 
@@ -79,6 +83,16 @@ typedef struct member {
 
 #define F(name) offsetof(fields_t, name)
 
+/* A request while it is checked: what has been read so far. */
+typedef struct parse {
+	const vc_meeting_req_t *rq;
+	vc_meeting_refusal_t *rf;
+	char *room_id;         /* the decoded path, or the create body's meeting_id */
+	int64_t limit, offset; /* list */
+	json_t *body;          /* the parsed body, which f borrows from */
+	fields_t f;
+} parse_t;
+
 /* clang-format off */
 static const member_t create_members[] = {
 	{ "meeting_id",           M_STRING,    OPTIONAL, F(meeting_id) },
@@ -104,21 +118,35 @@ static const member_t target_members[] = {
 };
 /* clang-format on */
 
-/* --- plain-text refusals -------------------------------------------------- */
+/* --- refusals ------------------------------------------------------------- */
 
-static void VC_PRINTF(3, 4) plain(vc_http_req_t *req, int status, const char *fmt, ...)
+/* A plain-text refusal (truncated to the buffer); always false. */
+static bool VC_PRINTF(3, 4) plain(vc_meeting_refusal_t *rf, int status, const char *fmt, ...)
 {
-	char text[512];
 	va_list ap;
-	int n;
 
+	rf->status = status;
+	rf->code[0] = '\0';
+	rf->envelope = NULL;
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (vsnprintf(rf->message, sizeof(rf->message), fmt, ap) < 0)
+		rf->message[0] = '\0';
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	vc_http_respond(req, status, TEXT, text,
-	                (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+	return false;
+}
+
+/* A refusal in the envelope of actors/meeting_json.h (stolen), its code
+ * and message copied out of it; always false. */
+static bool enveloped(vc_meeting_refusal_t *rf, int status, json_t *envelope)
+{
+	const char *code = "", *message = "";
+
+	json_unpack(envelope, "{s:{s:s,s:s}}", "result", "code", &code, "message", &message);
+	rf->status = status;
+	snprintf(rf->code, sizeof(rf->code), "%s", code);
+	snprintf(rf->message, sizeof(rf->message), "%s", message);
+	rf->envelope = envelope;
+	return false;
 }
 
 #define UNPROCESSABLE "Failed to deserialize the JSON body into the target type: "
@@ -156,22 +184,21 @@ static char *pct_decode(const char *s, size_t n, bool plus_is_space, size_t *len
 	return out;
 }
 
-/* The {meeting_id} of the path, decoded; false when answered (400). */
-static bool read_path(vc_http_req_t *req, mreq_t *m)
+/* The {meeting_id} of the path, decoded; false when refused (400). */
+static bool read_path(parse_t *p)
 {
-	const char *raw = vc_http_param(req, 0);
+	const char *raw = p->rq->meeting_id;
 	size_t len;
 	char *id = pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
 	json_t *probe = memchr(id, '\0', len) == NULL ? json_stringn(id, len) : NULL;
 
 	if (probe == NULL) { /* jansson checks UTF-8 */
 		free(id);
-		plain(req, 400,
-		      "Invalid URL: the meeting id must decode to UTF-8 text without NUL");
-		return false;
+		return plain(p->rf, 400,
+		             "Invalid URL: the meeting id must decode to UTF-8 text without NUL");
 	}
 	json_decref(probe);
-	m->room_id = id;
+	p->room_id = id;
 	return true;
 }
 
@@ -194,29 +221,26 @@ static const char *parse_i64(const char *s, int64_t *out)
 	return NULL;
 }
 
-/* One key=value of the list's query string; false when answered (400). */
-static bool query_pair(vc_http_req_t *req, const char *q, size_t n, mreq_t *m, bool seen[2])
+/* One key=value of the list's query string; false when refused (400). */
+static bool query_pair(parse_t *p, const char *q, size_t n, bool seen[2])
 {
 	static const char *const keys[2] = { "limit", "offset" };
 	const char *eq = memchr(q, '=', n);
 	size_t kl = eq != NULL ? (size_t)(eq - q) : n, vl;
 	char *key = pct_decode(q, kl, true, &vl);
 	char *val = eq != NULL ? pct_decode(eq + 1, n - kl - 1, true, &vl) : vc_strdup("");
-	int64_t *dst[2] = { &m->limit, &m->offset };
+	int64_t *dst[2] = { &p->limit, &p->offset };
 	const char *why;
 	bool ok = true;
 	int k;
 
 	for (k = 0; k < 2 && strcmp(key, keys[k]) != 0; k++)
 		;
-	if (k < 2 && seen[k]) {
-		plain(req, 400, "Failed to deserialize query string: duplicate field `%s`",
-		      keys[k]);
-		ok = false;
-	} else if (k < 2 && (why = parse_i64(val, dst[k])) != NULL) {
-		plain(req, 400, "Failed to deserialize query string: %s: %s", keys[k], why);
-		ok = false;
-	}
+	if (k < 2 && seen[k])
+		ok = plain(p->rf, 400, "Failed to deserialize query string: duplicate field `%s`",
+		           keys[k]);
+	else if (k < 2 && (why = parse_i64(val, dst[k])) != NULL)
+		ok = plain(p->rf, 400, "Failed to deserialize query string: %s: %s", keys[k], why);
 	if (k < 2)
 		seen[k] = true;
 	free(key);
@@ -225,23 +249,23 @@ static bool query_pair(vc_http_req_t *req, const char *q, size_t n, mreq_t *m, b
 }
 
 /* limit and offset of GET /api/v1/meetings, clamped (§4.1); false when
- * answered (400). Other parameters are ignored. */
-static bool read_query(vc_http_req_t *req, mreq_t *m)
+ * refused (400). Other parameters are ignored. */
+static bool read_query(parse_t *p)
 {
-	const char *q = vc_http_query(req);
+	const char *q = p->rq->query != NULL ? p->rq->query : "";
 	bool seen[2] = { false, false };
 
-	m->limit = LIST_LIMIT_DEFAULT;
-	m->offset = 0;
+	p->limit = LIST_LIMIT_DEFAULT;
+	p->offset = 0;
 	while (*q != '\0') {
 		size_t n = strcspn(q, "&");
 
-		if (n > 0 && !query_pair(req, q, n, m, seen))
+		if (n > 0 && !query_pair(p, q, n, seen))
 			return false;
 		q += n + (q[n] == '&');
 	}
-	m->limit = m->limit < 1 ? 1 : m->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : m->limit;
-	m->offset = m->offset < 0 ? 0 : m->offset;
+	p->limit = p->limit < 1 ? 1 : p->limit > LIST_LIMIT_MAX ? LIST_LIMIT_MAX : p->limit;
+	p->offset = p->offset < 0 ? 0 : p->offset;
 	return true;
 }
 
@@ -285,149 +309,133 @@ static const char *kind(const json_t *v)
 }
 
 /* 422 for a value of the wrong type (key NULL: the body itself). */
-static bool bad_type(vc_http_req_t *req, const char *key, const json_t *v, const char *expected)
+static bool bad_type(vc_meeting_refusal_t *rf, const char *key, const json_t *v,
+                     const char *expected)
 {
-	plain(req, 422, UNPROCESSABLE "%s%sinvalid type: %s, expected %s", key ? key : "",
-	      key ? ": " : "", kind(v), expected);
-	return false;
+	return plain(rf, 422, UNPROCESSABLE "%s%sinvalid type: %s, expected %s", key ? key : "",
+	             key ? ": " : "", kind(v), expected);
 }
 
-static bool read_strings(vc_http_req_t *req, const member_t *mb, json_t *v, json_t **out)
+static bool read_strings(vc_meeting_refusal_t *rf, const member_t *mb, json_t *v, json_t **out)
 {
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
-		return bad_type(req, mb->key, v, "a sequence");
+		return bad_type(rf, mb->key, v, "a sequence");
 	json_array_foreach(v, i, e)
 	{
-		if (!json_is_string(e)) {
-			plain(req, 422,
-			      UNPROCESSABLE "%s[%zu]: invalid type: %s, expected a string", mb->key,
-			      i, kind(e));
-			return false;
-		}
+		if (!json_is_string(e))
+			return plain(rf, 422,
+			             UNPROCESSABLE "%s[%zu]: invalid type: %s, expected a string",
+			             mb->key, i, kind(e));
 	}
 	*out = v;
 	return true;
 }
 
-static bool read_admission(vc_http_req_t *req, const member_t *mb, json_t *v, const char **out)
+static bool read_admission(vc_meeting_refusal_t *rf, const member_t *mb, json_t *v,
+                           const char **out)
 {
 	const char *s = json_string_value(v);
 
 	if (s == NULL)
-		return bad_type(req, mb->key, v, "`host` or `participants`");
-	if (strcmp(s, "host") != 0 && strcmp(s, "participants") != 0) {
-		plain(req, 422,
-		      UNPROCESSABLE
-		      "%s: unknown variant `%.64s`, expected `host` or `participants`",
-		      mb->key, s);
-		return false;
-	}
+		return bad_type(rf, mb->key, v, "`host` or `participants`");
+	if (strcmp(s, "host") != 0 && strcmp(s, "participants") != 0)
+		return plain(rf, 422,
+		             UNPROCESSABLE
+		             "%s: unknown variant `%.64s`, expected `host` or `participants`",
+		             mb->key, s);
 	*out = s;
 	return true;
 }
 
-/* One member of the body into f; false when answered (422). */
-static bool read_member(vc_http_req_t *req, json_t *body, const member_t *mb, fields_t *f)
+/* One member of the body into f; false when refused (422). */
+static bool read_member(vc_meeting_refusal_t *rf, json_t *body, const member_t *mb, fields_t *f)
 {
 	json_t *v = json_object_get(body, mb->key);
 	char *at = (char *)f + mb->off;
 
-	if (v == NULL && mb->presence == REQUIRED) {
-		plain(req, 422, UNPROCESSABLE "missing field `%s`", mb->key);
-		return false;
-	}
+	if (v == NULL && mb->presence == REQUIRED)
+		return plain(rf, 422, UNPROCESSABLE "missing field `%s`", mb->key);
 	if (v == NULL || (json_is_null(v) && mb->presence == OPTIONAL))
 		return true;
 	switch (mb->type) {
 	case M_STRING:
 		if (!json_is_string(v))
-			return bad_type(req, mb->key, v, "a string");
+			return bad_type(rf, mb->key, v, "a string");
 		*(const char **)(void *)at = json_string_value(v);
 		return true;
 	case M_BOOL:
 		if (!json_is_boolean(v))
-			return bad_type(req, mb->key, v, "a boolean");
+			return bad_type(rf, mb->key, v, "a boolean");
 		*(int *)(void *)at = json_is_true(v);
 		return true;
-	case M_ADMISSION: return read_admission(req, mb, v, (const char **)(void *)at);
-	case M_STRINGS: return read_strings(req, mb, v, (json_t **)(void *)at);
+	case M_ADMISSION: return read_admission(rf, mb, v, (const char **)(void *)at);
+	case M_STRINGS: return read_strings(rf, mb, v, (json_t **)(void *)at);
 	}
 	return true;
 }
 
 /* The body as §2.2 reads it: 415 without a JSON Content-Type, 400 when it
- * does not parse, 422 when its shape is wrong; false when answered. A
+ * does not parse, 422 when its shape is wrong; false when refused. A
  * route with an optional body (join) reads none without a Content-Type. */
-static bool read_body(vc_http_req_t *req, const member_t *members, bool optional, json_t **out,
-                      fields_t *f)
+static bool read_body(parse_t *p, const member_t *members, bool optional)
 {
-	const char *ct = vc_http_header(req, "Content-Type");
-	const char *b;
-	size_t len;
+	const char *ct = p->rq->content_type;
 	json_error_t e;
 	json_t *j;
 
 	if (members == NULL || (optional && ct == NULL))
 		return true;
-	if (!json_content_type(ct)) {
-		plain(req, 415, "Expected request with `Content-Type: application/json`");
-		return false;
-	}
-	b = vc_http_body(req, &len);
-	j = json_loadb(b, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
-	if (j == NULL && json_error_code(&e) == json_error_duplicate_key) {
-		plain(req, 422, UNPROCESSABLE "%s", e.text);
-		return false;
-	}
-	if (j == NULL) {
-		plain(req, 400, "Failed to parse the request body as JSON: %s at line %d column %d",
-		      e.text, e.line, e.column);
-		return false;
-	}
-	*out = j;
+	if (!json_content_type(ct))
+		return plain(p->rf, 415, "Expected request with `Content-Type: application/json`");
+	j = json_loadb(p->rq->body != NULL ? p->rq->body : "", p->rq->body_len,
+	               JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL && json_error_code(&e) == json_error_duplicate_key)
+		return plain(p->rf, 422, UNPROCESSABLE "%s", e.text);
+	if (j == NULL)
+		return plain(p->rf, 400,
+		             "Failed to parse the request body as JSON: %s at line %d column %d",
+		             e.text, e.line, e.column);
+	p->body = j;
 	if (!json_is_object(j))
-		return bad_type(req, NULL, j, "a JSON object");
+		return bad_type(p->rf, NULL, j, "a JSON object");
 	for (const member_t *mb = members; mb->key != NULL; mb++)
-		if (!read_member(req, j, mb, f))
+		if (!read_member(p->rf, j, mb, &p->f))
 			return false;
 	return true;
 }
 
 /* --- the handler's own checks (envelope errors) --------------------------- */
 
-static bool room_id_ok(vc_http_req_t *req, const char *id)
+static bool room_id_ok(vc_meeting_refusal_t *rf, const char *id)
 {
 	const char *problem = vc_room_id_problem(id);
 
-	if (problem == NULL)
-		return true;
-	vc_http_respond_json(req, 400, vc_meeting_json_invalid_id(problem));
-	return false;
+	return problem == NULL || enveloped(rf, 400, vc_meeting_json_invalid_id(problem));
 }
 
 /* §4.2: the meeting id, then the number of attendees. */
-static bool check_create(vc_http_req_t *req, mreq_t *m, const fields_t *f)
+static bool check_create(parse_t *p)
 {
+	const fields_t *f = &p->f;
+
 	if (f->meeting_id != NULL) {
-		if (!room_id_ok(req, f->meeting_id))
+		if (!room_id_ok(p->rf, f->meeting_id))
 			return false;
-		m->room_id = vc_strdup(f->meeting_id);
+		p->room_id = vc_strdup(f->meeting_id);
 	}
-	if (f->attendees != NULL && json_array_size(f->attendees) > VC_MEETING_MAX_ATTENDEES) {
-		vc_http_respond_json(req, 400,
-		                     vc_meeting_json_too_many(json_array_size(f->attendees)));
-		return false;
-	}
+	if (f->attendees != NULL && json_array_size(f->attendees) > VC_MEETING_MAX_ATTENDEES)
+		return enveloped(p->rf, 400,
+		                 vc_meeting_json_too_many(json_array_size(f->attendees)));
 	return true;
 }
 
 /* vcd: a room id the media server would refuse is not created ad hoc. */
-static bool check_join(vc_http_req_t *req, mreq_t *m, const fields_t *f)
+static bool check_join(parse_t *p)
 {
-	return room_id_ok(req, m->room_id);
+	return room_id_ok(p->rf, p->room_id);
 }
 
 /* --- answers -------------------------------------------------------------- */
@@ -484,7 +492,7 @@ typedef struct spec {
 	bool query;              /* limit and offset */
 	const member_t *members; /* a JSON body with these members; NULL: none is read */
 	bool optional;           /* the body may be left out (no Content-Type) */
-	bool (*check)(vc_http_req_t *req, mreq_t *m, const fields_t *f);
+	bool (*check)(parse_t *p);
 	json_t *(*answer)(const vc_meeting_reply_t *r, const mreq_t *m);
 } spec_t;
 
@@ -509,7 +517,50 @@ static const spec_t specs[VC_MC_COUNT] = {
 };
 /* clang-format on */
 
-/* --- command and reply ---------------------------------------------------- */
+/* --- the command --------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? vc_strdup(s) : NULL;
+}
+
+/* The command of a checked request (the caller from the credential,
+ * never the body). */
+static vc_meeting_cmd_msg_t *build_command(const parse_t *p)
+{
+	const vc_meeting_req_t *rq = p->rq;
+	const fields_t *f = &p->f;
+	vc_meeting_cmd_msg_t *c = vc_meeting_cmd_new(rq->cmd, p->room_id, rq->caller_id,
+	                                             rq->caller_name, rq->reply_to);
+	bool no_password = rq->cmd == VC_MC_CREATE && f->password != NULL && f->password[0] == '\0';
+
+	c->display_name = dup_or_null(f->display_name);
+	c->password = no_password ? NULL : dup_or_null(f->password); /* "" sets none (§4.2) */
+	c->target_user_id = dup_or_null(f->user_id);
+	c->waiting_room = f->waiting_room;
+	c->admission = dup_or_null(f->admission);
+	if (rq->cmd == VC_MC_CREATE) /* the actor's own copy: it lives on another thread */
+		c->attendees = f->attendees != NULL ? json_deep_copy(f->attendees) : json_array();
+	c->limit = p->limit;
+	c->offset = p->offset;
+	return c;
+}
+
+vc_meeting_cmd_msg_t *vc_meeting_routes_parse(const vc_meeting_req_t *rq, vc_meeting_refusal_t *rf)
+{
+	const spec_t *s = &specs[rq->cmd];
+	parse_t p = { .rq = rq, .rf = rf, .f = { .waiting_room = -1 } };
+	vc_meeting_cmd_msg_t *c = NULL;
+
+	if ((!s->path_id || read_path(&p)) && (!s->query || read_query(&p)) &&
+	    read_body(&p, s->members, s->optional) && (s->check == NULL || s->check(&p)))
+		c = build_command(&p);
+	json_decref(p.body);
+	free(p.room_id);
+	return c;
+}
+
+/* --- request and reply ---------------------------------------------------- */
 
 static void answered(vc_http_req_t *req, vc_msg_t *msg)
 {
@@ -529,52 +580,51 @@ static void answered(vc_http_req_t *req, vc_msg_t *msg)
 	                     vc_meeting_json_ok(specs[m->cmd].answer(r, m)));
 }
 
-static char *dup_or_null(const char *s)
+/* Keep what the answer needs as the request's data, send the command and
+ * wait for the actor's reply. */
+static void send_command(vc_http_req_t *req, vc_meeting_cmd_msg_t *c)
 {
-	return s != NULL ? vc_strdup(s) : NULL;
-}
+	mreq_t *m = vc_calloc(1, sizeof(*m));
 
-/* Build the command (the caller from the credential, never the body),
- * keep m as the request's data and wait for the actor's reply. */
-static void send_command(vc_http_req_t *req, mreq_t *m, const fields_t *f)
-{
-	const vc_identity_t *id = vc_auth_identity(req);
-	vc_meeting_cmd_msg_t *c = vc_meeting_cmd_new(m->cmd, m->room_id, id->user_id,
-	                                             id->display_name, vc_http_actor(req));
-	bool no_password = m->cmd == VC_MC_CREATE && f->password != NULL && f->password[0] == '\0';
-
-	c->display_name = dup_or_null(f->display_name);
-	c->password = no_password ? NULL : dup_or_null(f->password); /* "" sets none (§4.2) */
-	c->target_user_id = dup_or_null(f->user_id);
-	c->waiting_room = f->waiting_room;
-	c->admission = dup_or_null(f->admission);
-	if (m->cmd == VC_MC_CREATE) /* the actor's own copy: it lives on another thread */
-		c->attendees = f->attendees != NULL ? json_deep_copy(f->attendees) : json_array();
-	c->limit = m->limit;
-	c->offset = m->offset;
-	m->target = dup_or_null(f->user_id);
-	m->attendees = f->attendees != NULL ? json_incref(f->attendees) : NULL;
+	m->cmd = c->cmd;
+	m->room_id = dup_or_null(c->room_id); /* NULL for a create the actor names */
+	m->target = dup_or_null(c->target_user_id);
+	if (c->cmd == VC_MC_CREATE) /* echoed as sent: the actor has its own copy */
+		m->attendees = json_deep_copy(c->attendees);
+	m->limit = c->limit;
+	m->offset = c->offset;
 	vc_http_set_data(req, m, mreq_free); /* releases the identity: not used after this */
 	vc_http_await(req, answered);
 	vc_meetings_send(c);
 }
 
+static void refuse(vc_http_req_t *req, vc_meeting_refusal_t *rf)
+{
+	if (rf->envelope != NULL)
+		vc_http_respond_json(req, rf->status, rf->envelope);
+	else
+		vc_http_respond(req, rf->status, TEXT, rf->message, strlen(rf->message));
+}
+
 static void run(vc_http_req_t *req, enum vc_meeting_cmd cmd)
 {
-	const spec_t *s = &specs[cmd];
-	mreq_t *m = vc_calloc(1, sizeof(*m));
-	fields_t f = { .waiting_room = -1 };
-	json_t *body = NULL;
+	const vc_identity_t *id = vc_auth_identity(req);
+	vc_meeting_req_t rq = { .cmd = cmd,
+		                .meeting_id = vc_http_param(req, 0),
+		                .query = vc_http_query(req),
+		                .content_type = vc_http_header(req, "Content-Type"),
+		                .caller_id = id->user_id,
+		                .caller_name = id->display_name,
+		                .reply_to = vc_http_actor(req) };
+	vc_meeting_refusal_t rf;
+	vc_meeting_cmd_msg_t *c;
 
-	m->cmd = cmd;
-	if ((!s->path_id || read_path(req, m)) && (!s->query || read_query(req, m)) &&
-	    read_body(req, s->members, s->optional, &body, &f) &&
-	    (s->check == NULL || s->check(req, m, &f))) {
-		send_command(req, m, &f);
-		m = NULL; /* the request's now */
-	}
-	json_decref(body);
-	mreq_free(m);
+	rq.body = vc_http_body(req, &rq.body_len);
+	c = vc_meeting_routes_parse(&rq, &rf);
+	if (c != NULL)
+		send_command(req, c);
+	else
+		refuse(req, &rf);
 }
 
 /* --- the routes ----------------------------------------------------------- */

@@ -6,10 +6,18 @@
  * 415, 422 as plain text; then INVALID_MEETING_ID and TOO_MANY_ATTENDEES),
  * sends one command to the meeting actors (actors/meetings.h) and answers
  * their reply through actors/meeting_json.h. See vcd-api(7), MEETINGS.
+ *
+ * The checks are one pure function, vc_meeting_routes_parse: the handlers
+ * hand it the parts of the request and either answer its refusal or send
+ * the command it built. t/fuzz/fuzz_meetings.c and
+ * t/unit/test_meeting_routes.c call it without a server.
  */
 #ifndef VC_MEETING_ROUTES_H
 #define VC_MEETING_ROUTES_H
 
+#include <stddef.h>
+
+#include "actors/meetings.h"
 #include "wire/http.h"
 
 void vc_meeting_routes_list(vc_http_req_t *req);         /* GET /api/v1/meetings */
@@ -27,5 +35,35 @@ void vc_meeting_routes_admit(vc_http_req_t *req);        /* POST …/admit */
 void vc_meeting_routes_admit_all(vc_http_req_t *req);    /* POST …/admit-all */
 void vc_meeting_routes_reject(vc_http_req_t *req);       /* POST …/reject */
 void vc_meeting_routes_kick(vc_http_req_t *req);         /* POST …/kick (vcd) */
+
+/* A meeting request without its connection: the route that matched and
+ * the parts of the request it reads. Only read; strings NUL-terminated. */
+typedef struct vc_meeting_req {
+	enum vc_meeting_cmd cmd;  /* the route (< VC_MC_COUNT) */
+	const char *meeting_id;   /* the path's {meeting_id}, percent-encoded; NULL reads as "" */
+	const char *query;        /* the target after '?'; NULL reads as "" */
+	const char *content_type; /* the Content-Type header; NULL: none was sent */
+	const char *body;         /* body_len bytes, not NUL-terminated (NULL if 0) */
+	size_t body_len;
+	const char *caller_id;   /* the command's caller, from the credential (not NULL) */
+	const char *caller_name; /* the credential's display name, or NULL */
+	vc_actor_t *reply_to;    /* the command's reply_to (not NULL; it takes a reference) */
+} vc_meeting_req_t;
+
+/* Why a request is refused before a meeting actor is asked. */
+typedef struct vc_meeting_refusal {
+	int status;        /* 400, 415 or 422 */
+	char code[32];     /* "INVALID_MEETING_ID", "TOO_MANY_ATTENDEES"; "": plain text */
+	char message[512]; /* the plain-text body, or the envelope's message */
+	json_t *envelope;  /* with a code: the JSON body to answer (the caller's); else NULL */
+} vc_meeting_refusal_t;
+
+/* The checks of the request in the handler's order (path, query string,
+ * Content-Type, JSON syntax, body shape, then the handler's own). No I/O,
+ * no sends, any thread. Returns the command for the meeting actors, which
+ * the caller owns (vc_meetings_send or vc_msg_destroy), or NULL and *rf:
+ * exactly what the route answers; the caller releases rf->envelope. */
+vc_meeting_cmd_msg_t *vc_meeting_routes_parse(const vc_meeting_req_t *rq,
+                                              vc_meeting_refusal_t *rf) VC_MUSTCHECK;
 
 #endif
