@@ -306,6 +306,7 @@ void mt_refresh(meeting_t *m)
 {
 	forget(m->room);
 	m->from_cache = false;
+	m->refreshed = true;
 	for (size_t i = 0; i < m->nevents; i++)
 		free(m->events[i].target);
 	m->nevents = 0;
@@ -570,7 +571,8 @@ void mt_run(meeting_t *m)
 		copy_facts(&m->f, &rm->kept);
 		mt_copy_row(&m->reply->meeting, &m->f.row);
 		on_known_of[cmd](m);
-	} else if (cmd == VC_MC_JOIN && !rm->known && m->attempts == 0 && !m->cur->as_admin) {
+	} else if (cmd == VC_MC_JOIN && !rm->known && m->attempts == 0 && !m->refreshed &&
+	           !m->cur->as_admin) {
 		mt_facts_free(&m->f);
 		join_unknown(m);
 	} else {
@@ -992,9 +994,10 @@ void vc_meetings_init(void)
 	S_SET_STATUS = vc_pg_statement(
 	        "meeting_set_status",
 	        "WITH g AS (SELECT mt.id IS NOT NULL AS live,"
-	        "  ($6::text IS NULL OR EXISTS (SELECT 1 FROM meeting_participants h"
-	        "   WHERE h.meeting_id = $1 AND h.user_id = $6 AND h.status = 'admitted'"
-	        "   AND (h.is_host OR (NOT $7 AND mt.admission = 'participants')))) AS may"
+	        "  ($6::text IS NULL OR COALESCE((SELECT h.status = 'admitted'"
+	        "   AND (h.is_host OR (NOT $7 AND mt.admission = 'participants'))"
+	        "   FROM meeting_participants h WHERE h.meeting_id = $1 AND h.user_id = $6),"
+	        "   false)) AS may"
 	        "  FROM (SELECT 1) one LEFT JOIN meetings mt"
 	        "  ON mt.id = $1 AND mt.deleted_at IS NULL),"
 	        " u AS (UPDATE meeting_participants SET status = $3,"

@@ -51,6 +51,7 @@ struct meeting {
 	vc_meeting_reply_t *reply;
 	facts_t f;
 	bool from_cache; /* f came from what the room kept, not from a read */
+	bool refreshed;  /* kept facts failed once: read from now on */
 	cont_fn cont;
 	next_fn after_read; /* what runs once S_READ has answered */
 	int attempts;
