@@ -12,6 +12,8 @@
  *   shared    one meeting whose host joined before the clock started; every
  *             iteration a new guest joins it (waiting), the host admits it,
  *             the guest asks /status (admitted, with a room_token).
+ *   joins     the same meeting, and every iteration a new guest joins it
+ *             (waiting): joins alone, one durable write each.
  *
  * Each client keeps two connections, one for its host and one for its
  * guest. Callers are videocall.rs session JWTs (sub, name, exp, iat, iss)
@@ -19,7 +21,7 @@
  * session_jwt_compat = true and the same jwt_secret. Any other answer than
  * the one expected, or none within 10 s, stops the run: exit status 1.
  *
- * usage: meetings distinct|shared PORT CLIENTS SECONDS
+ * usage: meetings distinct|shared|joins PORT CLIENTS SECONDS
  * Prints one line per operation kind, one for whole iterations, and last
  * "result ops_per_s=… joins_per_s=… iterations_per_s=… p50_ms=… p99_ms=…"
  * (joins: every POST /join, the hosts' included; p50/p99: every call).
@@ -51,7 +53,9 @@
 #define JWT_LIFETIME_S 3600 /* beyond the run */
 #define ID_MAX 96
 
-enum mode { DISTINCT, SHARED };
+enum mode { DISTINCT, SHARED, JOINS, MODE_COUNT };
+
+static const char *const mode_names[MODE_COUNT] = { "distinct", "shared", "joins" };
 enum op { OP_HOST_JOIN, OP_GUEST_JOIN, OP_ADMIT, OP_STATUS, OP_COUNT };
 
 static const char *const op_names[OP_COUNT] = {
@@ -399,10 +403,29 @@ static bool shared_iteration(client_t *c)
 	return ok;
 }
 
+static bool joins_iteration(client_t *c)
+{
+	char guest[ID_MAX], *jwt;
+	bool ok;
+
+	snprintf(guest, sizeof(guest), "bench-%s-j%d-%llu", B.tag, c->id,
+	         (unsigned long long)c->iterations);
+	jwt = session_jwt(guest);
+	ok = join(c, &c->guest, OP_GUEST_JOIN, B.room, guest, jwt);
+	free(jwt);
+	return ok;
+}
+
+static bool (*const iterations[MODE_COUNT])(client_t *) = {
+	[DISTINCT] = distinct_iteration,
+	[SHARED] = shared_iteration,
+	[JOINS] = joins_iteration,
+};
+
 static void *client_main(void *arg)
 {
 	client_t *c = arg;
-	bool (*iteration)(client_t *) = B.mode == DISTINCT ? distinct_iteration : shared_iteration;
+	bool (*iteration)(client_t *) = iterations[B.mode];
 
 	pthread_barrier_wait(&B.go);
 	while (!atomic_load(&B.stop) && vc_now_us() < B.deadline_us) {
@@ -423,7 +446,7 @@ static void clients_init(void)
 	char *shared_host_jwt = NULL;
 
 	B.clients = vc_calloc((size_t)B.nclients, sizeof(*B.clients));
-	if (B.mode == SHARED) {
+	if (B.mode != DISTINCT) {
 		char host[ID_MAX];
 		snprintf(host, sizeof(host), "bench-%s-host", B.tag);
 		snprintf(B.room, sizeof(B.room), "bench-%s-shared", B.tag);
@@ -442,8 +465,8 @@ static void clients_init(void)
 	free(shared_host_jwt);
 }
 
-/* Shared mode: the host starts the meeting before the clock does (its
- * call is not counted). */
+/* Shared and joins modes: the host starts the meeting before the clock
+ * does (its call is not counted). */
 static bool shared_start(void)
 {
 	client_t *c = &B.clients[0];
@@ -460,8 +483,8 @@ static void print_kind(const char *name, const char *unit, samples_t *s, double 
 {
 	qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
 	printf("bench meetings %s %s: %zu %s, %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       B.mode == DISTINCT ? "distinct" : "shared", name, s->n, unit, (double)s->n / secs,
-	       pct_ms(s, 0.50), pct_ms(s, 0.99), s->n ? s->v[s->n - 1] / 1000.0 : 0.0);
+	       mode_names[B.mode], name, s->n, unit, (double)s->n / secs, pct_ms(s, 0.50),
+	       pct_ms(s, 0.99), s->n ? s->v[s->n - 1] / 1000.0 : 0.0);
 }
 
 static void report(void)
@@ -495,7 +518,7 @@ static void report(void)
 static int usage(const char *why)
 {
 	fprintf(stderr,
-	        "meetings: %s\nusage: MEETINGS_JWT_SECRET=… meetings distinct|shared PORT "
+	        "meetings: %s\nusage: MEETINGS_JWT_SECRET=… meetings distinct|shared|joins PORT "
 	        "CLIENTS SECONDS\n",
 	        why);
 	return 2;
@@ -507,9 +530,11 @@ static int parse_args(int argc, char **argv)
 
 	if (argc != 5)
 		return usage("expected 4 arguments");
-	if (strcmp(argv[1], "distinct") != 0 && strcmp(argv[1], "shared") != 0)
-		return usage("the mode must be 'distinct' or 'shared'");
-	B.mode = strcmp(argv[1], "distinct") == 0 ? DISTINCT : SHARED;
+	for (B.mode = DISTINCT; B.mode < MODE_COUNT; B.mode++)
+		if (strcmp(argv[1], mode_names[B.mode]) == 0)
+			break;
+	if (B.mode == MODE_COUNT)
+		return usage("the mode must be 'distinct', 'shared' or 'joins'");
 	B.port = atoi(argv[2]);
 	B.nclients = atoi(argv[3]);
 	B.seconds = atof(argv[4]);
@@ -532,8 +557,8 @@ int main(int argc, char **argv)
 		vc_fatal("sodium_init failed");
 	snprintf(B.tag, sizeof(B.tag), "%08x", randombytes_random());
 	clients_init();
-	if (B.mode == SHARED && !shared_start()) {
-		fprintf(stderr, "meetings: shared: the host could not start the meeting: %s\n",
+	if (B.mode != DISTINCT && !shared_start()) {
+		fprintf(stderr, "meetings: %s: the host could not start the meeting: %s\n", argv[1],
 		        B.failure);
 		return 1;
 	}

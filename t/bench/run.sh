@@ -6,7 +6,8 @@
 # test: it prints numbers and fails only when something could not run.
 #
 # Then the meeting API: N clients doing join, admit, status against
-# distinct meetings and against one shared meeting (t/bench/meetings.c),
+# distinct meetings and against one shared meeting, then joins alone
+# (t/bench/meetings.c),
 # beside pgbench doing one durable single-row INSERT per transaction with
 # as many clients on the same database: the rate of durable commits this
 # machine allows, which every meeting write waits for.
@@ -292,6 +293,7 @@ bench_meetings() {
 	meetings_warm_up "$port" "$n"
 	meetings_run "$port" distinct "$n" "$secs" "$tps"
 	meetings_run "$port" shared "$n" "$secs" "$tps"
+	meetings_run "$port" joins "$n" "$secs" "$tps"
 }
 
 main() {
