@@ -22,8 +22,9 @@
  * are created with every signal blocked: signals are the main thread's.
  *
  * Stopping (after the workers, so nobody publishes any more): flush for at
- * most STOP_FLUSH_MS, close, then wait at most STOP_CLOSE_WAIT_MS for
- * libnats's threads to end (nats_CloseAndWait, so a later start works). A
+ * most STOP_FLUSH_MS, close, wait at most STOP_CLOSE_WAIT_MS for libnats to
+ * handle the subscriptions' close (wait_subs_closed), then as long for its
+ * threads to end (nats_CloseAndWait, so a later start works). A
  * connection attempt under way when vcd stops is waited for (its timeout).
  *
  * nats_url: servers separated by commas, each [nats://|tls://][user:pass@]
@@ -42,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "runtime/log.h"
 
@@ -72,8 +74,12 @@ static struct {
 	pthread_t connector;
 	pthread_mutex_t mu; /* subs, and storing nc against them */
 	sub_t *subs;
+	/* Subscriptions whose close libnats has finished (see wait_subs_closed),
+	 * of those with a completion callback. */
+	pthread_cond_t closed_cv;
+	unsigned subs_watched, subs_closed;
 	_Atomic uint64_t published, publish_failures, received, disconnects, reconnects;
-} nats = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} nats = { .mu = PTHREAD_MUTEX_INITIALIZER, .closed_cv = PTHREAD_COND_INITIALIZER };
 
 /* --- node id --------------------------------------------------------------- */
 
@@ -318,6 +324,15 @@ static void on_msg(natsConnection *nc, natsSubscription *ns, natsMsg *msg, void 
 	natsMsg_Destroy(msg);
 }
 
+/* libnats's delivery thread, once it has handled the subscription's close. */
+static void on_sub_closed(void *closure)
+{
+	pthread_mutex_lock(&nats.mu);
+	nats.subs_closed++;
+	pthread_cond_signal(&nats.closed_cv);
+	pthread_mutex_unlock(&nats.mu);
+}
+
 /* With nats.mu held. */
 static int subscribe_one(natsConnection *nc, sub_t *s)
 {
@@ -328,6 +343,8 @@ static int subscribe_one(natsConnection *nc, sub_t *s)
 		log_error("nats: cannot subscribe to '%s': %s", s->subject, natsStatus_GetText(st));
 		return -1;
 	}
+	if (natsSubscription_SetOnCompleteCB(s->ns, on_sub_closed, NULL) == NATS_OK)
+		nats.subs_watched++;
 	return 0;
 }
 
@@ -451,6 +468,9 @@ static void reset_state(void)
 	atomic_store(&nats.outage_noted, false);
 	atomic_store(&nats.stopping, false);
 	atomic_store(&nats.nc, NULL);
+	pthread_mutex_lock(&nats.mu);
+	nats.subs_watched = nats.subs_closed = 0;
+	pthread_mutex_unlock(&nats.mu);
 }
 
 /* natsOptions_Create opens the library (its threads start here). */
@@ -554,6 +574,35 @@ static void free_subs(sub_t *s)
 	}
 }
 
+/*
+ * Closing a connection posts a control message per subscription to
+ * libnats's delivery thread, which frees it through libnats's garbage
+ * collector. nats_CloseAndWait stops the collector before the delivery
+ * threads, so a close still queued then is never freed (LeakSanitizer
+ * saw it). Main thread, at exit: wait, bounded, for every close to be
+ * handled first.
+ */
+static void wait_subs_closed(int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&nats.mu);
+	while (nats.subs_closed < nats.subs_watched &&
+	       pthread_cond_timedwait(&nats.closed_cv, &nats.mu, &until) == 0)
+		;
+	if (nats.subs_closed < nats.subs_watched)
+		log_warn("nats: %u of %u subscriptions not closed within %d ms",
+		         nats.subs_watched - nats.subs_closed, nats.subs_watched, ms);
+	pthread_mutex_unlock(&nats.mu);
+}
+
 static void close_connection(natsConnection *nc)
 {
 	if (nc == NULL)
@@ -577,6 +626,7 @@ void vc_nats_stop(void)
 	nc = atomic_exchange(&nats.nc, NULL);
 	atomic_store(&nats.enabled, false);
 	close_connection(nc);
+	wait_subs_closed(STOP_CLOSE_WAIT_MS);
 	subs = take_subs();
 	natsConnection_Destroy(nc);
 	natsOptions_Destroy(nats.opts);
