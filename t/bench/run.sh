@@ -7,10 +7,10 @@
 #
 # Then the meeting API: N clients doing join, admit, status against
 # distinct meetings and against one shared meeting, then joins alone
-# (t/bench/meetings.c),
-# beside pgbench doing one durable single-row INSERT per transaction with
-# as many clients on the same database: the rate of durable commits this
-# machine allows, which every meeting write waits for.
+# (t/bench/meetings.c), beside pgbench doing one durable single-row INSERT
+# per transaction with as many clients on the same database: the rate of
+# durable commits this machine allows, which every meeting write waits for.
+# pgbench runs before and after the meetings runs; the ratios use the mean.
 #
 # Environment: VCD, PWHASH_RATE, MEETINGS, top_srcdir (from make bench);
 # BENCH_WORKERS (default nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
@@ -245,10 +245,10 @@ db_line() {
 			w / t }'
 }
 
-# One meetings run against port $1: mode $2, $3 clients, $4 seconds; $5 is
-# pgbench's tps at the same client count.
+# One meetings run against port $1: mode $2, $3 clients, $4 seconds. Prints
+# its lines; the result line goes to the file $5 for the ratios at the end.
 meetings_run() {
-	local port=$1 mode=$2 n=$3 secs=$4 tps=$5 out res d0 d1 w0 ratio
+	local port=$1 mode=$2 n=$3 secs=$4 out res d0 d1 w0
 	w0=$(wal_syncs)
 	d0=$(db_round_trips "$port")
 	out=$(MEETINGS_JWT_SECRET=$jwt_secret "$MEETINGS" "$mode" "$port" "$n" "$secs") ||
@@ -256,16 +256,27 @@ meetings_run() {
 	d1=$(db_round_trips "$port")
 	grep -v '^result ' <<<"$out" || true
 	res=$(grep '^result ' <<<"$out") || die "meetings $mode printed no result line"
-	ratio=$(awk -v a="$(result_field "$res" ops_per_s)" -v j="$(result_field "$res" joins_per_s)" \
-		-v b="$tps" 'BEGIN { printf "ops/pgbench %.2f, joins/pgbench %.2f", \
-			(b > 0 ? a / b : 0), (b > 0 ? j / b : 0) }')
-	printf 'bench meetings %s: %.0f ops/s (%.0f joins/s, %.0f iterations/s), ' "$mode" \
-		"$(result_field "$res" ops_per_s)" "$(result_field "$res" joins_per_s)" \
-		"$(result_field "$res" iterations_per_s)"
-	printf 'p50 %s ms, p99 %s ms; pgbench insert %d tps; %s\n' \
-		"$(result_field "$res" p50_ms)" "$(result_field "$res" p99_ms)" "$tps" "$ratio"
+	printf '%s %s\n' "$mode" "$res" >>"$5"
 	printf 'bench meetings %s db: %s\n' "$mode" \
 		"$(db_line "$d0" "$d1" "$res" "$(($(wal_syncs) - w0))")"
+}
+
+# The summary of each mode's result line (file $1) against pgbench's rate,
+# the mean of its runs before ($2) and after ($3) the meetings runs.
+meetings_ratios() {
+	local mode res tps
+	tps=$(((${2} + ${3}) / 2))
+	while read -r mode res; do
+		printf 'bench meetings %s: %.0f ops/s (%.0f joins/s, %.0f iterations/s), ' "$mode" \
+			"$(result_field "$res" ops_per_s)" "$(result_field "$res" joins_per_s)" \
+			"$(result_field "$res" iterations_per_s)"
+		printf 'p50 %s ms, p99 %s ms; pgbench insert %d tps (%d before, %d after); %s\n' \
+			"$(result_field "$res" p50_ms)" "$(result_field "$res" p99_ms)" "$tps" "$2" "$3" \
+			"$(awk -v a="$(result_field "$res" ops_per_s)" \
+				-v j="$(result_field "$res" joins_per_s)" -v b="$tps" \
+				'BEGIN { printf "ops/pgbench %.2f, joins/pgbench %.2f", \
+					(b > 0 ? a / b : 0), (b > 0 ? j / b : 0) }')"
+	done <"$1"
 }
 
 # Both loads for a few seconds, then ANALYZE: the tables then hold thousands
@@ -283,7 +294,7 @@ meetings_warm_up() {
 }
 
 bench_meetings() {
-	local port=$1 n=${BENCH_MEETING_CLIENTS:-8} secs tps
+	local port=$1 n=${BENCH_MEETING_CLIENTS:-8} secs tps mode
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_MEETING_CLIENTS must be a positive integer, not '$n'"
 	[[ -x $STACK_PGBIN/pgbench ]] ||
 		die "no pgbench in $STACK_PGBIN (it comes with the postgresql server package)"
@@ -291,9 +302,11 @@ bench_meetings() {
 	say "meetings: $n clients, ${secs}s per run, against pgbench with as many"
 	tps=$(pgbench_insert "$n" "$secs")
 	meetings_warm_up "$port" "$n"
-	meetings_run "$port" distinct "$n" "$secs" "$tps"
-	meetings_run "$port" shared "$n" "$secs" "$tps"
-	meetings_run "$port" joins "$n" "$secs" "$tps"
+	: >"$tmp/meetings.results"
+	for mode in distinct shared joins; do
+		meetings_run "$port" "$mode" "$n" "$secs" "$tmp/meetings.results"
+	done
+	meetings_ratios "$tmp/meetings.results" "$tps" "$(pgbench_insert "$n" "$secs")"
 }
 
 main() {
