@@ -148,6 +148,18 @@ static void db_metrics(text_t *t)
 	put(t, "vcd_db_unavailable_total %llu\n", (unsigned long long)atomic_load(&p.unavailable));
 	metric(t, "vcd_db_reconnects_total", "counter", "Reconnection attempts.");
 	put(t, "vcd_db_reconnects_total %llu\n", (unsigned long long)atomic_load(&p.reconnects));
+	metric(t, "vcd_db_group_commits_total", "counter",
+	       "Transactions of several queries (db_group_commit).");
+	put(t, "vcd_db_group_commits_total %llu\n",
+	    (unsigned long long)atomic_load(&p.group_commits));
+	metric(t, "vcd_db_group_committed_queries_total", "counter",
+	       "Queries answered from group commits.");
+	put(t, "vcd_db_group_committed_queries_total %llu\n",
+	    (unsigned long long)atomic_load(&p.group_committed));
+	metric(t, "vcd_db_group_commit_failures_total", "counter",
+	       "Group commits rolled back; their queries ran again one by one.");
+	put(t, "vcd_db_group_commit_failures_total %llu\n",
+	    (unsigned long long)atomic_load(&p.group_commit_failures));
 	metric(t, "vcd_db_round_trip_seconds", "summary", "Query round trips.");
 	put(t, "vcd_db_round_trip_seconds_sum %.6f\n", (double)atomic_load(&p.rtt_us_sum) / 1e6);
 	put(t, "vcd_db_round_trip_seconds_count %llu\n", (unsigned long long)q);

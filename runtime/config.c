@@ -108,8 +108,11 @@ static const struct key keys[] = {
 	  .expect = "a URL such as postgresql://user:password@host/dbname "
 		    "or a conninfo string such as host=/run/postgresql dbname=vcd",
 	  .help = "PostgreSQL connection (libpq URL or conninfo); required" },
-	{ .name = "db_pool_size", .type = T_UINT, .def = "4", .offset = OFF(db_pool_size),
+	{ .name = "db_pool_size", .type = T_UINT, .def = "2", .offset = OFF(db_pool_size),
 	  .min = 1, .max = 64, .help = "PostgreSQL connections per worker" },
+	{ .name = "db_group_commit", .type = T_BOOL, .def = "true", .flags = K_RELOAD,
+	  .offset = OFF(db_group_commit),
+	  .help = "commit the statements waiting together in one transaction" },
 	{ .name = "migrations_dir", .type = T_STRING, .def = VC_PKGDATADIR "/sql",
 	  .offset = OFF(migrations_dir), .max = PATH_MAX - 1, .check = check_path,
 	  .help = "directory of the numbered SQL migrations applied at start" },

@@ -27,6 +27,7 @@ typedef struct vc_config {
 	unsigned workers;          /* resolved: "auto" becomes the number of CPUs */
 	char *database_url;        /* libpq URL or conninfo; required */
 	unsigned db_pool_size;     /* PostgreSQL connections per worker */
+	bool db_group_commit;      /* batch waiting statements into one transaction */
 	char *migrations_dir;      /* where sql/NNN_*.sql live */
 	char *admin_socket;        /* path of the admin Unix socket */
 	int log_level;             /* enum vc_log_level */

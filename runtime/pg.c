@@ -18,15 +18,24 @@
  * is timed after 100 ms, doubling up to 5 s (minus up to 25% jitter).
  * Up/down changes are logged once (info/warn); failed retries at debug.
  *
- * Pipelining (our choice): every connection runs in libpq pipeline mode
- * with up to PIPELINE_DEPTH queries in flight, each followed by its own
- * sync. So every query is its own implicit transaction, an error aborts
- * nothing else, and a result is delivered when its sync (ReadyForQuery)
- * arrives, i.e. after the statement committed. A new query goes to an idle
- * connection, else to the least loaded one with room, else it waits in the
- * worker's FIFO (at most QUEUE_MAX). When no connection is healthy (all
+ * Pipelining (our choice): every connection runs in libpq pipeline mode.
+ * With db_group_commit off, up to PIPELINE_DEPTH queries are in flight,
+ * each followed by its own sync. So every query is its own implicit
+ * transaction, an error aborts nothing else, and a result is delivered when
+ * its sync (ReadyForQuery) arrives, i.e. after the statement committed. A
+ * new query goes to an idle connection, else to the least loaded one with
+ * room, else it waits in the worker's FIFO (at most QUEUE_MAX). When no connection is healthy (all
  * broken or reconnecting) or the FIFO is full it is answered
  * VC_PG_UNAVAILABLE at once.
+ *
+ * Group commit (db_group_commit, on by default): queries are dispatched at
+ * the end of the worker's loop iteration (a flush callback), only to an idle
+ * connection, and when more than one is waiting they go together: the
+ * statements, then one sync. What comes before a sync is one implicit
+ * transaction, committed at the sync, so PostgreSQL flushes the WAL once for
+ * all of them; every answer waits for that sync. When anything in it fails
+ * (an error, a deadlock) the server skips the rest and rolls all of it back,
+ * and the queries are queued again at the head, each to run alone.
  *
  * Safety net: a 1 s tick fails connection attempts older than
  * connect_timeout (from the conninfo, else CONNECT_TIMEOUT_US), drops a
@@ -46,9 +55,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/config.h"
 #include "runtime/log.h"
 
 #define PIPELINE_DEPTH 16
+#define BATCH_MAX 32 /* queries in one group commit */
 #define QUEUE_MAX 4096
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -94,6 +105,8 @@ typedef struct pg_query {
 	uint64_t t0_us;       /* when vc_pg_query() was called */
 	uint64_t sent_us;     /* when it went to a connection */
 	PGresult *res;        /* first result, held until the sync arrives */
+	bool alone;           /* a failed group commit: run by itself */
+	struct batch *batch;  /* a group commit in flight, not a query */
 	const char *params[]; /* then the parameter strings */
 } pg_query_t;
 
@@ -102,6 +115,16 @@ typedef struct qlist {
 	pg_query_t **tail;
 	unsigned len;
 } qlist_t;
+
+/* A group commit in flight, as read back: libpq ends each member's results
+ * with a NULL. */
+typedef struct batch {
+	qlist_t members;
+	pg_query_t *at; /* the member whose result comes next, else NULL */
+	unsigned done;  /* members whose results ended */
+	bool seen;      /* a result of `at` was read */
+	bool failed;    /* an error, or a statement skipped after one */
+} batch_t;
 
 static void qlist_init(qlist_t *l)
 {
@@ -213,7 +236,8 @@ struct pg_pool {
 	char *conninfo;
 	pg_conn_t *conns;
 	unsigned nconns;
-	qlist_t queue; /* queries waiting for a connection */
+	qlist_t queue;       /* queries waiting for a connection */
+	vc_flush_t dispatch; /* end of the loop iteration: pool_dispatch */
 	ev_timer tick;
 	uint64_t connect_timeout_us;
 	uint64_t rng;
@@ -310,9 +334,17 @@ static void query_answer(vc_pg_stats_t *stats, pg_query_t *q, enum vc_pg_status 
 	free(q);
 }
 
-/* Drop a query or prepare that will get no result. */
+static void qlist_fail_all(vc_pg_stats_t *stats, qlist_t *l);
+
+/* Drop a query, prepare or group commit that will get no result. */
 static void query_fail(vc_pg_stats_t *stats, pg_query_t *q)
 {
+	if (q->batch != NULL) {
+		qlist_fail_all(stats, &q->batch->members);
+		free(q->batch);
+		free(q);
+		return;
+	}
 	PQclear(q->res);
 	if (q->prepare) {
 		free(q);
@@ -536,6 +568,67 @@ static void prepare_done(pg_conn_t *c, pg_query_t *q)
 	free(q);
 }
 
+/* A group commit's sync: answer every member once COMMIT succeeded, else
+ * queue them again at the head, in order, each to run alone. */
+static void batch_done(pg_pool_t *p, pg_query_t *item)
+{
+	batch_t *b = item->batch;
+	pg_query_t *q;
+
+	atomic_fetch_add_explicit(&p->stats.group_commits, 1, memory_order_relaxed);
+	if (!b->failed && b->done == b->members.len) {
+		atomic_fetch_add_explicit(&p->stats.group_committed, b->members.len,
+		                          memory_order_relaxed);
+		while ((q = qlist_pop(&b->members)) != NULL) {
+			PGresult *res = q->res;
+			q->res = NULL;
+			query_answer(&p->stats, q, result_status(res), res);
+		}
+	} else {
+		atomic_fetch_add_explicit(&p->stats.group_commit_failures, 1, memory_order_relaxed);
+		log_debug("postgres: a group commit of %u queries failed; running them one by one",
+		          b->members.len);
+		for (q = b->members.head; q != NULL; q = q->next) {
+			PQclear(q->res);
+			q->res = NULL;
+			q->alone = true;
+		}
+		if (b->members.head != NULL) { /* members, then what waited */
+			*b->members.tail = p->queue.head;
+			if (p->queue.head == NULL)
+				p->queue.tail = b->members.tail;
+			p->queue.head = b->members.head;
+			p->queue.len += b->members.len;
+		}
+	}
+	free(b);
+	free(item);
+}
+
+/* One result of a group commit in flight. */
+static void batch_result(batch_t *b, PGresult *res)
+{
+	b->seen = true;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		b->failed = true;
+	if (b->at != NULL && b->at->res == NULL)
+		b->at->res = res;
+	else
+		PQclear(res);
+}
+
+/* The end of one member's results. */
+static void batch_next(batch_t *b)
+{
+	if (!b->seen)
+		return;
+	b->seen = false;
+	if (b->at != NULL) {
+		b->at = b->at->next;
+		b->done++;
+	}
+}
+
 /* The sync of the oldest item in flight arrived: it is complete. */
 static void conn_complete(pg_conn_t *c)
 {
@@ -546,7 +639,9 @@ static void conn_complete(pg_conn_t *c)
 		conn_fail(c, "unexpected pipeline sync from the server");
 		return;
 	}
-	if (q->prepare) {
+	if (q->batch != NULL) {
+		batch_done(c->pool, q);
+	} else if (q->prepare) {
 		prepare_done(c, q);
 	} else {
 		res = q->res ? q->res : PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
@@ -574,6 +669,8 @@ static void conn_drain(pg_conn_t *c)
 		PGresult *res = PQgetResult(c->pg);
 
 		if (res == NULL) {
+			if (c->inflight.head->batch != NULL)
+				batch_next(c->inflight.head->batch);
 			if (++nulls > 1)
 				return;
 			continue;
@@ -582,6 +679,8 @@ static void conn_drain(pg_conn_t *c)
 		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
 			PQclear(res);
 			conn_complete(c);
+		} else if (c->inflight.head->batch != NULL) {
+			batch_result(c->inflight.head->batch, res);
 		} else if (c->inflight.head->res == NULL) {
 			c->inflight.head->res = res;
 		} else {
@@ -633,17 +732,20 @@ static void conn_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* ---- dispatching queries ------------------------------------------------- */
 
-/* An idle connection, else the least loaded one with pipeline room. */
+/* An idle connection, else the least loaded one with pipeline room. With
+ * group commit only an idle one: what arrives meanwhile waits in the queue
+ * and leaves with the next transaction. */
 static pg_conn_t *pool_pick(pg_pool_t *p)
 {
 	pg_conn_t *best = NULL;
+	bool pipeline = !vc_config_get()->db_group_commit;
 
 	for (unsigned i = 0; i < p->nconns; i++) {
 		pg_conn_t *c = &p->conns[i];
 
 		if (c->state == PG_READY)
 			return c;
-		if (c->state == PG_BUSY && c->inflight.len < PIPELINE_DEPTH &&
+		if (pipeline && c->state == PG_BUSY && c->inflight.len < PIPELINE_DEPTH &&
 		    (best == NULL || c->inflight.len < best->inflight.len))
 			best = c;
 	}
@@ -666,12 +768,64 @@ static void conn_send(pg_conn_t *c, pg_query_t *q)
 	conn_flush(c);
 }
 
+/* The members, then one sync: one implicit transaction. */
+static void conn_send_batch(pg_conn_t *c, pg_query_t *item)
+{
+	batch_t *b = item->batch;
+	bool ok = true;
+
+	item->sent_us = vc_now_us();
+	qlist_push(&c->inflight, item);
+	if (c->state == PG_READY)
+		conn_set_state(c, PG_BUSY);
+	b->at = b->members.head;
+	for (pg_query_t *q = b->members.head; q != NULL && ok; q = q->next) {
+		const pg_stmt_t *s = &stmts[q->stmt];
+		q->sent_us = item->sent_us;
+		ok = PQsendQueryPrepared(c->pg, s->name, q->nparams, q->params, NULL, NULL, 0);
+	}
+	if (!ok || !PQpipelineSync(c->pg)) {
+		conn_fail(c, PQerrorMessage(c->pg));
+		return;
+	}
+	conn_flush(c);
+}
+
+/* The queue's head and the queries after it (none to run alone), as one
+ * group commit; NULL when fewer than two can go together. */
+static pg_query_t *batch_take(pg_pool_t *p)
+{
+	pg_query_t *item;
+	batch_t *b;
+
+	if (!vc_config_get()->db_group_commit || p->queue.len < 2 || p->queue.head->alone ||
+	    p->queue.head->next->alone)
+		return NULL;
+	item = vc_calloc(1, sizeof(*item));
+	b = item->batch = vc_calloc(1, sizeof(*b));
+	item->t0_us = p->queue.head->t0_us;
+	qlist_init(&b->members);
+	while (b->members.len < BATCH_MAX && p->queue.head != NULL && !p->queue.head->alone)
+		qlist_push(&b->members, qlist_pop(&p->queue));
+	return item;
+}
+
 static void pool_dispatch(pg_pool_t *p)
 {
 	pg_conn_t *c;
 
-	while (p->queue.head != NULL && (c = pool_pick(p)) != NULL)
-		conn_send(c, qlist_pop(&p->queue));
+	while (p->queue.head != NULL && (c = pool_pick(p)) != NULL) {
+		pg_query_t *item = batch_take(p);
+		if (item != NULL)
+			conn_send_batch(c, item);
+		else
+			conn_send(c, qlist_pop(&p->queue));
+	}
+}
+
+static void pool_dispatch_cb(vc_flush_t *f)
+{
+	pool_dispatch(vc_container_of(f, pg_pool_t, dispatch));
 }
 
 void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *reply_to,
@@ -700,7 +854,10 @@ void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *r
 		return;
 	}
 	qlist_push(&p->queue, q);
-	pool_dispatch(p);
+	if (vc_config_get()->db_group_commit)
+		vc_worker_want_flush(w, &p->dispatch); /* with what this turn adds */
+	else
+		pool_dispatch(p);
 }
 
 /* ---- the safety net ------------------------------------------------------ */
@@ -793,6 +950,7 @@ void vc_pg_worker_start(vc_worker_t *w, const char *conninfo, unsigned pool_size
 	p->rng = vc_now_us() ^ ((uint64_t)vc_worker_index(w) + 1) * 0x9e3779b97f4a7c15ull;
 	p->rng |= 1;
 	qlist_init(&p->queue);
+	p->dispatch.fn = pool_dispatch_cb;
 	ev_timer_init(&p->tick, pool_tick_cb, TICK_SECONDS, TICK_SECONDS);
 	p->tick.data = p;
 	ev_timer_start(p->loop, &p->tick);
@@ -812,6 +970,7 @@ void vc_pg_worker_stop(vc_worker_t *w)
 	if (p == NULL)
 		return;
 	vc_worker_set_slot(w, VC_SLOT_PG, NULL);
+	vc_worker_cancel_flush(w, &p->dispatch);
 	pthread_mutex_lock(&pools_mu);
 	if (idx < npools && pools[idx] == p)
 		pools[idx] = NULL;
@@ -842,6 +1001,9 @@ static void stats_add(vc_pg_stats_t *out, vc_pg_stats_t *in)
 	ADD(unavailable);
 	ADD(reconnects);
 	ADD(rtt_us_sum);
+	ADD(group_commits);
+	ADD(group_committed);
+	ADD(group_commit_failures);
 #undef ADD
 }
 

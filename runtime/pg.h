@@ -53,12 +53,15 @@ void vc_pg_worker_start(vc_worker_t *w, const char *conninfo, unsigned pool_size
 void vc_pg_worker_stop(vc_worker_t *w);
 
 typedef struct vc_pg_stats {
-	_Atomic int64_t connected;    /* connections ready */
-	_Atomic uint64_t queries;     /* results delivered with VC_PG_OK */
-	_Atomic uint64_t errors;      /* VC_PG_ERROR */
-	_Atomic uint64_t unavailable; /* VC_PG_UNAVAILABLE */
-	_Atomic uint64_t reconnects;  /* connection attempts after a failure */
-	_Atomic uint64_t rtt_us_sum;  /* over `queries` */
+	_Atomic int64_t connected;              /* connections ready */
+	_Atomic uint64_t queries;               /* results delivered with VC_PG_OK */
+	_Atomic uint64_t errors;                /* VC_PG_ERROR */
+	_Atomic uint64_t unavailable;           /* VC_PG_UNAVAILABLE */
+	_Atomic uint64_t reconnects;            /* connection attempts after a failure */
+	_Atomic uint64_t rtt_us_sum;            /* over `queries` */
+	_Atomic uint64_t group_commits;         /* transactions of several queries */
+	_Atomic uint64_t group_committed;       /* queries answered from them */
+	_Atomic uint64_t group_commit_failures; /* rolled back, queries run alone */
 } vc_pg_stats_t;
 /* Totals over all workers, summed into *out. */
 void vc_pg_stats_sum(vc_pg_stats_t *out);

@@ -93,7 +93,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->listen, "127.0.0.1:8081");
 	assert_int_equal(c->workers, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
 	assert_string_equal(c->database_url, DB);
-	assert_int_equal(c->db_pool_size, 4);
+	assert_int_equal(c->db_pool_size, 2);
 	assert_string_equal(c->migrations_dir, VC_PKGDATADIR "/sql");
 	assert_string_equal(c->admin_socket, VC_RUNSTATEDIR "/vcd.sock");
 	assert_int_equal(c->log_level, VC_LOG_INFO);
@@ -580,8 +580,8 @@ static void test_to_json(void **state)
 		assert_true(json_is_boolean(json_object_get(v, "reload")));
 	}
 	v = json_object_get(j, "db_pool_size");
-	assert_int_equal(json_integer_value(json_object_get(v, "value")), 4);
-	assert_int_equal(json_integer_value(json_object_get(v, "default")), 4);
+	assert_int_equal(json_integer_value(json_object_get(v, "value")), 2);
+	assert_int_equal(json_integer_value(json_object_get(v, "default")), 2);
 	v = json_object_get(j, "max_body");
 	assert_string_equal(json_string_value(json_object_get(v, "value")), "1048576");
 	assert_string_equal(json_string_value(json_object_get(v, "default")), "1m");
@@ -651,7 +651,7 @@ static void test_print_keys(void **state)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	static const char want[] =
-		"listen\nworkers\ndatabase_url\ndb_pool_size\nmigrations_dir\nadmin_socket\n"
+		"listen\nworkers\ndatabase_url\ndb_pool_size\ndb_group_commit\nmigrations_dir\nadmin_socket\n"
 		"log_level\nmax_connections\nmax_body\nmax_header_size\nmax_uri\n"
 		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n"
 		"cors_allowlist\noffload_threads\nnats_url\njwt_secret\nsession_jwt_compat\n"
