@@ -65,47 +65,6 @@ static struct {
 
 /* --- a nats-server of our own (as test_nats.c) ----------------------------- */
 
-static void server_start(void)
-{
-	char p[16], *log = vct_tmp_path("test_meetings_nats-server.log");
-	uint64_t end;
-	pid_t pid;
-	int fd;
-
-	snprintf(p, sizeof(p), "%d", t.port);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, (char *)NULL);
-		_exit(127);
-	}
-	free(log);
-	t.server = pid;
-	/* Listening: connections are accepted. */
-	end = vct_now_ms() + 10000;
-	while ((fd = vct_tcp_connect(t.port)) < 0) {
-		if (vct_now_ms() > end || waitpid(pid, NULL, WNOHANG) == pid)
-			fail_msg("nats-server on port %d did not listen within 10 s", t.port);
-		vct_sleep_ms(10);
-	}
-	close(fd);
-}
-
-static void server_kill(void)
-{
-	if (t.server <= 0)
-		return;
-	kill(t.server, SIGKILL);
-	waitpid(t.server, NULL, 0);
-	t.server = 0;
-}
-
 /* --- metrics and the log ----------------------------------------------------- */
 
 static double metric(const char *sample)
@@ -341,7 +300,7 @@ static void test_flow_while_nats_down(void **state)
 
 	t.outage_at = strlen(log);
 	free(log);
-	server_kill();
+	vct_nats_server_kill(&t.server);
 	wait_metric(M_CONNECTED, 0, 5000);
 
 	t0 = vct_now_ms();
@@ -385,7 +344,7 @@ static void test_nats_back(void **state)
 
 	if (t.server != 0 || t.outage_at == 0)
 		fail_msg("no outage to end (test_flow_while_nats_down did not kill the server)");
-	server_start();
+	t.server = vct_nats_server_start(t.port, 0, true);
 	/* Subscribed before vcd reconnects (it retries every second): a replay of
 	 * the outage's events would arrive first. */
 	s = vcm_sub_open("room.*.system");
@@ -454,7 +413,7 @@ static int group_setup(void **state)
 	t.url = vct_strf("nats://127.0.0.1:%d", t.port);
 	/* The helpers' subscriber (vcm_sub_open) connects to $VCT_NATS_URL: ours. */
 	setenv("VCT_NATS_URL", t.url, 1);
-	server_start();
+	t.server = vct_nats_server_start(t.port, 0, true);
 	t.db_url = vct_db_create("meetings_nats");
 	conf = vct_strf(VCM_CONF "nats_url = %s\n", t.url);
 	t.vcd = vct_vcd_start("mnats", t.db_url, conf);
@@ -469,7 +428,7 @@ static int group_teardown(void **state)
 {
 	int rc = vct_vcd_finish(t.vcd);
 
-	server_kill();
+	vct_nats_server_kill(&t.server);
 	json_decref(t.normal);
 	json_decref(t.normal_info);
 	json_decref(t.normal_show);

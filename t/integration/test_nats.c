@@ -154,39 +154,6 @@ static void peer_close(void)
 
 /* --- a nats-server of our own ---------------------------------------------- */
 
-static void server_start(int port, int monitor_port)
-{
-	char p[16], m[16], *log = vct_tmp_path("test_nats-server-%d.log", port);
-	pid_t pid;
-
-	snprintf(p, sizeof(p), "%d", port);
-	snprintf(m, sizeof(m), "%d", monitor_port);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, "-m", m,
-		       (char *)NULL);
-		_exit(127);
-	}
-	free(log);
-	t.server = pid;
-}
-
-static void server_kill(void)
-{
-	if (t.server <= 0)
-		return;
-	kill(t.server, SIGKILL);
-	waitpid(t.server, NULL, 0);
-	t.server = 0;
-}
-
 /* --- the bridge's log (stderr: the log writer thread is not started) ------- */
 
 static void capture_start(void)
@@ -248,7 +215,7 @@ static int case_teardown(void **state)
 {
 	peer_close();
 	vc_nats_stop();
-	server_kill();
+	vct_nats_server_kill(&t.server);
 	capture_end();
 	return 0;
 }
@@ -466,7 +433,7 @@ static void test_server_down(void **state)
 	         "in /metrics",
 	         1);
 
-	server_start(port, mport);
+	t.server = vct_nats_server_start(port, mport, false);
 	if (!wait_connected(true, 15000))
 		fail_msg("the bridge did not connect to %s within 15 s", url);
 	wait_log("publishing again (1000 publishes failed so far", 1);
@@ -482,7 +449,7 @@ static void test_server_down(void **state)
 	assert_int_equal(atomic_load(&peer_d.bad), 0);
 	peer_close();
 
-	server_kill();
+	vct_nats_server_kill(&t.server);
 	if (!wait_connected(false, 5000))
 		fail_msg("the bridge still says connected 5 s after the server died");
 	assert_int_equal(vc_nats_publish("vct.d", "x", 1), -1);
@@ -495,7 +462,7 @@ static void test_server_down(void **state)
 	assert_int_equal(st.publish_failures, 1002);
 	assert_int_equal(st.published, 10);
 
-	server_start(port, mport);
+	t.server = vct_nats_server_start(port, mport, false);
 	if (!wait_connected(true, 15000))
 		fail_msg("the bridge did not reconnect to %s within 15 s", url);
 	wait_log("nats: reconnected to", 1);

@@ -42,11 +42,11 @@
 extern char **environ;
 
 static struct {
-	vct_vcd_t *vcds;          /* every vcd described and not freed */
-	bool passed;              /* vct_pass() reached in this test case */
-	bool pg_stopped;          /* vct_pg_stop() without vct_pg_start() */
-	unsigned ndb;             /* databases created */
-	int ports[PORTS_MAX];     /* handed out by vct_free_port */
+	vct_vcd_t *vcds;      /* every vcd described and not freed */
+	bool passed;          /* vct_pass() reached in this test case */
+	bool pg_stopped;      /* vct_pg_stop() without vct_pg_start() */
+	unsigned ndb;         /* databases created */
+	int ports[PORTS_MAX]; /* handed out by vct_free_port */
 	unsigned nports;
 } vct;
 
@@ -100,7 +100,8 @@ const char *vct_env(const char *name)
 
 	if (v == NULL || v[0] == '\0')
 		fail_msg("environment variable %s is not set: run the integration tests "
-			 "through t/integration/run.sh (make check)", name);
+		         "through t/integration/run.sh (make check)",
+		         name);
 	return v;
 }
 
@@ -213,7 +214,7 @@ int vct_free_port(void)
 		return port;
 	}
 	fail_msg("no free TCP port on 127.0.0.1 in %d-%d after 500 tries", PORT_MIN,
-		 PORT_MIN + PORT_SPAN - 1);
+	         PORT_MIN + PORT_SPAN - 1);
 	return -1;
 }
 
@@ -259,6 +260,55 @@ int vct_teardown(void **state)
 	return rc;
 }
 
+/* --- a nats-server of the test's own ---------------------------------------- */
+
+pid_t vct_nats_server_start(int port, int monitor_port, bool wait)
+{
+	char p[16], m[16], *log = vct_tmp_path("nats-server-%d.log", port);
+	uint64_t end;
+	pid_t pid;
+	int fd;
+
+	snprintf(p, sizeof(p), "%d", port);
+	snprintf(m, sizeof(m), "%d", monitor_port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		if (monitor_port > 0)
+			execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p, "-m", m,
+			       (char *)NULL);
+		else
+			execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", p,
+			       (char *)NULL);
+		_exit(127);
+	}
+	free(log);
+	end = vct_now_ms() + 10000;
+	while (wait && (fd = vct_tcp_connect(port)) < 0) {
+		if (vct_now_ms() > end || waitpid(pid, NULL, WNOHANG) == pid)
+			fail_msg("nats-server on port %d did not listen within 10 s", port);
+		vct_sleep_ms(10);
+	}
+	if (wait)
+		close(fd);
+	return pid;
+}
+
+void vct_nats_server_kill(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, NULL, 0);
+	*pid = 0;
+}
+
 /* --- commands ------------------------------------------------------------- */
 
 static int decode_status(int ws)
@@ -295,10 +345,10 @@ static void child_exec(const vct_run_opts_t *o, const char *const *argv, int out
 		_exit(126);
 	if (o != NULL) {
 		apply_env(o->env);
-		if (o->as_user && (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 ||
-				   setuid(o->uid) < 0)) {
+		if (o->as_user &&
+		    (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)) {
 			dprintf(2, "vctest: cannot become uid %u: %s\n", (unsigned)o->uid,
-				strerror(errno));
+			        strerror(errno));
 			_exit(126);
 		}
 	}
@@ -339,7 +389,7 @@ static int collect(pid_t pid, sink_t *s, uint64_t deadline)
 
 	while (s[0].fd >= 0 || s[1].fd >= 0) {
 		struct pollfd p[2] = { { .fd = s[0].fd, .events = POLLIN },
-				       { .fd = s[1].fd, .events = POLLIN } };
+			               { .fd = s[1].fd, .events = POLLIN } };
 		int rc = poll(p, 2, exited ? 0 : 50);
 		for (int i = 0; i < 2; i++) {
 			if (s[i].fd >= 0 && (p[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
@@ -447,7 +497,7 @@ void vct_expect_exit(const vct_cmd_t *r, int want)
 {
 	if (r->status != want)
 		fail_msg("vcctl exited %d, expected %d\nstdout: %s\nstderr: %s", r->status, want,
-			 r->out, r->err);
+		         r->out, r->err);
 }
 
 json_t *vct_vcctl_json(const vct_vcd_t *v, const char *const *words)
@@ -579,7 +629,7 @@ static void pg_ctl(const char *const *args)
 	vct_run(&r, &o, argv);
 	if (r.status != 0) {
 		fprintf(stderr, "vctest: pg_ctl %s failed (status %d):\n%s%s", argv[n - 1],
-			r.status, r.out, r.err);
+		        r.status, r.out, r.err);
 		vct_cmd_free(&r);
 		free(pgctl);
 		free(runas);
@@ -639,15 +689,15 @@ vct_vcd_t *vct_vcd_new(const char *name, const char *db_url, const char *extra)
 void vct_vcd_write_conf(vct_vcd_t *v, const char *extra)
 {
 	char *text = vct_strf("# Written by t/lib/vctest.c for the test vcd '%s'.\n"
-			      "listen = 127.0.0.1:%d\n"
-			      "workers = 2\n"
-			      "database_url = %s\n"
-			      "migrations_dir = %s\n"
-			      "admin_socket = %s\n"
-			      "log_level = info\n"
-			      "%s",
-			      v->name, v->port, v->db_url, vct_env("VCT_SQLDIR"), v->admin_path,
-			      extra ? extra : "");
+	                      "listen = 127.0.0.1:%d\n"
+	                      "workers = 2\n"
+	                      "database_url = %s\n"
+	                      "migrations_dir = %s\n"
+	                      "admin_socket = %s\n"
+	                      "log_level = info\n"
+	                      "%s",
+	                      v->name, v->port, v->db_url, vct_env("VCT_SQLDIR"), v->admin_path,
+	                      extra ? extra : "");
 
 	vct_write_file(v->conf_path, text);
 	free(text);
@@ -655,9 +705,16 @@ void vct_vcd_write_conf(vct_vcd_t *v, const char *extra)
 
 /* Environment names vcd reads besides VCD_*: the test's config file rules. */
 static const char *const compat_env[] = {
-	"DATABASE_URL", "LISTEN_ADDR", "CORS_ALLOWED_ORIGIN", "JWT_SECRET", "NATS_URL",
-	"TOKEN_TTL_SECS", "SESSION_TTL_SECS", "FEATURE_MEETING_MANAGEMENT",
-	"EXTERNAL_API_ENABLED", "APPLICATION_ENABLED",
+	"DATABASE_URL",
+	"LISTEN_ADDR",
+	"CORS_ALLOWED_ORIGIN",
+	"JWT_SECRET",
+	"NATS_URL",
+	"TOKEN_TTL_SECS",
+	"SESSION_TTL_SECS",
+	"FEATURE_MEETING_MANAGEMENT",
+	"EXTERNAL_API_ENABLED",
+	"APPLICATION_ENABLED",
 };
 
 static void clean_env(void)
@@ -765,10 +822,9 @@ vct_vcd_t *vct_vcd_start(const char *name, const char *db_url, const char *extra
 		int st = vct_vcd_wait_exit(v, 0);
 		vct_vcd_dump_log(v, LOG_TAIL);
 		if (st == -1)
-			fail_msg("vcd %s did not answer GET /healthz on port %d within %d ms",
-				 name, v->port, START_MS);
-		fail_msg("vcd %s exited with status %d before answering GET /healthz", name,
-			 st);
+			fail_msg("vcd %s did not answer GET /healthz on port %d within %d ms", name,
+			         v->port, START_MS);
+		fail_msg("vcd %s exited with status %d before answering GET /healthz", name, st);
 	}
 	return v;
 }
@@ -776,8 +832,8 @@ vct_vcd_t *vct_vcd_start(const char *name, const char *db_url, const char *extra
 void vct_vcd_signal(vct_vcd_t *v, int sig)
 {
 	if (v->pid == 0 || vct_vcd_wait_exit(v, 0) != -1)
-		fail_msg("vcd %s is not running (exit status %d); cannot send signal %d",
-			 v->name, v->status, sig);
+		fail_msg("vcd %s is not running (exit status %d); cannot send signal %d", v->name,
+		         v->status, sig);
 	if (kill(v->pid, sig) < 0)
 		fail_msg("kill(%d, %d): %s", (int)v->pid, sig, strerror(errno));
 }
@@ -809,7 +865,7 @@ void vct_vcd_stop_ok(vct_vcd_t *v)
 
 /* What sanitizers print; UBSan's "runtime error" does not change the exit. */
 static const char *const sanitizer_marks[] = {
-	"runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+	"runtime error:",         "ERROR: AddressSanitizer",  "ERROR: LeakSanitizer",
 	"ERROR: ThreadSanitizer", "WARNING: ThreadSanitizer",
 };
 
@@ -823,8 +879,8 @@ bool vct_vcd_log_clean(vct_vcd_t *v)
 	if (hit != NULL) {
 		while (hit > text && hit[-1] != '\n')
 			hit--;
-		fprintf(stderr, "--- vcd %s: sanitizer report in %s:\n%.6000s\n--- end\n",
-			v->name, v->log_path, hit);
+		fprintf(stderr, "--- vcd %s: sanitizer report in %s:\n%.6000s\n--- end\n", v->name,
+		        v->log_path, hit);
 	}
 	free(text);
 	return hit == NULL;
@@ -837,8 +893,8 @@ int vct_vcd_finish(vct_vcd_t *v)
 
 	if (st != 0) {
 		vct_vcd_dump_log(v, LOG_TAIL);
-		fprintf(stderr, "vcd %s exited with status %d after SIGTERM; expected 0\n",
-			v->name, st);
+		fprintf(stderr, "vcd %s exited with status %d after SIGTERM; expected 0\n", v->name,
+		        st);
 	}
 	vct_vcd_free(v);
 	return st == 0 && clean ? 0 : -1;
@@ -939,7 +995,7 @@ void vct_vcd_dump_log(vct_vcd_t *v, unsigned lines)
 		}
 	}
 	fprintf(stderr, "--- vcd %s (port %d, %s), last %u lines of %s:\n", v->name, v->port,
-		v->pid ? "running" : "stopped", lines, v->log_path);
+	        v->pid ? "running" : "stopped", lines, v->log_path);
 	for (const char *l = start; *l != '\0';) {
 		size_t n2 = strcspn(l, "\n");
 		fprintf(stderr, "| %.*s\n", (int)n2, l);

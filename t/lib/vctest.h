@@ -90,13 +90,13 @@ void vct_pg_ensure_started(void);
 typedef struct vct_vcd {
 	char *name;
 	char *db_url;
-	char *conf_path;   /* $VCT_TMPDIR/<name>.conf */
-	char *log_path;    /* $VCT_TMPDIR/<name>.log: its stdout and stderr */
-	char *admin_path;  /* $VCT_TMPDIR/<name>.sock */
-	int port;          /* listen = 127.0.0.1:port */
-	pid_t pid;         /* 0 when not running */
-	int status;        /* exit code, 128 + signal, or -1 while running */
-	bool keep;         /* survives vct_teardown (group-level instances) */
+	char *conf_path;  /* $VCT_TMPDIR/<name>.conf */
+	char *log_path;   /* $VCT_TMPDIR/<name>.log: its stdout and stderr */
+	char *admin_path; /* $VCT_TMPDIR/<name>.sock */
+	int port;         /* listen = 127.0.0.1:port */
+	pid_t pid;        /* 0 when not running */
+	int status;       /* exit code, 128 + signal, or -1 while running */
+	bool keep;        /* survives vct_teardown (group-level instances) */
 	struct vct_vcd *next;
 } vct_vcd_t;
 
@@ -146,6 +146,16 @@ unsigned vct_vcd_log_count(vct_vcd_t *v, const char *needle);
 /* Print the last `lines` lines of its log to stderr. */
 void vct_vcd_dump_log(vct_vcd_t *v, unsigned lines);
 
+/* --- a nats-server of the test's own ---------------------------------------- */
+
+/* Start nats-server on 127.0.0.1:port (and its monitor on monitor_port
+ * unless 0), its output appended to a file of $VCT_TMPDIR; it dies with
+ * the test. With wait, return once it accepts connections (fail after
+ * 10 s). Returns its pid. */
+pid_t vct_nats_server_start(int port, int monitor_port, bool wait);
+/* SIGKILL the server *pid (nothing when 0), reap it, set *pid to 0. */
+void vct_nats_server_kill(pid_t *pid);
+
 /* --- commands ------------------------------------------------------------- */
 
 typedef struct vct_run_opts {
@@ -153,20 +163,20 @@ typedef struct vct_run_opts {
 	uid_t uid;              /* with as_user: setgid(gid), setuid(uid) first */
 	gid_t gid;
 	bool as_user;
-	unsigned timeout_ms;    /* 0: 10 s; then SIGKILL and status -1 */
+	unsigned timeout_ms; /* 0: 10 s; then SIGKILL and status -1 */
 } vct_run_opts_t;
 
 typedef struct vct_cmd {
-	int status;  /* exit code, 128 + signal, -1 when killed after the timeout */
-	char *out;   /* stdout, NUL-terminated */
-	char *err;   /* stderr, NUL-terminated */
+	int status; /* exit code, 128 + signal, -1 when killed after the timeout */
+	char *out;  /* stdout, NUL-terminated */
+	char *err;  /* stderr, NUL-terminated */
 } vct_cmd_t;
 
 /* Run argv (no shell) with stdin from /dev/null; returns r->status. */
 int vct_run(vct_cmd_t *r, const vct_run_opts_t *o, const char *const *argv);
 /* The same with the arguments listed: vct_runl(&r, NULL, "vcctl", "status", NULL). */
 int vct_runl(vct_cmd_t *r, const vct_run_opts_t *o, const char *arg0, ...)
-	__attribute__((sentinel));
+        __attribute__((sentinel));
 void vct_cmd_free(vct_cmd_t *r);
 /* $VCCTL [--json] -s <v's admin socket> words… (NULL-terminated, at most 12). */
 int vct_vcctl(vct_cmd_t *r, const vct_vcd_t *v, bool json, const char *const *words);
@@ -181,10 +191,10 @@ unsigned vct_count_lines(const char *text);
 
 typedef struct vct_conn {
 	int fd;
-	char *buf;      /* bytes received and not yet consumed */
+	char *buf; /* bytes received and not yet consumed */
 	size_t len, cap;
-	bool eof;       /* the peer closed (or reset) its side */
-	bool reset;     /* ... with ECONNRESET */
+	bool eof;              /* the peer closed (or reset) its side */
+	bool reset;            /* ... with ECONNRESET */
 	struct vct_conn *next; /* open connections; vct_teardown closes leftovers */
 } vct_conn_t;
 
@@ -211,9 +221,9 @@ void vct_conn_close_all(void);
 #define VCT_HTTP_MAX_HEADERS 64
 
 typedef struct vct_resp {
-	int status;           /* 0 when no complete response arrived */
-	char *head;           /* status line and headers (NUL-separated once parsed) */
-	char *body;           /* NUL-terminated */
+	int status; /* 0 when no complete response arrived */
+	char *head; /* status line and headers (NUL-separated once parsed) */
+	char *body; /* NUL-terminated */
 	size_t body_len;
 	unsigned nheaders;
 	const char *names[VCT_HTTP_MAX_HEADERS];
@@ -238,11 +248,11 @@ void vct_resp_free(vct_resp_t *r);
  * Content-Length when body != NULL). `headers` is "Name: value\r\n"… or
  * NULL. Returns the status; fails the test when no response arrives in 5 s.
  */
-int vct_http(int port, const char *method, const char *path, const char *headers,
-	     const char *body, vct_resp_t *r);
+int vct_http(int port, const char *method, const char *path, const char *headers, const char *body,
+             vct_resp_t *r);
 /* The same without failing: the status, or 0 when nothing answered in `ms`. */
 int vct_http_try(int port, const char *method, const char *path, const char *headers,
-		 const char *body, vct_resp_t *r, unsigned ms);
+                 const char *body, vct_resp_t *r, unsigned ms);
 /* GET path: status only. */
 int vct_http_get_status(int port, const char *path);
 
