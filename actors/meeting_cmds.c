@@ -525,8 +525,8 @@ static void action_written(meeting_t *m, vc_pg_result_t *r)
 
 /* The write of admit, reject or kick. The statement checks again that the
  * meeting is live and that the caller may do it, with what is true when it
- * runs: so it is right on kept facts too. */
-static void action_write(meeting_t *m)
+ * runs: so it is also the whole command on kept facts. */
+void action_known(meeting_t *m)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
 	const struct host_action *a = &host_actions[c->cmd];
@@ -561,12 +561,7 @@ void action_read(meeting_t *m)
 		mt_finish(m, VC_MERR_NOT_HOST);
 		return;
 	}
-	action_write(m);
-}
-
-void action_known(meeting_t *m)
-{
-	action_write(m);
+	action_known(m);
 }
 
 static void admit_all_written(meeting_t *m, vc_pg_result_t *r)

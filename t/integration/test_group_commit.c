@@ -30,9 +30,7 @@
 #define JOINS 12
 #define LOCK_WAIT_MS 10000 /* for vcd's statement to be seen waiting */
 #define GATHER_MS 1500     /* for the rest to arrive (and hash passwords) */
-#define CONF                                                                                       \
-	VCM_CONF "workers = 1\ndb_pool_size = 1\ndb_group_commit = true\n"                         \
-	         "auth_rate_limit = off\n"
+#define MORE "workers = 1\ndb_pool_size = 1\ndb_group_commit = true\nauth_rate_limit = off\n"
 
 static char *db_url;
 static vct_vcd_t *vcd;
@@ -247,20 +245,13 @@ static void test_failed_group_commit_runs_each_alone(void **state)
 
 static int group_setup(void **state)
 {
-	vcm_init();
-	db_url = vct_db_create("group_commit");
-	vcd = vct_vcd_start("gcommit", db_url, CONF);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
+	vcd = vcm_start("group_commit", "gcommit", MORE, &db_url);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)

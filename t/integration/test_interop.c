@@ -261,20 +261,13 @@ static const char *missing(const char *top)
 
 static int group_setup(void **state)
 {
-	vcm_init();
-	db_url = vct_db_create("interop");
-	vcd = vct_vcd_start("interop", db_url, VCM_CONF);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
+	vcd = vcm_start("interop", "interop", NULL, &db_url);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)

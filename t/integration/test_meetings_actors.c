@@ -125,23 +125,16 @@ static void test_commands_racing_retirement(void **state)
 
 static int group_setup(void **state)
 {
-	char *conf = vct_strf(VCM_CONF "meeting_idle_timeout = %dms\n", IDLE_MS);
+	char *more = vct_strf("meeting_idle_timeout = %dms\n", IDLE_MS);
 
-	vcm_init();
-	db_url = vct_db_create("meetings_actors");
-	vcd = vct_vcd_start("mactors", db_url, conf);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
-	free(conf);
+	vcd = vcm_start("meetings_actors", "mactors", more, &db_url);
+	free(more);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)

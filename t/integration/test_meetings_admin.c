@@ -110,7 +110,7 @@ static void all_have(const json_t *list, const char *key, const char *val)
 	{
 		if (strcmp(vct_json_str(e, key), val) != 0)
 			fail_msg("element %zu has %s '%s', expected only '%s'", i, key,
-				 vct_json_str(e, key), val);
+			         vct_json_str(e, key), val);
 	}
 }
 
@@ -151,12 +151,12 @@ static long long db_count(const char *sql)
 static char *db_iso_at(const char *room, const char *col, bool as_ms)
 {
 	char *t = as_ms ? vct_strf("to_timestamp(floor(vcd_ms(%s) / 1000.0))", col)
-			: vct_strf("%s", col);
+	                : vct_strf("%s", col);
 	char *v = vct_db_valuef(db_url,
-				"SELECT to_char(%s AT TIME ZONE 'UTC',"
-				" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM meetings"
-				" WHERE room_id = '%s' AND deleted_at IS NULL",
-				t, room);
+	                        "SELECT to_char(%s AT TIME ZONE 'UTC',"
+	                        " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM meetings"
+	                        " WHERE room_id = '%s' AND deleted_at IS NULL",
+	                        t, room);
 
 	free(t);
 	return v;
@@ -182,8 +182,8 @@ static json_t *my_status(const char *user, const char *room)
 static void no_operator_rows(void)
 {
 	assert_int_equal(db_count("SELECT count(*) FROM meeting_participants"
-				  " WHERE user_id = 'vcctl'"),
-			 0);
+	                          " WHERE user_id = 'vcctl'"),
+	                 0);
 }
 
 /* --- NATS ----------------------------------------------------------------- */
@@ -194,9 +194,8 @@ static bool event_is(vcm_sub_t *s, unsigned i, int event, const char *room, cons
 	uint8_t *b = vcm_sub_msg(s, i, &len, NULL);
 	vcm_event_t e;
 	bool ok = vcm_decode_event(b, len, &e) && e.packet_type == VC_PACKET_MEETING &&
-		  strcmp(e.user_id, VC_SYSTEM_USER_ID) == 0 && e.event_type == event &&
-		  strcmp(e.room_id, room) == 0 &&
-		  (target == NULL || strcmp(e.target, target) == 0);
+	          strcmp(e.user_id, VC_SYSTEM_USER_ID) == 0 && e.event_type == event &&
+	          strcmp(e.room_id, room) == 0 && (target == NULL || strcmp(e.target, target) == 0);
 
 	free(b);
 	return ok;
@@ -215,7 +214,7 @@ static unsigned events_of(vcm_sub_t *s, int event, const char *room, const char 
 /* Wait up to 5 s until s has got `want` such events, then QUIET_MS more:
  * fail unless exactly `want`. */
 static void expect_events(vcm_sub_t *s, unsigned want, int event, const char *room,
-			  const char *target)
+                          const char *target)
 {
 	uint64_t until = vct_now_ms() + 5000;
 	unsigned n;
@@ -226,7 +225,7 @@ static void expect_events(vcm_sub_t *s, unsigned want, int event, const char *ro
 	n = events_of(s, event, room, target);
 	if (n != want)
 		fail_msg("NATS: %u events %d for '%s' (target '%s'), expected %u", n, event, room,
-			 target ? target : "any", want);
+		         target ? target : "any", want);
 }
 
 /* --- meetings list -------------------------------------------------------- */
@@ -309,7 +308,7 @@ static void test_list(void **state)
 	assert_true(strncmp(r.out, "meeting_id", 10) == 0);
 	assert_non_null(strstr(r.out, "participant_count"));
 	expect_row(r.out, "meeting_id state owner participant_count waiting_count created_at "
-			  "ended_at");
+	                  "ended_at");
 	expect_row(r.out, "adm-l-c ended lister-a@example.com 0 0 ");
 	expect_row(r.out, "adm-l-a idle lister-a@example.com 0 0 ");
 	assert_string_equal(r.err, "");
@@ -326,16 +325,16 @@ static void test_list_bad_options(void **state)
 	vct_cmd_t r;
 
 	CTL_FAILS("unknown state 'paused' (expected --state idle, active or ended)", "meetings",
-		  "list", "--state", "paused");
+	          "list", "--state", "paused");
 	CTLJ_FAILS("unknown state 'ACTIVE' (expected --state idle, active or ended)", "meetings",
-		   "list", "--state=ACTIVE");
+	           "list", "--state=ACTIVE");
 	CTL_FAILS("usage: vcctl meetings list [--state S] [--owner U]", "meetings", "list",
-		  "--state", "paused");
+	          "--state", "paused");
 	CTL_FAILS("--state needs a value", "meetings", "list", "--state");
 	CTL_FAILS("--owner needs a value", "meetings", "list", "--owner=");
 	CTL_FAILS("--state given twice", "meetings", "list", "--state", "idle", "--state=ended");
 	CTL_FAILS("unknown option '--frob' (expected --state or --owner)", "meetings", "list",
-		  "--frob");
+	          "--frob");
 	CTL_FAILS("unknown option 'idle'", "meetings", "list", "idle");
 	/* More words than the options take: vcctl refuses without asking vcd. */
 	CTL(&r, false, "meetings", "list", "--state", "idle", "--owner", "x", "y");
@@ -352,19 +351,19 @@ static void test_list_capped(void **state)
 	vct_cmd_t r;
 
 	free(vct_db_value(db_url, "INSERT INTO meetings (room_id, creator_id, created_at)"
-				  " SELECT 'adm-cap-' || g, 'capper', now() - g * interval '1 s'"
-				  " FROM generate_series(1, 1001) g"));
+	                          " SELECT 'adm-cap-' || g, 'capper', now() - g * interval '1 s'"
+	                          " FROM generate_series(1, 1001) g"));
 	list = CTLJ("meetings", "list", "--owner", "capper");
 	assert_int_equal(json_array_size(list), LIST_MAX);
 	assert_string_equal(vct_json_str(json_array_get(list, 0), "meeting_id"), "adm-cap-1");
 	assert_string_equal(vct_json_str(json_array_get(list, LIST_MAX - 1), "meeting_id"),
-			    "adm-cap-1000");
+	                    "adm-cap-1000");
 	json_decref(list);
 	CTL(&r, false, "meetings", "list", "--owner", "capper");
 	expect_status(&r, 0);
 	assert_int_equal(vct_count_lines(r.out), LIST_MAX + 1);
 	assert_non_null(strstr(r.err, "showing 1000 meetings (newest first), the most vcd lists "
-				      "at once; there may be more"));
+	                              "at once; there may be more"));
 	vct_cmd_free(&r);
 	/* Under the cap: nothing said. */
 	CTL(&r, false, "meetings", "list", "--owner", "capper", "--state", "ended");
@@ -377,7 +376,7 @@ static void test_list_capped(void **state)
 /* --- meetings show -------------------------------------------------------- */
 
 static void expect_participant(const json_t *p, const char *user, const char *name,
-			       const char *status, bool is_host, bool admitted)
+                               const char *status, bool is_host, bool admitted)
 {
 	assert_int_equal(json_object_size(p), 6);
 	assert_string_equal(vct_json_str(p, "user_id"), user);
@@ -503,8 +502,8 @@ static void test_end(void **state)
 	json_decref(m);
 	expect_events(s, 1, VC_EV_MEETING_ENDED, room, NULL);
 	assert_int_equal(db_count("SELECT count(*) FROM meetings WHERE room_id = 'adm-end'"
-				  " AND state = 'ended' AND ended_at IS NOT NULL"),
-			 1);
+	                          " AND state = 'ended' AND ended_at IS NOT NULL"),
+	                 1);
 	/* What the people in it see. */
 	vcm_fail(P1, "GET", room, "status", NULL, 400, "MEETING_NOT_ACTIVE", not_active);
 	vcm_fail(HOST, "GET", room, "status", NULL, 400, "MEETING_NOT_ACTIVE", not_active);
@@ -564,9 +563,9 @@ static void test_kick(void **state)
 	CTL(&r, false, "participants", "kick", room, P2);
 	expect_status(&r, 0);
 	assert_string_equal(r.out, "meeting_id    adm-kick\n"
-				   "user_id       " P2 "\n"
-				   "display_name  -\n"
-				   "status        left\n");
+	                           "user_id       " P2 "\n"
+	                           "display_name  -\n"
+	                           "status        left\n");
 	vct_cmd_free(&r);
 	expect_events(s, 1, VC_EV_PARTICIPANT_LEFT, room, P2);
 	p = my_status(P2, room);
@@ -575,12 +574,12 @@ static void test_kick(void **state)
 
 	/* Only rows that are in, never the host, only meetings that exist. */
 	CTL_FAILS("no participant '" P1 "' in meeting 'adm-kick' (waiting or admitted)",
-		  "participants", "kick", room, P1);
+	          "participants", "kick", room, P1);
 	CTLJ_FAILS("no participant 'nobody@example.com' in meeting 'adm-kick' (waiting or "
-		   "admitted)",
-		   "participants", "kick", room, "nobody@example.com");
+	           "admitted)",
+	           "participants", "kick", room, "nobody@example.com");
 	CTL_FAILS("'" HOST "' is the host of meeting 'adm-kick' and cannot be kicked",
-		  "participants", "kick", room, HOST);
+	          "participants", "kick", room, HOST);
 	p = my_status(HOST, room);
 	assert_string_equal(vct_json_str(p, "status"), "admitted");
 	json_decref(p);
@@ -619,8 +618,8 @@ static void test_delete(void **state)
 	json_decref(d);
 	vcm_fail(HOST, "GET", room, NULL, NULL, 404, "MEETING_NOT_FOUND", gone);
 	assert_int_equal(db_count("SELECT count(*) FROM meetings WHERE room_id = 'adm-del'"
-				  " AND deleted_at IS NOT NULL"),
-			 1);
+	                          " AND deleted_at IS NOT NULL"),
+	                 1);
 	list = CTLJ("meetings", "list", "--owner", HOST);
 	assert_null(find(list, "meeting_id", room, NULL));
 	json_decref(list);
@@ -644,24 +643,17 @@ static void test_delete(void **state)
 
 static int group_setup(void **state)
 {
-	char *conf = vct_strf(VCM_CONF "nats_url = %s\n", vct_env("VCT_NATS_URL"));
+	char *more = vct_strf("nats_url = %s\n", vct_env("VCT_NATS_URL"));
 
-	vcm_init();
-	db_url = vct_db_create("meetings_admin");
-	vcd = vct_vcd_start("madmin", db_url, conf);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
+	vcd = vcm_start("meetings_admin", "madmin", more, &db_url);
 	vcm_wait_nats(vcd);
-	free(conf);
+	free(more);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)
@@ -669,9 +661,10 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_list),  T(test_list_bad_options), T(test_show),
-		T(test_end),   T(test_kick),             T(test_delete),
-		T(test_list_capped), /* last: its 1001 meetings crowd everyone's list */
+		T(test_list), T(test_list_bad_options), T(test_show),        T(test_end),
+		T(test_kick), T(test_delete),           T(test_list_capped), /* last: its 1001
+		                                                                meetings crowd
+		                                                                everyone's list */
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1007,20 +1007,13 @@ static void test_database_down_no_db_text(void **state)
 
 static int group_setup(void **state)
 {
-	vcm_init();
-	db_url = vct_db_create("meetings_crud");
-	vcd = vct_vcd_start("mcrud", db_url, VCM_CONF);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
+	vcd = vcm_start("meetings_crud", "mcrud", NULL, &db_url);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, vct_setup, vct_teardown)

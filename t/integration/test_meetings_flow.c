@@ -1373,24 +1373,17 @@ static void test_restart_keeps_state(void **state)
 
 static int group_setup(void **state)
 {
-	char *conf = vct_strf(VCM_CONF "nats_url = %s\n", vct_env("VCT_NATS_URL"));
+	char *more = vct_strf("nats_url = %s\n", vct_env("VCT_NATS_URL"));
 
-	vcm_init();
-	db_url = vct_db_create("meetings_flow");
-	vcd = vct_vcd_start("mflow", db_url, conf);
-	vct_vcd_keep(vcd);
-	vcm_target(vcd);
+	vcd = vcm_start("meetings_flow", "mflow", more, &db_url);
 	vcm_wait_nats(vcd);
-	free(conf);
+	free(more);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
-	int rc = vct_vcd_finish(vcd);
-
-	free(db_url);
-	return rc;
+	return vcm_finish(vcd, &db_url);
 }
 
 /* Point the helpers back at the main vcd whatever the case did. */

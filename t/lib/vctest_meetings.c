@@ -54,6 +54,29 @@ void vcm_wait_nats(const vct_vcd_t *v)
 	}
 }
 
+vct_vcd_t *vcm_start(const char *db, const char *name, const char *more, char **db_url)
+{
+	char *conf = vct_strf("%s%s", VCM_CONF, more != NULL ? more : "");
+	vct_vcd_t *v;
+
+	vcm_init();
+	*db_url = vct_db_create(db);
+	v = vct_vcd_start(name, *db_url, conf);
+	vct_vcd_keep(v);
+	vcm_target(v);
+	free(conf);
+	return v;
+}
+
+int vcm_finish(vct_vcd_t *v, char **db_url)
+{
+	int rc = vct_vcd_finish(v);
+
+	free(*db_url);
+	*db_url = NULL;
+	return rc;
+}
+
 /* CLOCK_REALTIME, as vcd reads it: time(2) comes from the coarse clock, which
  * can still show the last second when vcd already sees the next one. */
 long long vcm_now(void)

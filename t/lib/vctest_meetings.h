@@ -60,6 +60,12 @@ void vcm_init(void);
 void vcm_target(const vct_vcd_t *v);
 /* Wait (10 s) until v's /metrics says it is connected to NATS. */
 void vcm_wait_nats(const vct_vcd_t *v);
+/* The usual group setup: vcm_init, a database named db (its URL in
+ * *db_url), one vcd `name` with VCM_CONF and then `more` (NULL: nothing),
+ * kept across the cases and targeted. */
+vct_vcd_t *vcm_start(const char *db, const char *name, const char *more, char **db_url);
+/* Its group teardown: vct_vcd_finish(v), free *db_url; the finish's status. */
+int vcm_finish(vct_vcd_t *v, char **db_url);
 /* Wall clock, seconds and milliseconds since the epoch. */
 long long vcm_now(void);
 long long vcm_now_ms(void);
