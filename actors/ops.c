@@ -1,8 +1,8 @@
 /*
  * ops.c — the operational endpoints: /healthz (the process answers),
- * /readyz (PostgreSQL answers a query from this worker, and we are not
- * draining), /version (build information, as videocall.rs's BuildInfo) and
- * /metrics (Prometheus text format).
+ * /readyz (PostgreSQL answers a query from this worker, every worker has
+ * a connection, and we are not draining), /version (build information, as videocall.rs's BuildInfo)
+ * and /metrics (Prometheus text format).
  */
 #include "buildinfo.h"
 
@@ -31,11 +31,14 @@ void vc_ops_healthz(vc_http_req_t *req)
 	vc_http_respond(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
+/* Ready: this worker's query answered, every worker has a connection (a
+ * request goes to its meeting's worker, not to this one), not draining. */
 static void readyz_done(vc_http_req_t *req, vc_msg_t *reply)
 {
 	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+	bool db_ok = r->status == VC_PG_OK && vc_pg_all_pools_up();
 
-	if (r->status == VC_PG_OK && !vc_server_draining()) {
+	if (db_ok && !vc_server_draining()) {
 		vc_http_respond_json(req, 200,
 		                     json_pack("{s:s,s:s}", "status", "ready", "database", "ok"));
 		return;
@@ -43,7 +46,7 @@ static void readyz_done(vc_http_req_t *req, vc_msg_t *reply)
 	vc_http_respond_json(req, 503,
 	                     json_pack("{s:s,s:s}", "status",
 	                               vc_server_draining() ? "draining" : "unavailable",
-	                               "database", r->status == VC_PG_OK ? "ok" : "unreachable"));
+	                               "database", db_ok ? "ok" : "unreachable"));
 }
 
 void vc_ops_readyz(vc_http_req_t *req)

@@ -1017,3 +1017,16 @@ void vc_pg_stats_sum(vc_pg_stats_t *out)
 }
 
 /* clang-format on */
+
+bool vc_pg_all_pools_up(void)
+{
+	bool up = npools > 0;
+
+	pthread_mutex_lock(&pools_mu);
+	for (unsigned i = 0; i < npools; i++)
+		if (pools[i] == NULL ||
+		    atomic_load_explicit(&pools[i]->stats.connected, memory_order_relaxed) <= 0)
+			up = false;
+	pthread_mutex_unlock(&pools_mu);
+	return up;
+}

@@ -65,6 +65,8 @@ typedef struct vc_pg_stats {
 } vc_pg_stats_t;
 /* Totals over all workers, summed into *out. */
 void vc_pg_stats_sum(vc_pg_stats_t *out);
+/* Any thread: every worker's pool has a connection ready. */
+bool vc_pg_all_pools_up(void);
 
 /* Main thread only (may block): turn a URL into a conninfo string with
  * host names resolved to hostaddr. Returns a malloc'ed string or NULL with err. */
