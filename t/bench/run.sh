@@ -96,7 +96,7 @@ EOF
 	chmod 600 -- "$conf"
 	"$VCD" -c "$conf" </dev/null >"$tmp/vcd.log" 2>&1 &
 	vcd_pid=$!
-	if ! stack_wait_http "http://127.0.0.1:$port/healthz" "$vcd_pid"; then
+	if ! stack_wait_http "http://127.0.0.1:$port/readyz" "$vcd_pid"; then
 		tail -n 20 -- "$tmp/vcd.log" >&2
 		die "vcd did not answer /healthz (end of its log above)"
 	fi

@@ -796,7 +796,8 @@ int vct_vcd_wait_exit(vct_vcd_t *v, unsigned ms)
 	}
 }
 
-bool vct_vcd_wait_healthy(vct_vcd_t *v, unsigned ms)
+/* Poll GET path until it answers 200 or ms pass; false if vcd exits first. */
+static bool wait_200(vct_vcd_t *v, const char *path, unsigned ms)
 {
 	uint64_t deadline = vct_now_ms() + ms;
 	vct_resp_t r;
@@ -804,7 +805,7 @@ bool vct_vcd_wait_healthy(vct_vcd_t *v, unsigned ms)
 	while (left_ms(deadline) > 0) {
 		if (vct_vcd_wait_exit(v, 0) != -1)
 			return false;
-		int st = vct_http_try(v->port, "GET", "/healthz", NULL, NULL, &r, 1000);
+		int st = vct_http_try(v->port, "GET", path, NULL, NULL, &r, 1000);
 		vct_resp_free(&r);
 		if (st == 200)
 			return true;
@@ -813,18 +814,23 @@ bool vct_vcd_wait_healthy(vct_vcd_t *v, unsigned ms)
 	return false;
 }
 
+/*
+ * Started means ready: /readyz answers 200 only once every worker has a
+ * database connection. A request that lands on a worker still connecting
+ * is answered 503, so a test must not begin before that.
+ */
 vct_vcd_t *vct_vcd_start(const char *name, const char *db_url, const char *extra)
 {
 	vct_vcd_t *v = vct_vcd_new(name, db_url, extra);
 
 	vct_vcd_spawn(v, NULL);
-	if (!vct_vcd_wait_healthy(v, START_MS)) {
+	if (!wait_200(v, "/readyz", START_MS)) {
 		int st = vct_vcd_wait_exit(v, 0);
 		vct_vcd_dump_log(v, LOG_TAIL);
 		if (st == -1)
-			fail_msg("vcd %s did not answer GET /healthz on port %d within %d ms", name,
-			         v->port, START_MS);
-		fail_msg("vcd %s exited with status %d before answering GET /healthz", name, st);
+			fail_msg("vcd %s did not answer GET /readyz with 200 on port %d within %d ms",
+			         name, v->port, START_MS);
+		fail_msg("vcd %s exited with status %d before answering GET /readyz", name, st);
 	}
 	return v;
 }

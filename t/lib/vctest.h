@@ -111,10 +111,8 @@ vct_vcd_t *vct_vcd_new(const char *name, const char *db_url, const char *extra);
 void vct_vcd_write_conf(vct_vcd_t *v, const char *extra);
 /* Start `$VCD -c conf args…` (NULL-terminated, may be NULL) without waiting. */
 void vct_vcd_spawn(vct_vcd_t *v, const char *const *args);
-/* Wait until GET /healthz answers 200; false (the test decides) when vcd
- * exited or `ms` passed. */
-bool vct_vcd_wait_healthy(vct_vcd_t *v, unsigned ms);
-/* new + spawn + wait (10 s); fails the test with the log tail otherwise. */
+/* new + spawn + wait (10 s) until GET /readyz answers 200, i.e. every worker
+ * has its database connection; fails the test with the log tail otherwise. */
 vct_vcd_t *vct_vcd_start(const char *name, const char *db_url, const char *extra);
 /* Wait up to `ms` for vcd to exit: its status, or -1 while it still runs. */
 int vct_vcd_wait_exit(vct_vcd_t *v, unsigned ms);
