@@ -136,7 +136,7 @@ static void join_answer(meeting_t *m, const PGresult *res, int pcol)
 	vc_meeting_row_t *known = &m->f.row;
 
 	mt_prow_free(&rep->participant);
-	mt_read_prow(res, 0, pcol, &rep->participant);
+	mt_read_prow(res, m->row, pcol, &rep->participant);
 	rep->has_participant = true;
 	free(known->state);
 	known->state = vc_strdup(vc_mstate_name(p->meeting.to));
@@ -156,21 +156,23 @@ static void join_answer(meeting_t *m, const PGresult *res, int pcol)
 	mt_finish(m, VC_MERR_OK);
 }
 
-/* S_JOIN and S_JOIN_GUEST: the participant row, then the meeting's
- * version, host display name and admission as they are now. */
+/* S_JOIN, S_JOIN_GUEST and S_JOIN_GUESTS: the participant row (at m->row),
+ * then the meeting's version, host display name and admission as they are
+ * now. */
 static void join_written(meeting_t *m, vc_pg_result_t *r)
 {
 	facts_t *f = &m->f;
+	int row = m->row;
 
-	if (PQntuples(r->res) != 1) {
+	if (row < 0 || row >= PQntuples(r->res)) {
 		overtaken(m);
 		return;
 	}
-	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(r->res, 0, 6));
+	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(r->res, row, 6));
 	free(f->row.host_display_name);
-	f->row.host_display_name = mt_dup_value(r->res, 0, 7);
+	f->row.host_display_name = mt_dup_value(r->res, row, 7);
 	free(f->row.admission);
-	f->row.admission = mt_dup_value(r->res, 0, 8);
+	f->row.admission = mt_dup_value(r->res, row, 8);
 	join_answer(m, r->res, 0);
 }
 
@@ -223,9 +225,12 @@ static void join_decide(meeting_t *m)
 		p->admitted_now ? "true" : "false",
 		f->has_row ? f->caller.status : NULL,
 	};
-	/* the host (or a state change) rewrites the meeting row; a guest only locks it */
-	mt_query(m, p->is_host || p->meeting.to != facts.state ? S_JOIN : S_JOIN_GUEST, 10, params,
-	         join_written);
+	/* the host (or a state change) rewrites the meeting row; a guest only
+	 * locks it, maybe with other guests' joins (mt_join_guest) */
+	if (p->is_host || p->meeting.to != facts.state)
+		mt_query(m, S_JOIN, 10, params, join_written);
+	else
+		mt_join_guest(m, params, join_written, join_decide);
 }
 
 static void join_checked(meeting_t *m, pw_job_t *j)

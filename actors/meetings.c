@@ -33,7 +33,7 @@
 #include "wire/proto.h"
 
 int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END, S_DELETE,
-        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS;
 
 static void meeting_free(vc_actor_t *a);
 
@@ -58,6 +58,9 @@ struct room {
 	uint64_t sent, received;
 	uint64_t idle_since_ms;
 	vc_timer_t idle_timer;
+	/* Guest joins gathering in a statement that waits for a connection
+	 * (mt_join_guest). */
+	struct joins *joins;
 	room_t *reg_next;
 };
 
@@ -316,6 +319,7 @@ void mt_refresh(meeting_t *m)
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont)
 {
 	m->cont = cont;
+	m->row = 0;
 	vc_pg_query(stmt, n, params, &m->room->actor, M_DB, m);
 }
 
@@ -333,6 +337,133 @@ static int on_db(vc_actor_t *self, vc_msg_t *msg)
 	else
 		cont(m, r);
 	return VC_MSG_DONE;
+}
+
+/* --- guest joins written together ------------------------------------------- */
+
+/* Guest joins on the same facts, in one statement that has not left yet. */
+typedef struct joins {
+	char *id, *state, *waiting; /* S_JOIN_GUEST's $1, $2, $4: the same for all */
+	json_t *rows;               /* [{u, s, d, a}] for S_JOIN_GUESTS */
+	char *sent;                 /* rows as sent */
+	meeting_t *m[MAX_RUNNING];
+	next_fn again[MAX_RUNNING];
+	unsigned n;
+} joins_t;
+
+static _Atomic int64_t join_batches, joins_batched;
+
+static void joins_free(joins_t *j)
+{
+	free(j->id);
+	free(j->state);
+	free(j->waiting);
+	json_decref(j->rows);
+	free(j->sent);
+	free(j);
+}
+
+/* The statement leaves for a connection: it takes what gathered. */
+static void joins_fill(void *cookie, const char **params)
+{
+	joins_t *j = cookie;
+	room_t *rm = j->m[0]->room;
+
+	if (rm->joins == j)
+		rm->joins = NULL;
+	j->sent = json_dumps(j->rows, JSON_COMPACT);
+	params[0] = j->id;
+	params[1] = j->state;
+	params[2] = j->waiting;
+	params[3] = j->sent;
+	atomic_fetch_add_explicit(&join_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&joins_batched, j->n, memory_order_relaxed);
+}
+
+void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_fn again)
+{
+	room_t *rm = m->room;
+	joins_t *j = rm->joins;
+	json_t *row;
+
+	/* Only a caller with no row: the statement inserts and never updates. */
+	if (m->solo || params[9] != NULL || !vc_config_get()->db_group_commit ||
+	    (row = json_pack("{s:s, s:s, s:s?, s:b}", "u", params[4], "s", params[5], "d",
+	                     params[7], "a", strcmp(params[8], "true") == 0)) == NULL) {
+		mt_query(m, S_JOIN_GUEST, 10, params, cont);
+		return;
+	}
+	if (j != NULL && (j->n == MAX_RUNNING || strcmp(j->id, params[0]) != 0 ||
+	                  strcmp(j->state, params[1]) != 0 || strcmp(j->waiting, params[3]) != 0))
+		j = rm->joins = NULL; /* it leaves as it is; a new one gathers */
+	if (j == NULL) {
+		j = rm->joins = vc_calloc(1, sizeof(*j));
+		j->id = vc_strdup(params[0]);
+		j->state = vc_strdup(params[1]);
+		j->waiting = vc_strdup(params[3]);
+		j->rows = json_array();
+		j->m[0] = m; /* joins_fill finds the room through it */
+		vc_pg_query_late(S_JOIN_GUESTS, 4, joins_fill, &rm->actor, M_JOINS, j);
+	}
+	json_array_append_new(j->rows, row);
+	m->cont = cont;
+	j->m[j->n] = m;
+	j->again[j->n++] = again;
+}
+
+/* S_JOIN_GUESTS answered: each command finds its row by its caller (a
+ * caller twice in one statement got one row: the other finds none). */
+static int on_joins(vc_actor_t *self, vc_msg_t *msg)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)msg;
+	joins_t *j = r->cookie;
+	room_t *rm = self->state;
+	int nrows = r->status == VC_PG_OK ? PQntuples(r->res) : 0;
+	bool *taken = vc_calloc((size_t)nrows + 1, sizeof(bool));
+
+	if (rm->joins == j) /* failed before it left */
+		rm->joins = NULL;
+
+	for (unsigned i = 0; i < j->n; i++) {
+		meeting_t *m = j->m[i];
+		cont_fn cont = m->cont;
+
+		m->cont = NULL;
+		if (r->status == VC_PG_UNAVAILABLE) {
+			mt_finish(m, VC_MERR_UNAVAILABLE);
+			continue;
+		}
+		if (r->status == VC_PG_ERROR) {
+			log_warn("meeting %s: %u guest joins written together failed (%s); "
+			         "each is written alone",
+			         m->room->room_id, j->n,
+			         PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY));
+			m->solo = true;
+			j->again[i](m);
+			continue;
+		}
+		m->row = -1;
+		for (int k = 0; k < nrows; k++)
+			if (!taken[k] && strcmp(PQgetvalue(r->res, k, 0), m->cur->caller_id) == 0) {
+				taken[k] = true;
+				m->row = k;
+				break;
+			}
+		cont(m, r);
+	}
+	free(taken);
+	joins_free(j);
+	return VC_MSG_DONE;
+}
+
+int64_t vc_meetings_join_batches(void)
+{
+	return atomic_load_explicit(&join_batches, memory_order_relaxed);
+}
+
+int64_t vc_meetings_joins_batched(void)
+{
+	return atomic_load_explicit(&joins_batched, memory_order_relaxed);
 }
 
 /* --- password work off the loop ----------------------------------------------- */
@@ -731,10 +862,7 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 }
 
 static const vc_handler_fn meeting_handlers[M_COUNT] = {
-	[M_CMD] = on_cmd,
-	[M_DB] = on_db,
-	[M_PW] = on_pw,
-	[M_IDLE] = on_idle,
+	[M_CMD] = on_cmd, [M_DB] = on_db, [M_JOINS] = on_joins, [M_PW] = on_pw, [M_IDLE] = on_idle,
 };
 
 static const vc_behaviour_t meeting_behaviour = {
@@ -959,6 +1087,21 @@ void vc_meetings_init(void)
 	        " p AS (" JOIN_UPSERT ")"
 	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
 	        10);
+	/* S_JOIN_GUEST for several callers with no row ($4: [{u, s, d, a}] of
+	 * user id, status, display name, admitted now); a caller with a row,
+	 * or named twice, gets no row back (mt_join_guest). */
+	S_JOIN_GUESTS = vc_pg_statement(
+	        "meeting_join_guests",
+	        "WITH m AS (SELECT id, version, host_display_name, admission FROM meetings"
+	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $3"
+	        "  AND deleted_at IS NULL FOR SHARE),"
+	        " p AS (INSERT INTO meeting_participants"
+	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
+	        "  SELECT m.id, j.u, j.s, false, j.d, CASE WHEN j.a THEN now() END"
+	        "  FROM m, jsonb_to_recordset($4::jsonb) AS j(u text, s text, d text, a boolean)"
+	        "  ON CONFLICT (meeting_id, user_id) DO NOTHING RETURNING " PROW ")"
+	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
+	        4);
 	S_LEAVE = vc_pg_statement(
 	        "meeting_leave",
 	        "WITH p AS (UPDATE meeting_participants SET status = 'left', left_at = now()"

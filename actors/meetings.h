@@ -124,6 +124,9 @@ vc_meeting_cmd_msg_t *vc_meeting_cmd_new(enum vc_meeting_cmd cmd, const char *ro
 void vc_meetings_send(vc_meeting_cmd_msg_t *cmd);
 /* Any thread: meeting actors in memory (one per room id in use). */
 int64_t vc_meetings_live_actors(void);
+/* Statements that wrote several guest joins at once, and the joins in them. */
+int64_t vc_meetings_join_batches(void);
+int64_t vc_meetings_joins_batched(void);
 /* Worker stop: release actors homed on w. */
 void vc_meetings_worker_stop(vc_worker_t *w);
 

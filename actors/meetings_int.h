@@ -18,7 +18,7 @@
 #define REGISTRY_SHARDS 64
 #define GENERATED_ID_LEN 12
 
-enum { M_CMD, M_DB, M_PW, M_IDLE, M_COUNT };
+enum { M_CMD, M_DB, M_JOINS, M_PW, M_IDLE, M_COUNT };
 
 typedef struct meeting meeting_t;
 typedef void (*cont_fn)(meeting_t *m, vc_pg_result_t *r);
@@ -54,6 +54,8 @@ struct meeting {
 	bool refreshed;  /* kept facts failed once: read from now on */
 	cont_fn cont;
 	next_fn after_read; /* what runs once S_READ has answered */
+	int row;            /* the command's row of the result cont reads (mt_join_guest) */
+	bool solo;          /* a shared write failed: write alone (mt_join_guest) */
 	int attempts;
 	bool password_ok;
 	vc_join_plan_t plan;
@@ -65,7 +67,7 @@ struct meeting {
 };
 
 extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END,
-        S_DELETE, S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST;
+        S_DELETE, S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS;
 
 typedef struct pw_job pw_job_t;
 
@@ -90,6 +92,15 @@ void mt_refresh(meeting_t *m);
 /* The meeting's columns of a row (S_ADHOC_JOIN's layout) into m->f. */
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
+/*
+ * A guest's join (S_JOIN_GUEST's ten parameters). With db_group_commit on,
+ * a join whose caller has no row joins the room's joins statement that
+ * waits for a connection, when it is on the same facts (S_JOIN_GUESTS, one
+ * row per join, vc_pg_query_late); cont then finds its row at m->row (-1:
+ * none). When that statement fails, each runs `again` with m->solo set,
+ * and writes alone.
+ */
+void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_fn again);
 void mt_password_work(meeting_t *m, const char *password, const char *stored,
                       void (*cont)(meeting_t *m, pw_job_t *j));
 enum vc_pw_result mt_pw_result(const pw_job_t *j);

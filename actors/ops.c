@@ -196,6 +196,11 @@ void vc_ops_metrics(vc_http_req_t *req)
 	nats_metrics(&t);
 	metric(&t, "vcd_meeting_actors", "gauge", "Meeting actors in memory.");
 	put(&t, "vcd_meeting_actors %lld\n", (long long)vc_meetings_live_actors());
+	metric(&t, "vcd_meeting_join_batches_total", "counter",
+	       "Statements that wrote the guest joins of one meeting together.");
+	put(&t, "vcd_meeting_join_batches_total %lld\n", (long long)vc_meetings_join_batches());
+	metric(&t, "vcd_meeting_joins_batched_total", "counter", "Guest joins written in them.");
+	put(&t, "vcd_meeting_joins_batched_total %lld\n", (long long)vc_meetings_joins_batched());
 	metric(&t, "vcd_log_lines_dropped_total", "counter", "Log lines dropped (queue full).");
 	put(&t, "vcd_log_lines_dropped_total %llu\n", (unsigned long long)vc_log_dropped());
 	metric(&t, "vcd_draining", "gauge", "1 while draining for shutdown.");

@@ -107,6 +107,8 @@ typedef struct pg_query {
 	PGresult *res;        /* first result, held until the sync arrives */
 	bool alone;           /* a failed group commit: run by itself */
 	struct batch *batch;  /* a group commit in flight, not a query */
+	vc_pg_fill_fn fill;   /* vc_pg_query_late: params still to be asked for */
+	char *late;           /* ... and the strings it gave, copied */
 	const char *params[]; /* then the parameter strings */
 } pg_query_t;
 
@@ -179,6 +181,34 @@ static pg_query_t *query_new(int stmt, int nparams, const char *const *params)
 		s += n;
 	}
 	return q;
+}
+
+/* A late query's parameters, asked for as it leaves (vc_pg_query_late). */
+static void query_fill(pg_query_t *q)
+{
+	const char **got;
+	size_t len = 0;
+	char *s;
+
+	if (q->fill == NULL)
+		return;
+	got = vc_calloc((size_t)q->nparams, sizeof(*got));
+	q->fill(q->cookie, got);
+	q->fill = NULL;
+	for (int i = 0; i < q->nparams; i++)
+		if (got[i] != NULL)
+			len += strlen(got[i]) + 1;
+	s = q->late = vc_malloc(len + 1);
+	for (int i = 0; i < q->nparams; i++) {
+		q->params[i] = NULL;
+		if (got[i] == NULL)
+			continue;
+		size_t n = strlen(got[i]) + 1;
+		memcpy(s, got[i], n);
+		q->params[i] = s;
+		s += n;
+	}
+	free(got);
 }
 
 /* ---- pool and connection structures -------------------------------------- */
@@ -331,6 +361,7 @@ static void query_answer(vc_pg_stats_t *stats, pg_query_t *q, enum vc_pg_status 
 		atomic_fetch_add_explicit(&stats->rtt_us_sum, r->rtt_us, memory_order_relaxed);
 	vc_actor_send(q->reply_to, &r->msg);
 	vc_actor_unref(q->reply_to);
+	free(q->late);
 	free(q);
 }
 
@@ -756,6 +787,7 @@ static void conn_send(pg_conn_t *c, pg_query_t *q)
 {
 	const pg_stmt_t *s = &stmts[q->stmt];
 
+	query_fill(q);
 	q->sent_us = vc_now_us();
 	qlist_push(&c->inflight, q);
 	if (c->state == PG_READY)
@@ -781,6 +813,7 @@ static void conn_send_batch(pg_conn_t *c, pg_query_t *item)
 	b->at = b->members.head;
 	for (pg_query_t *q = b->members.head; q != NULL && ok; q = q->next) {
 		const pg_stmt_t *s = &stmts[q->stmt];
+		query_fill(q);
 		q->sent_us = item->sent_us;
 		ok = PQsendQueryPrepared(c->pg, s->name, q->nparams, q->params, NULL, NULL, 0);
 	}
@@ -828,17 +861,12 @@ static void pool_dispatch_cb(vc_flush_t *f)
 	pool_dispatch(vc_container_of(f, pg_pool_t, dispatch));
 }
 
-void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *reply_to,
-		 uint32_t reply_type, void *cookie)
+/* Queue q on this worker's pool (or answer it VC_PG_UNAVAILABLE at once). */
+static void query_enqueue(pg_query_t *q, vc_actor_t *reply_to, uint32_t reply_type, void *cookie)
 {
 	vc_worker_t *w = vc_worker_self();
 	pg_pool_t *p = w ? vc_worker_slot(w, VC_SLOT_PG) : NULL;
-	pg_query_t *q;
 
-	if (stmt < 0 || stmt >= nstmts || nparams != stmts[stmt].nparams || reply_to == NULL)
-		vc_fatal("vc_pg_query: statement %d with %d params: no such statement, "
-			 "wrong parameter count or no reply_to", stmt, nparams);
-	q = query_new(stmt, nparams, params);
 	vc_actor_ref(reply_to);
 	q->reply_to = reply_to;
 	q->reply_type = reply_type;
@@ -858,6 +886,33 @@ void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *r
 		vc_worker_want_flush(w, &p->dispatch); /* with what this turn adds */
 	else
 		pool_dispatch(p);
+}
+
+static void check_call(int stmt, int nparams, vc_actor_t *reply_to)
+{
+	if (stmt < 0 || stmt >= nstmts || nparams != stmts[stmt].nparams || reply_to == NULL)
+		vc_fatal("vc_pg_query: statement %d with %d params: no such statement, "
+			 "wrong parameter count or no reply_to", stmt, nparams);
+}
+
+void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *reply_to,
+		 uint32_t reply_type, void *cookie)
+{
+	check_call(stmt, nparams, reply_to);
+	query_enqueue(query_new(stmt, nparams, params), reply_to, reply_type, cookie);
+}
+
+void vc_pg_query_late(int stmt, int nparams, vc_pg_fill_fn fill, vc_actor_t *reply_to,
+		      uint32_t reply_type, void *cookie)
+{
+	pg_query_t *q;
+
+	check_call(stmt, nparams, reply_to);
+	q = vc_calloc(1, sizeof(*q) + (size_t)nparams * sizeof(char *));
+	q->stmt = stmt;
+	q->nparams = nparams;
+	q->fill = fill;
+	query_enqueue(q, reply_to, reply_type, cookie);
 }
 
 /* ---- the safety net ------------------------------------------------------ */

@@ -48,6 +48,18 @@ int vc_pg_statement(const char *name, const char *sql, int nparams);
 void vc_pg_query(int stmt, int nparams, const char *const *params, vc_actor_t *reply_to,
                  uint32_t reply_type, void *cookie);
 
+/*
+ * vc_pg_query with its parameters asked for late: fill(cookie, params) runs
+ * on this worker when the statement leaves for a connection, and sets the
+ * nparams strings (copied when it returns; NULL is SQL NULL). Until then
+ * the caller may go on adding to what fill will write: work that arrives
+ * while the pool is busy joins the statement already waiting. fill is not
+ * called for a query that fails before it is sent (VC_PG_UNAVAILABLE).
+ */
+typedef void (*vc_pg_fill_fn)(void *cookie, const char **params);
+void vc_pg_query_late(int stmt, int nparams, vc_pg_fill_fn fill, vc_actor_t *reply_to,
+                      uint32_t reply_type, void *cookie);
+
 /* Worker start/stop hooks: open / close this worker's pool. */
 void vc_pg_worker_start(vc_worker_t *w, const char *conninfo, unsigned pool_size);
 void vc_pg_worker_stop(vc_worker_t *w);

@@ -1,16 +1,22 @@
 /*
- * test_group_commit.c — db_group_commit (runtime/pg.c) with a real vcd and
- * PostgreSQL. The vcd has one worker with one connection, so statements
+ * test_group_commit.c — db_group_commit (runtime/pg.c) and the guest
+ * joins written together (actors/meetings.c, mt_join_guest) with a real vcd
+ * and PostgreSQL. The vcd has one worker with one connection, so statements
  * that arrive while a transaction is in flight wait in the queue and leave
- * together as the next one. The test holds a lock on the meeting's row in
- * its own session to keep vcd's first statement waiting while the others
+ * together as the next one. The test holds a lock on a meeting's row in its
+ * own session to keep vcd's first statement waiting while the others
  * arrive, then lets go. What the clients are answered, the rows and vcd's
- * group commit counters in /metrics must agree:
+ * counters in /metrics must agree:
  *
- *   - joins waiting together are committed together, each answered once;
+ *   - statements waiting together (joins of different meetings) are
+ *     committed together, each answered once;
+ *   - guest joins of one meeting that wait together are one statement,
+ *     each answered from its own row;
  *   - a batch with a statement that fails (a username already taken) is
  *     rolled back as a whole and every statement in it runs again alone:
- *     the others succeed exactly once, the failing one gets its own answer.
+ *     the others succeed exactly once, the failing one gets its own answer;
+ *   - a joins statement that fails (a row the database refuses) is written
+ *     again one join at a time: only the refused join fails.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,19 +134,21 @@ static void expect_db(char *got, const char *want, const char *what)
 	free(got);
 }
 
-/* Joins of `room` by n new guests while the room's row is locked; returns
- * the jobs (answered) after the lock is released. */
-static void joins_under_lock(const char *room, vcm_job_t *jobs, unsigned n, char **paths,
-                             char **users, vcm_job_t *extra, unsigned nextra)
+/* Joins by n new guests (of rooms[i], or all of rooms[0] when rooms[1] is
+ * NULL) while the row of rooms[0] is locked; returns the jobs (answered)
+ * after the lock is released. */
+static void joins_under_lock(const char *const *rooms, vcm_job_t *jobs, unsigned n,
+                             char **paths, char **users, vcm_job_t *extra, unsigned nextra)
 {
 	vcm_job_t *all = calloc(n + nextra, sizeof(*all));
 	run_t r = { all, n + nextra, 0 };
 
 	assert_non_null(all);
-	PGconn *lock = lock_meeting(room);
+	PGconn *lock = lock_meeting(rooms[0]);
 
 	for (unsigned i = 0; i < n; i++) {
-		users[i] = vct_strf("gc-%s-%u@example.com", room, i);
+		const char *room = rooms[1] == NULL ? rooms[0] : rooms[i];
+		users[i] = users[i] != NULL ? users[i] : vct_strf("gc-%s-%u@example.com", room, i);
 		paths[i] = vcm_url(room, "join");
 		all[i] = (vcm_job_t){
 			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
@@ -170,22 +178,41 @@ static void expect_waiting(vcm_job_t *jobs, unsigned n)
 	}
 }
 
+static void free_all(vcm_job_t *jobs, char **paths, char **users, unsigned n)
+{
+	vcm_jobs_free(jobs, n);
+	for (unsigned i = 0; i < n; i++) {
+		free(paths[i]);
+		free(users[i]);
+	}
+}
+
+/* Waiting rows of `room`, as text. */
+static char *waiting_rows(const char *room)
+{
+	return count("SELECT count(*) FROM meeting_participants p JOIN meetings m"
+	             " ON m.id = p.meeting_id WHERE m.room_id = '%s' AND status = 'waiting'",
+	             room);
+}
+
 static void test_waiting_statements_commit_together(void **state)
 {
-	const char *room = "gc-together";
+	const char *rooms[JOINS];
 	vcm_job_t jobs[JOINS];
-	char *paths[JOINS], *users[JOINS];
+	char *paths[JOINS], *users[JOINS] = { NULL };
 	double commits = metric("vcd_db_group_commits_total");
 	double committed = metric("vcd_db_group_committed_queries_total");
 	double failures = metric("vcd_db_group_commit_failures_total");
 
-	json_decref(vcm_join(HOST, room, "Host"));
-	joins_under_lock(room, jobs, JOINS, paths, users, NULL, 0);
+	/* One meeting per guest: their joins are different statements. */
+	for (unsigned i = 0; i < JOINS; i++) {
+		rooms[i] = vct_strf("gc-together-%u", i);
+		json_decref(vcm_join(HOST, rooms[i], "Host"));
+	}
+	joins_under_lock(rooms, jobs, JOINS, paths, users, NULL, 0);
 	expect_waiting(jobs, JOINS);
-	expect_db(count("SELECT count(*) FROM meeting_participants p JOIN meetings m"
-	                " ON m.id = p.meeting_id WHERE m.room_id = '%s' AND status = 'waiting'",
-	                room),
-	          "12", "waiting rows");
+	for (unsigned i = 0; i < JOINS; i++)
+		expect_db(waiting_rows(rooms[i]), "1", "waiting rows of one meeting");
 	/* The first join waited for the lock; the others arrived meanwhile and
 	 * left together once it committed. */
 	if (metric("vcd_db_group_commits_total") - commits < 1 ||
@@ -194,24 +221,76 @@ static void test_waiting_statements_commit_together(void **state)
 		         metric("vcd_db_group_commits_total") - commits,
 		         metric("vcd_db_group_committed_queries_total") - committed, JOINS / 2);
 	assert_true(metric("vcd_db_group_commit_failures_total") == failures);
-	vcm_jobs_free(jobs, JOINS);
-	for (unsigned i = 0; i < JOINS; i++) {
-		free(paths[i]);
-		free(users[i]);
-	}
+	free_all(jobs, paths, users, JOINS);
+	for (unsigned i = 0; i < JOINS; i++)
+		free((char *)rooms[i]);
+	vct_pass();
+}
+
+static void test_joins_of_one_meeting_are_one_statement(void **state)
+{
+	const char *rooms[2] = { "gc-one-statement", NULL };
+	vcm_job_t jobs[JOINS];
+	char *paths[JOINS], *users[JOINS] = { NULL };
+	double batches = metric("vcd_meeting_join_batches_total");
+	double batched = metric("vcd_meeting_joins_batched_total");
+
+	json_decref(vcm_join(HOST, rooms[0], "Host"));
+	joins_under_lock(rooms, jobs, JOINS, paths, users, NULL, 0);
+	/* Each is answered from its own row (vcm_participant checks the user). */
+	expect_waiting(jobs, JOINS);
+	expect_db(waiting_rows(rooms[0]), "12", "waiting rows");
+	/* The first statement waited for the lock with the only connection;
+	 * every join after it gathered in the next one while it waited. */
+	if (metric("vcd_meeting_joins_batched_total") - batched != JOINS ||
+	    metric("vcd_meeting_join_batches_total") - batches > 2)
+		fail_msg("%.0f joins written in %.0f statements; expected %d in at most 2",
+		         metric("vcd_meeting_joins_batched_total") - batched,
+		         metric("vcd_meeting_join_batches_total") - batches, JOINS);
+	free_all(jobs, paths, users, JOINS);
+	vct_pass();
+}
+
+static void test_failed_joins_statement_writes_each_alone(void **state)
+{
+	const char *rooms[2] = { "gc-one-refused", NULL };
+	const char *refused = "gc-refused@example.com";
+	vcm_job_t jobs[JOINS];
+	char *paths[JOINS], *users[JOINS] = { NULL };
+	double batches = metric("vcd_meeting_join_batches_total");
+	PGconn *pg = lock_open();
+
+	/* A row the database refuses, as a constraint added by a DBA would. */
+	sql_ok(pg, "ALTER TABLE meeting_participants ADD CONSTRAINT gc_refused"
+	           " CHECK (user_id <> 'gc-refused@example.com')");
+	json_decref(vcm_join(HOST, rooms[0], "Host"));
+	users[JOINS - 1] = strdup(refused);
+	joins_under_lock(rooms, jobs, JOINS, paths, users, NULL, 0);
+	sql_ok(pg, "ALTER TABLE meeting_participants DROP CONSTRAINT gc_refused");
+	PQfinish(pg);
+	expect_waiting(jobs, JOINS - 1);
+	if (jobs[JOINS - 1].status != 500)
+		fail_msg("the refused join: status %d, expected 500", jobs[JOINS - 1].status);
+	expect_db(waiting_rows(rooms[0]), "11", "waiting rows");
+	expect_db(count("SELECT count(*) FROM meeting_participants WHERE user_id = '%s'", refused),
+	          "0", "rows of the refused user");
+	if (metric("vcd_meeting_join_batches_total") - batches < 1 ||
+	    !vct_vcd_log_has(vcd, "guest joins written together failed"))
+		fail_msg("no joins statement failed: the refused join was written alone");
+	free_all(jobs, paths, users, JOINS);
 	vct_pass();
 }
 
 static void test_failed_group_commit_runs_each_alone(void **state)
 {
-	const char *room = "gc-failed";
 	const char *taken = "{\"username\":\"gc_taken\",\"password\":\"Pw-gc-taken-1!\"}";
 	const char *fresh = "{\"username\":\"gc_fresh\",\"password\":\"Pw-gc-fresh-1!\"}";
 	vcm_job_t jobs[JOINS], regs[2] = {
 		{ .user = HOST, .method = "POST", .path = "/api/users/register", .body = taken },
 		{ .user = HOST, .method = "POST", .path = "/api/users/register", .body = fresh },
 	};
-	char *paths[JOINS], *users[JOINS];
+	const char *rooms[2] = { "gc-failed", NULL };
+	char *paths[JOINS], *users[JOINS] = { NULL };
 	double failures = metric("vcd_db_group_commit_failures_total");
 	vct_resp_t r;
 
@@ -219,27 +298,20 @@ static void test_failed_group_commit_runs_each_alone(void **state)
 	                          "Content-Type: application/json\r\n", taken, &r),
 	                 201);
 	vct_resp_free(&r);
-	json_decref(vcm_join(HOST, room, "Host"));
-	joins_under_lock(room, jobs, JOINS, paths, users, regs, 2);
+	json_decref(vcm_join(HOST, rooms[0], "Host"));
+	joins_under_lock(rooms, jobs, JOINS, paths, users, regs, 2);
 	expect_waiting(jobs, JOINS);
 	if (regs[0].status != 409 || regs[1].status != 201)
 		fail_msg("registrations: taken %d (expected 409), fresh %d (expected 201)",
 		         regs[0].status, regs[1].status);
 	/* Nothing twice: each statement of the rolled back batch ran once more. */
-	expect_db(count("SELECT count(*) FROM meeting_participants p JOIN meetings m"
-	                " ON m.id = p.meeting_id WHERE m.room_id = '%s' AND status = 'waiting'",
-	                room),
-	          "12", "waiting rows");
+	expect_db(waiting_rows(rooms[0]), "12", "waiting rows");
 	expect_db(count("SELECT count(*) FROM users WHERE username LIKE '%s'", "gc\\_%"), "2",
 	          "users");
 	if (metric("vcd_db_group_commit_failures_total") - failures < 1)
 		fail_msg("no group commit failed: the taken username was not in a batch");
-	vcm_jobs_free(jobs, JOINS);
+	free_all(jobs, paths, users, JOINS);
 	vcm_jobs_free(regs, 2);
-	for (unsigned i = 0; i < JOINS; i++) {
-		free(paths[i]);
-		free(users[i]);
-	}
 	vct_pass();
 }
 
@@ -260,7 +332,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_waiting_statements_commit_together),
+		T(test_joins_of_one_meeting_are_one_statement),
 		T(test_failed_group_commit_runs_each_alone),
+		T(test_failed_joins_statement_writes_each_alone),
 	};
 
 	return cmocka_run_group_tests_name("group_commit", tests, group_setup, group_teardown);
