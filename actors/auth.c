@@ -278,9 +278,11 @@ static void check_jwt(vc_http_req_t *req, const char *tok, bool from_cookie, uns
 	sub = claims ? json_string_value(json_object_get(claims, "sub")) : NULL;
 	name = claims ? json_string_value(json_object_get(claims, "name")) : NULL;
 	if (e != VC_JWT_OK || sub == NULL || name == NULL || *sub == '\0' ||
+	    vc_utf8_chars(sub) > VC_USER_ID_MAX ||
 	    !json_is_integer(json_object_get(claims, "iat"))) {
 		log_debug("session JWT refused: %s",
-		          e != VC_JWT_OK ? vc_jwt_strerror(e) : "missing sub, name or iat");
+		          e != VC_JWT_OK ? vc_jwt_strerror(e)
+		                         : "missing sub, name or iat, or sub over 255 characters");
 		json_decref(claims);
 		unauthorized(req, flags, true);
 		return;

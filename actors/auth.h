@@ -21,6 +21,10 @@
 
 enum vc_identity_kind { VC_ID_SESSION = 1, VC_ID_JWT = 2 };
 
+/* The longest user id vcd stores (meeting_participants.user_id): a session
+ * JWT whose sub is longer is refused. */
+#define VC_USER_ID_MAX 255
+
 typedef struct vc_identity {
 	enum vc_identity_kind kind;
 	char *user_id;      /* users.id, or the JWT's sub */

@@ -86,6 +86,11 @@ json_t *vc_meeting_json_invalid_id(const char *detail)
 	return j;
 }
 
+json_t *vc_meeting_json_invalid_display_name(void)
+{
+	return error_envelope("INVALID_DISPLAY_NAME", "Display name cannot exceed 255 characters");
+}
+
 json_t *vc_meeting_json_too_many(size_t n)
 {
 	char message[96];

@@ -20,6 +20,8 @@
 #include "actors/meetings.h"
 
 #define VC_MEETING_MAX_ATTENDEES 100
+/* What the participant and meeting columns hold (varchar(255)). */
+#define VC_MEETING_TEXT_MAX 255
 
 /* --- errors --------------------------------------------------------------- */
 
@@ -32,6 +34,8 @@ int vc_meeting_error_status(enum vc_meeting_error e);
 json_t *vc_meeting_json_error(enum vc_meeting_error e, const char *room_id, const char *user_id);
 /* 400 INVALID_MEETING_ID, "Invalid meeting ID: <detail>". */
 json_t *vc_meeting_json_invalid_id(const char *detail);
+/* 400 INVALID_DISPLAY_NAME, "Display name cannot exceed 255 characters". */
+json_t *vc_meeting_json_invalid_display_name(void);
 /* 400 TOO_MANY_ATTENDEES, "Too many attendees: <n> provided, maximum is 100". */
 json_t *vc_meeting_json_too_many(size_t n);
 

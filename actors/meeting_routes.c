@@ -432,10 +432,17 @@ static bool check_create(parse_t *p)
 	return true;
 }
 
-/* vcd: a room id the media server would refuse is not created ad hoc. */
+/* vcd: a room id the media server would refuse is not created ad hoc, and
+ * a display name the participant row cannot hold is refused, not a 500. */
 static bool check_join(parse_t *p)
 {
-	return room_id_ok(p->rf, p->room_id);
+	const char *dn = p->f.display_name;
+
+	if (!room_id_ok(p->rf, p->room_id))
+		return false;
+	if (dn != NULL && vc_utf8_chars(dn) > VC_MEETING_TEXT_MAX)
+		return enveloped(p->rf, 400, vc_meeting_json_invalid_display_name());
+	return true;
 }
 
 /* --- answers -------------------------------------------------------------- */

@@ -52,6 +52,15 @@ char *vc_strndup(const char *s, size_t n)
 	return p;
 }
 
+size_t vc_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80; /* not a continuation byte */
+	return n;
+}
+
 void vc_fatal(const char *fmt, ...)
 {
 	va_list ap;

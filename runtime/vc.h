@@ -26,6 +26,8 @@ void *vc_calloc(size_t nmemb, size_t n);
 void *vc_realloc(void *p, size_t n);
 char *vc_strdup(const char *s);
 char *vc_strndup(const char *s, size_t n);
+/* Characters of a valid UTF-8 string, as PostgreSQL's varchar(n) counts. */
+size_t vc_utf8_chars(const char *s);
 /* Print "vcd: fatal: ..." to stderr and abort. For impossible states only. */
 void vc_fatal(const char *fmt, ...) VC_PRINTF(1, 2) __attribute__((noreturn));
 

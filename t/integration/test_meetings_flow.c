@@ -1091,6 +1091,43 @@ static void test_vcd_join_refuses_unsafe_room_ids(void **state)
 	vct_pass();
 }
 
+/* videocall.rs stores display names and user ids as varchar(255) and
+ * answers 500 past that; vcd refuses them first: a display name of more
+ * than 255 characters is INVALID_DISPLAY_NAME, a session JWT whose sub is
+ * longer is no credential (401). Characters, not bytes. */
+static void test_vcd_refuses_what_no_row_can_hold(void **state)
+{
+	const char *room = "flow-long-texts";
+	char name[256 * 2 + 32], user[300];
+	char *path = vcm_url(room, "join"), *v;
+	vct_resp_t r;
+
+	json_decref(vcm_join(HOST, room, NULL));
+	strcpy(name, "{\"display_name\":\"");
+	for (int i = 0; i < 255; i++)
+		strcat(name, "\u00e9"); /* é, 2 bytes */
+	strcat(name, "\"}");
+	json_decref(vcm_ok(ATT, "POST", room, "join", name, 200));
+	name[strlen(name) - 2] = '\0';
+	strcat(name, "x\"}");
+	vcm_fail(OTHER, "POST", room, "join", name, 400, "INVALID_DISPLAY_NAME",
+	         "Display name cannot exceed 255 characters");
+	memset(user, 'u', 256);
+	user[256] = '\0';
+	assert_int_equal(vcm_call(user, "POST", path, "{}", &r), 401);
+	vct_resp_free(&r);
+	free(path);
+	user[255] = '\0';
+	json_decref(vcm_ok(user, "POST", room, "join", "{}", 200));
+	v = vct_db_valuef(db_url,
+	                  "SELECT count(*) FROM meeting_participants p JOIN meetings m"
+	                  " ON m.id = p.meeting_id WHERE m.room_id = '%s'",
+	                  room);
+	assert_string_equal(v, "3"); /* the host, the guest and the 255-character user */
+	free(v);
+	vct_pass();
+}
+
 /* --- concurrency ---------------------------------------------------------- */
 
 /* Every job answered 200 with a success envelope; its result's status. */
@@ -1426,6 +1463,7 @@ int main(void)
 		T(test_vcd_admission_participants),
 		T(test_vcd_kick),
 		T(test_vcd_join_refuses_unsafe_room_ids),
+		T(test_vcd_refuses_what_no_row_can_hold),
 		T(test_concurrent_joins_then_admit),
 		T(test_concurrent_ad_hoc_creation),
 		T(test_restart_keeps_state),

@@ -124,6 +124,41 @@ static void test_room_id(void **state)
 	        "INVALID_MEETING_ID", "Invalid meeting ID: cannot be empty");
 }
 
+/* {"display_name": n copies of the UTF-8 character ch} */
+static char *display_name_body(const char *ch, int n)
+{
+	size_t w = strlen(ch), cap = 32 + (size_t)n * w;
+	char *b = malloc(cap), *at = b + snprintf(b, cap, "{\"display_name\":\"");
+
+	for (int i = 0; i < n; i++, at += w)
+		memcpy(at, ch, w);
+	snprintf(at, cap - (size_t)(at - b), "\"}");
+	return b;
+}
+
+static void test_display_name(void **state)
+{
+	const char *too_long = "Display name cannot exceed 255 characters";
+	char *b;
+	vc_meeting_cmd_msg_t *c;
+
+	/* characters, as the varchar(255) column counts them, not bytes */
+	b = display_name_body("\u00e9", 255); /* é: 2 bytes each */
+	c = accepted(req(VC_MC_JOIN, "room", NULL, JSON_CT, b));
+	assert_int_equal(strlen(c->display_name), 510);
+	done(c);
+	free(b);
+	b = display_name_body("\xf0\x9f\x98\x80", 256); /* 😀: 4 bytes each */
+	refused(req(VC_MC_JOIN, "room", NULL, JSON_CT, b), 400, "INVALID_DISPLAY_NAME", too_long);
+	free(b);
+	b = display_name_body("x", 256);
+	refused(req(VC_MC_JOIN, "room", NULL, JSON_CT, b), 400, "INVALID_DISPLAY_NAME", too_long);
+	/* after the room id */
+	refused(req(VC_MC_JOIN, "bad.room", NULL, JSON_CT, b), 400, "INVALID_MEETING_ID",
+	        PATTERN_MSG);
+	free(b);
+}
+
 static char *attendees_body(const char *meeting_id, int n)
 {
 	size_t cap = 64 + (size_t)n * 4;
@@ -260,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_json),      cmocka_unit_test(test_content_type),
 		cmocka_unit_test(test_room_id),       cmocka_unit_test(test_attendees),
+		cmocka_unit_test(test_display_name),
 		cmocka_unit_test(test_shape),         cmocka_unit_test(test_query),
 		cmocka_unit_test(test_query_clamped), cmocka_unit_test(test_commands),
 	};
