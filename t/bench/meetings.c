@@ -1,9 +1,12 @@
 /*
  * meetings.c — the load generator of the meetings benchmark (make bench):
- * CLIENTS threads, each a blocking HTTP/1.1 client with keep-alive
- * connections, drive the meeting API of a running vcd for SECONDS seconds,
- * then report HTTP operations and iterations per second with p50/p99
- * latencies per operation kind. It is a client: blocking sockets are fine.
+ * CLIENTS clients, each an HTTP/1.1 client with keep-alive connections and
+ * one call at a time, drive the meeting API of a running vcd for SECONDS
+ * seconds, then report HTTP operations and iterations per second with
+ * p50/p99 latencies per operation kind. Like pgbench -j, the clients share
+ * a few threads ($MEETINGS_THREADS, default 2), each an epoll loop over its
+ * clients' sockets: the load generator competes with vcd for the CPU as
+ * pgbench competes with PostgreSQL, not with a thread per client.
  *
  *   distinct  client i, iteration k: host h_i POST /join on a new meeting
  *             (which creates it, h_i owning and hosting it), guest g_i POST
@@ -21,12 +24,13 @@
  * session_jwt_compat = true and the same jwt_secret. Any other answer than
  * the one expected, or none within 10 s, stops the run: exit status 1.
  *
- * usage: meetings distinct|shared|joins PORT CLIENTS SECONDS
+ * usage: [MEETINGS_THREADS=N] meetings distinct|shared|joins PORT CLIENTS SECONDS
  * Prints one line per operation kind, one for whole iterations, and last
  * "result ops_per_s=… joins_per_s=… iterations_per_s=… p50_ms=… p99_ms=…"
  * (joins: every POST /join, the hosts' included; p50/p99: every call).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -37,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -48,6 +53,7 @@
 #include "wire/jwt.h"
 
 #define MAX_CLIENTS 1024
+#define MAX_THREADS 64
 #define CONN_BUF 65536
 #define IO_TIMEOUT_S 10
 #define JWT_LIFETIME_S 3600 /* beyond the run */
@@ -80,22 +86,37 @@ typedef struct samples {
 	size_t n, cap;
 } samples_t;
 
-/* One keep-alive connection and the bytes read from it. */
+typedef struct client client_t;
+
+/* One keep-alive connection, the request being sent on it and the bytes
+ * read from it. */
 typedef struct conn {
 	int fd; /* -1: connect before the next call */
+	client_t *owner;
+	char req[2048];
+	size_t req_len, req_sent;
 	size_t len;
 	char buf[CONN_BUF];
 } conn_t;
 
-typedef struct client {
-	int id;
-	pthread_t th;
+/* A client: one call at a time, the steps of its iterations in order. */
+struct client {
+	int id, epfd;
 	conn_t host, guest;
 	char host_id[ID_MAX], guest_id[ID_MAX];
 	char *host_jwt, *guest_jwt;
+	/* the iteration at work: its step, room and guest */
+	int step;
+	char room[ID_MAX], new_guest[ID_MAX];
+	char *jwt; /* new_guest's */
+	conn_t *at; /* the connection of the call in flight */
+	enum op op;
+	char what[256];
+	uint64_t call_us, iter_us;
+	bool done;
 	uint64_t iterations, end_us;
-	samples_t op[OP_COUNT], iter;
-} client_t;
+	samples_t op_samples[OP_COUNT], iter;
+};
 
 static struct {
 	enum mode mode;
@@ -105,6 +126,8 @@ static struct {
 	char tag[24];      /* in every id: runs never collide */
 	char room[ID_MAX]; /* shared mode's meeting */
 	client_t *clients;
+	int nthreads;
+	pthread_t threads[MAX_THREADS];
 	pthread_barrier_t go;
 	uint64_t start_us, deadline_us;
 	atomic_int stop;
@@ -167,10 +190,11 @@ static double pct_ms(const samples_t *s, double p)
 
 /* --- HTTP ----------------------------------------------------------------- */
 
+/* Connect k (loopback: at once) and watch it on its client's epoll. */
 static bool conn_open(conn_t *k)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)B.port) };
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = k };
 	int one = 1;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -179,53 +203,67 @@ static bool conn_open(conn_t *k)
 	if (k->fd < 0)
 		return fail("socket: %s", strerror(errno));
 	setsockopt(k->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(k->fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		return fail("cannot connect to vcd on 127.0.0.1:%d: %s", B.port, strerror(errno));
+	fcntl(k->fd, F_SETFL, fcntl(k->fd, F_GETFL) | O_NONBLOCK);
+	if (epoll_ctl(k->owner->epfd, EPOLL_CTL_ADD, k->fd, &ev) != 0)
+		return fail("epoll_ctl: %s", strerror(errno));
 	return true;
 }
 
 static void conn_close(conn_t *k)
 {
 	if (k->fd >= 0)
-		close(k->fd);
+		close(k->fd); /* leaves the epoll set with it */
 	k->fd = -1;
 	k->len = 0;
 }
 
-static bool send_all(conn_t *k, const char *p, size_t n)
+/* Send what is left of k's request; watch for writability if the socket
+ * is full (it rarely is: requests are small). */
+static bool conn_send(conn_t *k)
 {
-	while (n > 0) {
-		ssize_t w = send(k->fd, p, n, MSG_NOSIGNAL);
+	struct epoll_event ev = { .data.ptr = k };
+
+	while (k->req_sent < k->req_len) {
+		ssize_t w = send(k->fd, k->req + k->req_sent, k->req_len - k->req_sent,
+		                 MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
 		if (w <= 0)
-			return fail("sending to vcd: %s", w < 0 ? strerror(errno) : "nothing sent");
-		p += w;
-		n -= (size_t)w;
+			return fail("%s: sending to vcd: %s", k->owner->what,
+			            w < 0 ? strerror(errno) : "nothing sent");
+		k->req_sent += (size_t)w;
 	}
+	ev.events = EPOLLIN | (k->req_sent < k->req_len ? EPOLLOUT : 0);
+	epoll_ctl(k->owner->epfd, EPOLL_CTL_MOD, k->fd, &ev);
 	return true;
 }
 
-/* Read more bytes into k's buffer (keeping one byte for a NUL). */
-static bool recv_more(conn_t *k, const char *what)
+/* Read what has arrived into k's buffer (keeping one byte for a NUL). */
+static bool conn_recv(conn_t *k)
 {
-	ssize_t r;
-
-	if (k->len + 1 >= sizeof(k->buf))
-		return fail("%s: the answer is larger than %d bytes", what, CONN_BUF - 1);
-	do
+	for (;;) {
+		ssize_t r;
+		if (k->len + 1 >= sizeof(k->buf))
+			return fail("%s: the answer is larger than %d bytes", k->owner->what,
+			            CONN_BUF - 1);
 		r = recv(k->fd, k->buf + k->len, sizeof(k->buf) - 1 - k->len, 0);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return fail("%s: vcd closed the connection before answering", what);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return fail("%s: no answer within %d s", what, IO_TIMEOUT_S);
-	if (r < 0)
-		return fail("%s: reading the answer: %s", what, strerror(errno));
-	k->len += (size_t)r;
-	return true;
+		if (r > 0) {
+			k->len += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (r == 0)
+			return fail("%s: vcd closed the connection before answering",
+			            k->owner->what);
+		return fail("%s: reading the answer: %s", k->owner->what, strerror(errno));
+	}
 }
 
 typedef struct resp {
@@ -248,36 +286,34 @@ static const char *header(const char *hdr, const char *end, const char *name)
 	return NULL;
 }
 
-/* Read one whole answer (vcd always sends Content-Length, never chunks). */
-static bool read_resp(conn_t *k, resp_t *r, const char *what)
+/* One whole answer in k's buffer (vcd always sends Content-Length, never
+ * chunks): 1, with r filled; 0: not all of it yet; -1: failed (fail() is
+ * false, so "fail(…) - 1" is -1). */
+static int parse_resp(conn_t *k, resp_t *r)
 {
+	const char *what = k->owner->what, *v;
 	char *end;
-	const char *v;
 	size_t clen, hlen;
 
 	k->buf[k->len] = '\0';
-	while ((end = strstr(k->buf, "\r\n\r\n")) == NULL) {
-		if (!recv_more(k, what))
-			return false;
-		k->buf[k->len] = '\0';
-	}
+	if ((end = strstr(k->buf, "\r\n\r\n")) == NULL)
+		return 0;
 	if (sscanf(k->buf, "HTTP/1.%*d %d", &r->status) != 1)
-		return fail("%s: not an HTTP answer: '%.60s'", what, k->buf);
+		return fail("%s: not an HTTP answer: '%.60s'", what, k->buf) - 1;
 	v = header(k->buf, end, "Content-Length");
 	if (v == NULL)
-		return fail("%s: HTTP %d without Content-Length", what, r->status);
+		return fail("%s: HTTP %d without Content-Length", what, r->status) - 1;
 	clen = strtoul(v, NULL, 10);
 	v = header(k->buf, end, "Connection");
 	r->close = v != NULL && strncasecmp(v + strspn(v, " "), "close", 5) == 0;
 	hlen = (size_t)(end + 4 - k->buf);
 	if (hlen + clen + 1 > sizeof(k->buf))
-		return fail("%s: a %zu-byte body does not fit %d bytes", what, clen, CONN_BUF);
-	while (k->len < hlen + clen)
-		if (!recv_more(k, what))
-			return false;
+		return fail("%s: a %zu-byte body does not fit %d bytes", what, clen, CONN_BUF) - 1;
+	if (k->len < hlen + clen)
+		return 0;
 	r->used = hlen + clen;
 	r->body = k->buf + hlen;
-	return true;
+	return 1;
 }
 
 /* After an answer: drop its bytes (keeping any that follow it). */
@@ -305,33 +341,29 @@ static bool check(conn_t *k, resp_t *r, enum op op, const char *what)
 	return ok;
 }
 
-/* One timed call of kind op on k as the caller with session JWT jwt. */
+/* Start a call of kind op on k as the caller with session JWT jwt: the
+ * clock starts as the request leaves. */
 static bool call(client_t *c, conn_t *k, enum op op, const char *method, const char *path,
                  const char *jwt, const char *body)
 {
-	char req[2048], what[256];
 	int n;
-	resp_t r;
-	uint64_t t0;
 
-	snprintf(what, sizeof(what), "%s %s (%s)", method, path, op_names[op]);
-	n = snprintf(req, sizeof(req),
+	snprintf(c->what, sizeof(c->what), "%s %s (%s)", method, path, op_names[op]);
+	n = snprintf(k->req, sizeof(k->req),
 	             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
 	             "%sContent-Length: %zu\r\n\r\n%s",
 	             method, path, B.port, jwt, body ? "Content-Type: application/json\r\n" : "",
 	             body ? strlen(body) : 0, body ? body : "");
-	if (n < 0 || (size_t)n >= sizeof(req))
-		return fail("%s: the request does not fit %zu bytes", what, sizeof(req));
+	if (n < 0 || (size_t)n >= sizeof(k->req))
+		return fail("%s: the request does not fit %zu bytes", c->what, sizeof(k->req));
 	if (k->fd < 0 && !conn_open(k))
 		return false;
-	t0 = vc_now_us();
-	if (!send_all(k, req, (size_t)n) || !read_resp(k, &r, what))
-		return false;
-	samples_add(&c->op[op], vc_now_us() - t0);
-	if (!check(k, &r, op, what))
-		return false;
-	consume(k, &r);
-	return true;
+	k->req_len = (size_t)n;
+	k->req_sent = 0;
+	c->at = k;
+	c->op = op;
+	c->call_us = vc_now_us();
+	return conn_send(k);
 }
 
 /* --- the meeting steps ---------------------------------------------------- */
@@ -378,64 +410,175 @@ static bool status(client_t *c, const char *room, const char *jwt)
 	return call(c, &c->guest, OP_STATUS, "GET", path, jwt, NULL);
 }
 
-static bool distinct_iteration(client_t *c)
+/*
+ * The iterations, one call per step; a step past the last one returns
+ * false with nothing started, and the iteration is over.
+ *   distinct  host join (a new meeting), guest join, admit, status
+ *   shared    a new guest: join, admit, status
+ *   joins     a new guest: join
+ */
+static bool distinct_step(client_t *c, bool *started)
 {
-	char room[ID_MAX];
+	const char *room = c->room;
 
-	snprintf(room, sizeof(room), "bench-%s-m%d-%llu", B.tag, c->id,
-	         (unsigned long long)c->iterations);
-	return join(c, &c->host, OP_HOST_JOIN, room, c->host_id, c->host_jwt) &&
-	       join(c, &c->guest, OP_GUEST_JOIN, room, c->guest_id, c->guest_jwt) &&
-	       admit(c, room, c->host_jwt, c->guest_id) && status(c, room, c->guest_jwt);
+	switch (c->step) {
+	case 0:
+		snprintf(c->room, sizeof(c->room), "bench-%s-m%d-%llu", B.tag, c->id,
+		         (unsigned long long)c->iterations);
+		return join(c, &c->host, OP_HOST_JOIN, room, c->host_id, c->host_jwt);
+	case 1: return join(c, &c->guest, OP_GUEST_JOIN, room, c->guest_id, c->guest_jwt);
+	case 2: return admit(c, room, c->host_jwt, c->guest_id);
+	case 3: return status(c, room, c->guest_jwt);
+	}
+	*started = false;
+	return true;
 }
 
-static bool shared_iteration(client_t *c)
+static void guest_of_iteration(client_t *c, char tagc)
 {
-	char guest[ID_MAX], *jwt;
-	bool ok;
-
-	snprintf(guest, sizeof(guest), "bench-%s-g%d-%llu", B.tag, c->id,
+	snprintf(c->new_guest, sizeof(c->new_guest), "bench-%s-%c%d-%llu", B.tag, tagc, c->id,
 	         (unsigned long long)c->iterations);
-	jwt = session_jwt(guest);
-	ok = join(c, &c->guest, OP_GUEST_JOIN, B.room, guest, jwt) &&
-	     admit(c, B.room, c->host_jwt, guest) && status(c, B.room, jwt);
-	free(jwt);
-	return ok;
+	free(c->jwt);
+	c->jwt = session_jwt(c->new_guest);
 }
 
-static bool joins_iteration(client_t *c)
+static bool shared_step(client_t *c, bool *started)
 {
-	char guest[ID_MAX], *jwt;
-	bool ok;
-
-	snprintf(guest, sizeof(guest), "bench-%s-j%d-%llu", B.tag, c->id,
-	         (unsigned long long)c->iterations);
-	jwt = session_jwt(guest);
-	ok = join(c, &c->guest, OP_GUEST_JOIN, B.room, guest, jwt);
-	free(jwt);
-	return ok;
+	switch (c->step) {
+	case 0:
+		guest_of_iteration(c, 'g');
+		return join(c, &c->guest, OP_GUEST_JOIN, B.room, c->new_guest, c->jwt);
+	case 1: return admit(c, B.room, c->host_jwt, c->new_guest);
+	case 2: return status(c, B.room, c->jwt);
+	}
+	*started = false;
+	return true;
 }
 
-static bool (*const iterations[MODE_COUNT])(client_t *) = {
-	[DISTINCT] = distinct_iteration,
-	[SHARED] = shared_iteration,
-	[JOINS] = joins_iteration,
+static bool joins_step(client_t *c, bool *started)
+{
+	if (c->step == 0) {
+		guest_of_iteration(c, 'j');
+		return join(c, &c->guest, OP_GUEST_JOIN, B.room, c->new_guest, c->jwt);
+	}
+	*started = false;
+	return true;
+}
+
+static bool (*const steps[MODE_COUNT])(client_t *, bool *) = {
+	[DISTINCT] = distinct_step,
+	[SHARED] = shared_step,
+	[JOINS] = joins_step,
 };
 
-static void *client_main(void *arg)
+/* The client's next call: the next step, or the next iteration while the
+ * run lasts. False when the client is done (or failed). */
+static bool advance(client_t *c)
 {
-	client_t *c = arg;
-	bool (*iteration)(client_t *) = iterations[B.mode];
+	bool started = true;
 
-	pthread_barrier_wait(&B.go);
-	while (!atomic_load(&B.stop) && vc_now_us() < B.deadline_us) {
-		uint64_t t0 = vc_now_us();
-		if (!iteration(c))
-			break;
-		samples_add(&c->iter, vc_now_us() - t0);
-		c->iterations++;
+	if (!steps[B.mode](c, &started))
+		return false;
+	if (started)
+		return true;
+	samples_add(&c->iter, vc_now_us() - c->iter_us);
+	c->iterations++;
+	if (atomic_load(&B.stop) || vc_now_us() >= B.deadline_us)
+		return false;
+	c->step = 0;
+	c->iter_us = vc_now_us();
+	return advance(c);
+}
+
+/* An answer for the call in flight: record, check, go on. */
+static bool answered(client_t *c)
+{
+	conn_t *k = c->at;
+	resp_t r;
+	int got = parse_resp(k, &r);
+
+	if (got <= 0)
+		return got == 0;
+	samples_add(&c->op_samples[c->op], vc_now_us() - c->call_us);
+	if (!check(k, &r, c->op, c->what))
+		return false;
+	consume(k, &r);
+	c->at = NULL;
+	c->step++;
+	return advance(c);
+}
+
+static void client_done(client_t *c)
+{
+	if (!c->done) {
+		c->done = true;
+		c->end_us = vc_now_us();
 	}
-	c->end_us = vc_now_us();
+}
+
+/* Something on a connection with no call in flight: vcd closed it (it is
+ * opened again for the next call) or, a bug, sent bytes nobody asked for. */
+static void idle_event(conn_t *k)
+{
+	char b[256];
+	ssize_t r = recv(k->fd, b, sizeof(b), 0);
+
+	if (r > 0)
+		fail("%s: vcd sent %zd bytes after the answer", k->owner->what, r);
+	else if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		conn_close(k);
+}
+
+/* One thread: an epoll loop over clients t, t + nthreads, ... */
+static void *thread_main(void *arg)
+{
+	int t = (int)(intptr_t)arg, left = 0, epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev[64];
+
+	if (epfd < 0)
+		vc_fatal("epoll_create1: %s", strerror(errno));
+	pthread_barrier_wait(&B.go);
+	for (int i = t; i < B.nclients; i += B.nthreads) {
+		client_t *c = &B.clients[i];
+		c->epfd = epfd;
+		c->iter_us = vc_now_us();
+		if (advance(c))
+			left++;
+		else
+			client_done(c);
+	}
+	while (left > 0 && !atomic_load(&B.stop)) {
+		int n = epoll_wait(epfd, ev, 64, 100);
+		uint64_t now;
+		for (int i = 0; i < n; i++) {
+			conn_t *k = ev[i].data.ptr;
+			client_t *c = k->owner;
+			if (c->done)
+				continue;
+			if (c->at != k) { /* nothing asked on it: vcd closed it (idle) */
+				idle_event(k);
+				continue;
+			}
+			bool ok = (ev[i].events & EPOLLOUT) ? conn_send(k) : true;
+			if (ok && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+				ok = conn_recv(k) && answered(c);
+			else if (ok)
+				continue;
+			if (!ok || c->at == NULL) {
+				client_done(c);
+				left--;
+			}
+		}
+		now = vc_now_us(); /* after the calls started above */
+		for (int i = t; i < B.nclients; i += B.nthreads) {
+			client_t *c = &B.clients[i];
+			if (!c->done && now - c->call_us > (uint64_t)IO_TIMEOUT_S * 1000000)
+				fail("%s: no answer within %d s", c->what, IO_TIMEOUT_S);
+		}
+	}
+	for (int i = t; i < B.nclients; i += B.nthreads)
+		client_done(&B.clients[i]);
+	close(epfd);
 	return NULL;
 }
 
@@ -456,6 +599,7 @@ static void clients_init(void)
 		client_t *c = &B.clients[i];
 		c->id = i;
 		c->host.fd = c->guest.fd = -1;
+		c->host.owner = c->guest.owner = c;
 		snprintf(c->host_id, sizeof(c->host_id), "bench-%s-h%d", B.tag, i);
 		snprintf(c->guest_id, sizeof(c->guest_id), "bench-%s-g%d", B.tag, i);
 		c->host_jwt =
@@ -466,16 +610,33 @@ static void clients_init(void)
 }
 
 /* Shared and joins modes: the host starts the meeting before the clock
- * does (its call is not counted). */
+ * does (its call is not counted; its connection is closed again, to be
+ * opened on the epoll of the thread that runs the client). */
 static bool shared_start(void)
 {
 	client_t *c = &B.clients[0];
+	conn_t *k = &c->host;
 	char host[ID_MAX];
+	resp_t r;
+	int got = 0;
 	bool ok;
 
 	snprintf(host, sizeof(host), "bench-%s-host", B.tag);
-	ok = join(c, &c->host, OP_HOST_JOIN, B.room, host, c->host_jwt);
-	c->op[OP_HOST_JOIN].n = 0;
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ok = c->epfd >= 0 && join(c, k, OP_HOST_JOIN, B.room, host, c->host_jwt);
+	while (ok && got == 0) {
+		struct epoll_event ev;
+		if (epoll_wait(c->epfd, &ev, 1, IO_TIMEOUT_S * 1000) != 1)
+			ok = fail("%s: no answer within %d s", c->what, IO_TIMEOUT_S);
+		else if ((ev.events & EPOLLOUT) != 0)
+			ok = conn_send(k);
+		else if ((ok = conn_recv(k)) && (got = parse_resp(k, &r)) == 1)
+			ok = check(k, &r, OP_HOST_JOIN, c->what);
+		ok = ok && got >= 0;
+	}
+	conn_close(k);
+	close(c->epfd);
+	c->at = NULL;
 	return ok;
 }
 
@@ -496,7 +657,7 @@ static void report(void)
 	for (int i = 0; i < B.nclients; i++) {
 		client_t *c = &B.clients[i];
 		for (int o = 0; o < OP_COUNT; o++)
-			samples_merge(&kind[o], &c->op[o]);
+			samples_merge(&kind[o], &c->op_samples[o]);
 		samples_merge(&iter, &c->iter);
 		end = c->end_us > end ? c->end_us : end;
 	}
@@ -528,8 +689,13 @@ static int parse_args(int argc, char **argv)
 {
 	const char *secret = getenv("MEETINGS_JWT_SECRET");
 
+	const char *threads = getenv("MEETINGS_THREADS");
+
 	if (argc != 5)
 		return usage("expected 4 arguments");
+	B.nthreads = threads != NULL ? atoi(threads) : 2;
+	if (B.nthreads < 1 || B.nthreads > MAX_THREADS)
+		return usage("MEETINGS_THREADS must be 1-64");
 	for (B.mode = DISTINCT; B.mode < MODE_COUNT; B.mode++)
 		if (strcmp(argv[1], mode_names[B.mode]) == 0)
 			break;
@@ -562,15 +728,17 @@ int main(int argc, char **argv)
 		        B.failure);
 		return 1;
 	}
-	pthread_barrier_init(&B.go, NULL, (unsigned)B.nclients + 1);
-	for (int i = 0; i < B.nclients; i++)
-		if (pthread_create(&B.clients[i].th, NULL, client_main, &B.clients[i]) != 0)
-			vc_fatal("pthread_create failed for client %d", i);
+	if (B.nthreads > B.nclients)
+		B.nthreads = B.nclients;
+	pthread_barrier_init(&B.go, NULL, (unsigned)B.nthreads + 1);
+	for (int t = 0; t < B.nthreads; t++)
+		if (pthread_create(&B.threads[t], NULL, thread_main, (void *)(intptr_t)t) != 0)
+			vc_fatal("pthread_create failed for thread %d", t);
 	B.start_us = vc_now_us();
 	B.deadline_us = B.start_us + (uint64_t)(B.seconds * 1e6);
 	pthread_barrier_wait(&B.go);
-	for (int i = 0; i < B.nclients; i++)
-		pthread_join(B.clients[i].th, NULL);
+	for (int t = 0; t < B.nthreads; t++)
+		pthread_join(B.threads[t], NULL);
 	if (B.failure != NULL) {
 		fprintf(stderr, "meetings: %s: %s\n", argv[1], B.failure);
 		return 1;

@@ -11,10 +11,13 @@
 # per transaction with as many clients on the same database: the rate of
 # durable commits this machine allows, which every meeting write waits for.
 # pgbench runs before and after the meetings runs; the ratios use the mean.
+# Both clients spread their N clients over the same number of threads
+# (pgbench -j, MEETINGS_THREADS), for N = 8 and N = 32 by default.
 #
 # Environment: VCD, PWHASH_RATE, MEETINGS, top_srcdir (from make bench);
 # BENCH_WORKERS (default nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
-# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS (8), BENCH_ONLY (healthz,
+# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS ("8 32": a run per count),
+# BENCH_ONLY (healthz,
 # accounts or meetings: run that part alone; default all three).
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
@@ -201,11 +204,17 @@ db_round_trips() {
 		END { printf "%d %.6f\n", c, s }'
 }
 
+# Threads of the load generators for $1 clients: 2, as pgbench -j 2, or
+# fewer when there are fewer clients.
+client_threads() {
+	(($1 < 2)) && printf '%s\n' "$1" || printf '2\n'
+}
+
 # pgbench with $1 clients for $2 seconds, one durable single-row INSERT per
 # transaction, on the same database: prints its tps (and says more on stderr).
 pgbench_insert() {
-	local n=$1 secs=$2 jobs=2 out tps w0 w1
-	((n < jobs)) && jobs=$n
+	local n=$1 secs=$2 jobs out tps w0 w1
+	jobs=$(client_threads "$n")
 	bench_sql "CREATE TABLE IF NOT EXISTS bench_insert (id bigserial primary key, v int)"
 	printf 'INSERT INTO bench_insert (v) VALUES (1);\n' >"$tmp/insert.sql"
 	chmod 644 -- "$tmp/insert.sql"
@@ -251,7 +260,8 @@ meetings_run() {
 	local port=$1 mode=$2 n=$3 secs=$4 out res d0 d1 w0
 	w0=$(wal_syncs)
 	d0=$(db_round_trips "$port")
-	out=$(MEETINGS_JWT_SECRET=$jwt_secret "$MEETINGS" "$mode" "$port" "$n" "$secs") ||
+	out=$(MEETINGS_JWT_SECRET=$jwt_secret MEETINGS_THREADS=$(client_threads "$n") \
+		"$MEETINGS" "$mode" "$port" "$n" "$secs") ||
 		die "meetings $mode failed (its error above)"
 	d1=$(db_round_trips "$port")
 	grep -v '^result ' <<<"$out" || true
@@ -286,27 +296,40 @@ meetings_ratios() {
 meetings_warm_up() {
 	local port=$1 n=$2 mode
 	for mode in distinct shared; do
-		MEETINGS_JWT_SECRET=$jwt_secret "$MEETINGS" "$mode" "$port" "$n" 2 >/dev/null ||
+		MEETINGS_JWT_SECRET=$jwt_secret MEETINGS_THREADS=$(client_threads "$n") \
+			"$MEETINGS" "$mode" "$port" "$n" 2 >/dev/null ||
 			die "meetings $mode (warm-up) failed (its error above)"
 	done
 	bench_sql "ANALYZE"
 	say "meetings: warmed up (2 s of each load), tables analyzed"
 }
 
-bench_meetings() {
-	local port=$1 n=${BENCH_MEETING_CLIENTS:-8} secs tps mode
-	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_MEETING_CLIENTS must be a positive integer, not '$n'"
-	[[ -x $STACK_PGBIN/pgbench ]] ||
-		die "no pgbench in $STACK_PGBIN (it comes with the postgresql server package)"
+# The three loads at $2 clients, between two pgbench runs.
+bench_meetings_at() {
+	local port=$1 n=$2 secs tps mode
 	secs=$(duration_seconds "$duration")
-	say "meetings: $n clients, ${secs}s per run, against pgbench with as many"
+	say "meetings: $n clients on $(client_threads "$n") threads, ${secs}s per run," \
+		"against pgbench with as many"
 	tps=$(pgbench_insert "$n" "$secs")
-	meetings_warm_up "$port" "$n"
 	: >"$tmp/meetings.results"
 	for mode in distinct shared joins; do
 		meetings_run "$port" "$mode" "$n" "$secs" "$tmp/meetings.results"
 	done
 	meetings_ratios "$tmp/meetings.results" "$tps" "$(pgbench_insert "$n" "$secs")"
+}
+
+bench_meetings() {
+	local port=$1 counts=${BENCH_MEETING_CLIENTS:-8 32} n
+	for n in $counts; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] ||
+			die "BENCH_MEETING_CLIENTS must be positive integers, not '$n'"
+	done
+	[[ -x $STACK_PGBIN/pgbench ]] ||
+		die "no pgbench in $STACK_PGBIN (it comes with the postgresql server package)"
+	meetings_warm_up "$port" "${counts%% *}"
+	for n in $counts; do
+		bench_meetings_at "$port" "$n"
+	done
 }
 
 main() {
