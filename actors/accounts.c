@@ -31,7 +31,10 @@
 #define PASSWORD_MAX 256
 #define DISPLAY_MAX 64
 #define EMAIL_MAX 254
-#define DEVICE_TOKEN_MAX 4096
+/* 2048: a device token is a primary key, and PostgreSQL's b-tree refuses
+ * entries over 2704 bytes (random text does not compress). */
+#define DEVICE_TOKEN_MAX 2048
+#define USER_AGENT_MAX 512 /* bytes of User-Agent kept with a session */
 
 static int st_register, st_find, st_session, st_logout, st_list, st_revoke, st_dev_put, st_dev_del,
         st_devs, st_logout_hash;
@@ -164,6 +167,19 @@ static json_t *str_or_null(const char *s)
 }
 
 /* --- rate limits and client addresses --------------------------------------- */
+
+/* The User-Agent kept with a session ("" when none): its first
+ * USER_AGENT_MAX bytes, as valid UTF-8 (a header may hold any bytes, and
+ * the database takes only UTF-8). */
+static void user_agent(vc_http_req_t *req, char buf[USER_AGENT_MAX + 1])
+{
+	const char *ua = vc_http_header(req, "User-Agent");
+	size_t n = ua != NULL ? strnlen(ua, USER_AGENT_MAX) : 0;
+
+	memcpy(buf, ua != NULL ? ua : "", n);
+	buf[n] = '\0';
+	vc_utf8_scrub(buf, n);
+}
 
 static void client_addr(vc_http_req_t *req, char *buf, size_t len)
 {
@@ -336,7 +352,7 @@ static void register_hashed(vc_http_req_t *req, vc_msg_t *reply)
 {
 	vc_pw_job_t *job = (vc_pw_job_t *)reply;
 	acct_t *a = vc_http_data(req);
-	char hashp[67], ttl[24], addr[64];
+	char hashp[67], ttl[24], addr[64], ua[USER_AGENT_MAX + 1];
 	const char *params[8];
 
 	if (job->hash[0] == '\0') {
@@ -353,7 +369,8 @@ static void register_hashed(vc_http_req_t *req, vc_msg_t *reply)
 	params[3] = job->hash;
 	params[4] = hashp;
 	params[5] = ttl;
-	params[6] = vc_http_header(req, "User-Agent");
+	user_agent(req, ua);
+	params[6] = ua[0] ? ua : NULL;
 	params[7] = addr;
 	vc_http_await(req, register_done);
 	vc_pg_query(st_register, 8, params, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
@@ -387,7 +404,7 @@ static void login_done(vc_http_req_t *req, vc_msg_t *reply)
 
 static void login_session(vc_http_req_t *req, acct_t *a)
 {
-	char hashp[67], ttl[24], addr[64];
+	char hashp[67], ttl[24], addr[64], ua[USER_AGENT_MAX + 1];
 	const char *params[7];
 
 	vc_session_token_new(a->token, a->hash);
@@ -397,7 +414,8 @@ static void login_session(vc_http_req_t *req, acct_t *a)
 	params[0] = a->user_id;
 	params[1] = hashp;
 	params[2] = ttl;
-	params[3] = vc_http_header(req, "User-Agent");
+	user_agent(req, ua);
+	params[3] = ua[0] ? ua : NULL;
 	params[4] = addr;
 	params[5] = a->new_hash[0] ? a->new_hash : NULL;
 	params[6] = a->stored_hash;
@@ -616,7 +634,7 @@ static char *device_token(vc_http_req_t *req)
 	}
 	if (j == 0 || j > DEVICE_TOKEN_MAX) {
 		free(out);
-		fail(req, 400, "A device token is 1 to 4096 printable characters");
+		fail(req, 400, "A device token is 1 to 2048 printable characters");
 		return NULL;
 	}
 	return out;

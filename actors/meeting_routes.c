@@ -344,8 +344,8 @@ static bool read_admission(vc_meeting_refusal_t *rf, const member_t *mb, json_t 
 	if (strcmp(s, "host") != 0 && strcmp(s, "participants") != 0)
 		return plain(rf, 422,
 		             UNPROCESSABLE
-		             "%s: unknown variant `%.64s`, expected `host` or `participants`",
-		             mb->key, s);
+		             "%s: unknown variant `%.*s`, expected `host` or `participants`",
+		             mb->key, (int)vc_utf8_prefix(s, 64), s);
 	*out = s;
 	return true;
 }

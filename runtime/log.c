@@ -151,11 +151,19 @@ void vc_log_write(int level, const char *fmt, ...)
 	                      ".%03ldZ %s %s%s%s: ", ts.tv_nsec / 1000000, vc_log_level_name(level),
 	                      thread_name, thread_ctx ? " " : "", thread_ctx ? thread_ctx : "");
 	if (n < sizeof(line)) {
+		size_t at = n;
 		va_start(ap, fmt);
 		int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
 		if (m > 0)
 			n += (size_t)m;
+		if (n > sizeof(line) - 2)
+			n = sizeof(line) - 2;
+		while (n > at && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--; /* libpq's messages end with one */
+		/* One line of valid UTF-8, whatever a client sent: a name with a
+		 * new line cannot forge a second log line. */
+		vc_utf8_scrub(line + at, n - at);
 	}
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;

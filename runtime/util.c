@@ -61,6 +61,63 @@ size_t vc_utf8_chars(const char *s)
 	return n;
 }
 
+size_t vc_utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--; /* s[n] continues a character: cut before its lead byte */
+	return n;
+}
+
+/* Bytes of the well-formed UTF-8 sequence at s (n > 0 bytes left), or 0
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	static const struct {
+		unsigned char lo, hi;        /* lead byte range */
+		unsigned char len, lo2, hi2; /* length, range of the second byte */
+	} forms[] = {
+		{ 0x00, 0x7F, 1, 0, 0 },       { 0xC2, 0xDF, 2, 0x80, 0xBF },
+		{ 0xE0, 0xE0, 3, 0xA0, 0xBF }, { 0xE1, 0xEC, 3, 0x80, 0xBF },
+		{ 0xED, 0xED, 3, 0x80, 0x9F }, { 0xEE, 0xEF, 3, 0x80, 0xBF },
+		{ 0xF0, 0xF0, 4, 0x90, 0xBF }, { 0xF1, 0xF3, 4, 0x80, 0xBF },
+		{ 0xF4, 0xF4, 4, 0x80, 0x8F },
+	};
+
+	for (size_t f = 0; f < VC_ARRAY_LEN(forms); f++) {
+		if (s[0] < forms[f].lo || s[0] > forms[f].hi)
+			continue;
+		size_t len = forms[f].len;
+		if (len == 1)
+			return 1;
+		if (n < len || s[1] < forms[f].lo2 || s[1] > forms[f].hi2)
+			return 0;
+		for (size_t i = 2; i < len; i++)
+			if ((s[i] & 0xC0) != 0x80)
+				return 0;
+		return len;
+	}
+	return 0;
+}
+
+void vc_utf8_scrub(char *s, size_t n)
+{
+	unsigned char *u = (unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_seq(u + i, n - i);
+		if (len == 0 || (len == 1 && (u[i] < 0x20 || u[i] == 0x7F))) {
+			u[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
+
 void vc_fatal(const char *fmt, ...)
 {
 	va_list ap;

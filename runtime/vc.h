@@ -28,6 +28,13 @@ char *vc_strdup(const char *s);
 char *vc_strndup(const char *s, size_t n);
 /* Characters of a valid UTF-8 string, as PostgreSQL's varchar(n) counts. */
 size_t vc_utf8_chars(const char *s);
+/* The longest prefix of valid UTF-8 s of at most max bytes that does not
+ * cut a character: its length in bytes. */
+size_t vc_utf8_prefix(const char *s, size_t max);
+/* Make s[0..n) valid UTF-8 without control characters, in place: every
+ * byte of an invalid or cut sequence, and every byte below 0x20 or 0x7f,
+ * becomes '?'. For text from clients that goes to the database or a log. */
+void vc_utf8_scrub(char *s, size_t n);
 /* Print "vcd: fatal: ..." to stderr and abort. For impossible states only. */
 void vc_fatal(const char *fmt, ...) VC_PRINTF(1, 2) __attribute__((noreturn));
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -131,6 +132,24 @@ static char *rep(char c, size_t n)
 	char *s = malloc(n + 1);
 
 	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* n letters and digits that do not compress (malloc'd): as long in an
+ * index as in the request, like a real token. */
+static char *noise(size_t n)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	uint32_t x = 2463534242u; /* xorshift32: the same noise on every run */
+	char *s = malloc(n + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		s[i] = set[x % (sizeof(set) - 1)];
+	}
 	s[n] = '\0';
 	return s;
 }
@@ -1361,7 +1380,7 @@ static void test_device_tokens(void **state)
 {
 	const char *apns[] = { APNS }, *fcm[] = { "fcm-token-2" },
 	           *both[] = { APNS, "fcm-token-2" };
-	char *long_tok = rep('a', 4096), *path;
+	char *long_tok = noise(2048), *path;
 	acct_t ri, sa;
 
 	reg(vcd, &ri, "rita", NULL, NULL);
@@ -1390,10 +1409,11 @@ static void test_device_tokens(void **state)
 	expect(vcd, "DELETE", APNS_PATH, sa.token, NULL, NULL, 404, E_NODEVICE);
 	/* Not printable: 400. */
 	expect(vcd, "PUT", "/api/users/device-tokens/a%20b", ri.token, NULL, NULL, 400,
-	       "{\"error\":\"A device token is 1 to 4096 printable characters\"}");
+	       "{\"error\":\"A device token is 1 to 2048 printable characters\"}");
 	expect(vcd, "PUT", "/api/users/device-tokens/%00", ri.token, NULL, NULL, 400,
-	       "{\"error\":\"A device token is 1 to 4096 printable characters\"}");
-	/* 4096 characters at most. */
+	       "{\"error\":\"A device token is 1 to 2048 printable characters\"}");
+	/* 2048 characters at most, even when they do not compress (a b-tree
+	 * entry holds at most 2704 bytes). */
 	path = vct_strf("/api/users/device-tokens/%s", long_tok);
 	expect(vcd, "PUT", path, ri.token, NULL, NULL, 200, OK_TRUE);
 	db_expect(ri.id, "SELECT user_id FROM device_tokens WHERE token = '%s'", long_tok);
@@ -1401,7 +1421,7 @@ static void test_device_tokens(void **state)
 	free(path);
 	path = vct_strf("/api/users/device-tokens/%sb", long_tok);
 	expect(vcd, "PUT", path, ri.token, NULL, NULL, 400,
-	       "{\"error\":\"A device token is 1 to 4096 printable characters\"}");
+	       "{\"error\":\"A device token is 1 to 2048 printable characters\"}");
 	free(path);
 	free(long_tok);
 	/* No credential. */
@@ -1578,6 +1598,36 @@ static void test_cors(void **state)
 
 /* --- logs ----------------------------------------------------------------- */
 
+/* Text from clients that reaches the database or the log: a User-Agent
+ * that is not UTF-8 (which PostgreSQL refused: login answered 500) is kept
+ * with '?' for its bad bytes; a user name with a new line and a terminal
+ * escape cannot forge a log line. */
+static void test_client_text_is_scrubbed(void **state)
+{
+	const char *forged = "2026-01-01T00:00:00.000Z error w0: FORGED";
+	char tok[65], *body, *text;
+	const char *tokens[2], *uas[2] = { UA, "Mozilla/5.0 ??? x" };
+	acct_t a;
+
+	reg(vcd, &a, "scrubbed", NULL, NULL);
+	login(vcd, &a, NULL, "User-Agent: Mozilla/5.0 \xff\xfe\x80 x\r\n", tok);
+	keep_secret(tok);
+	tokens[0] = a.token;
+	tokens[1] = tok;
+	expect_sessions(tok, tokens, uas, 2, 1);
+	body = vct_strf("{\"username\":\"zz\\n%s\\u001b[31m\\r\",\"password\":\"Pw-x-1!\"}",
+	                forged);
+	expect(vcd, "POST", "/api/users/login", NULL, NULL, body, 401, E_LOGIN);
+	free(body);
+	text = vct_vcd_log(vcd);
+	if (strstr(text, "\n2026-01-01T00:00:00.000Z") != NULL)
+		fail_msg("a client forged a log line:\n%s", strstr(text, "\n2026-01-01") + 1);
+	if (strstr(text, "'zz?2026-01-01T00:00:00.000Z error w0: FORGED?[31m?'") == NULL)
+		fail_msg("the refused login's name is not in the log as one scrubbed line");
+	free(text);
+	vct_pass();
+}
+
 static void test_logs_hold_no_secrets(void **state)
 {
 	char *text;
@@ -1654,6 +1704,7 @@ int main(void)
 		T(test_body_ids_ignored),
 		T(test_cache_ttl),
 		T(test_cors),
+		T(test_client_text_is_scrubbed),
 		T(test_logs_hold_no_secrets), /* last: reads every log */
 	};
 

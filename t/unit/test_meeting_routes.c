@@ -19,6 +19,7 @@
 
 #define JSON_CT "application/json"
 #define UNPROCESSABLE "Failed to deserialize the JSON body into the target type: "
+#define A63 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define PATTERN_MSG "Invalid meeting ID: must match pattern: ^[a-zA-Z0-9_-]+$"
 
 /* The commands' reply_to: never scheduled; the test holds its one reference. */
@@ -205,6 +206,12 @@ static void test_shape(void **state)
 	refused(req(VC_MC_CREATE, NULL, NULL, JSON_CT, "{\"admission\":\"everyone\"}"), 422, "",
 	        UNPROCESSABLE
 	        "admission: unknown variant `everyone`, expected `host` or `participants`");
+	/* the echo stops at 64 bytes, and before a character that would cross it */
+	refused(req(VC_MC_UPDATE, "room", NULL, JSON_CT,
+	            "{\"admission\":\"" A63 "\u00e9\u00e9\"}"),
+	        422, "",
+	        UNPROCESSABLE "admission: unknown variant `" A63
+	                      "`, expected `host` or `participants`");
 }
 
 /* --- list's query string -------------------------------------------------- */
