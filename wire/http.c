@@ -58,6 +58,7 @@ const char *vc_http_reason(int status)
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return "Unknown";
 	}
 }
@@ -193,6 +194,10 @@ static int on_headers_complete(http_parser *p)
 	const char *q;
 
 	req_end_piece(r);
+	if (p->http_major != 1) { /* HTTP/0.9 (no version): a bad request line */
+		r->error = p->http_major == 0 ? 400 : 505;
+		return -1;
+	}
 	url = r->buf;
 	q = memchr(url, '?', r->url_len);
 	r->path = vc_strndup(url, q ? (size_t)(q - url) : r->url_len);

@@ -98,11 +98,15 @@ static void test_malformed_400(void **state)
 	static const char bad_length[] = "POST /healthz HTTP/1.1\r\nHost: t\r\n"
 					 "Content-Length: 12abc\r\n\r\n";
 	static const char tls_hello[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+	static const char no_version[] = "GET /healthz\r\n\r\n"; /* HTTP/0.9 */
+	static const char http2[] = "GET /healthz HTTP/2.0\r\nHost: t\r\n\r\n";
 
 	expect_error_close(bad_method, sizeof(bad_method) - 1, 400);
 	expect_error_close(bad_header, sizeof(bad_header) - 1, 400);
 	expect_error_close(bad_length, sizeof(bad_length) - 1, 400);
 	expect_error_close(tls_hello, sizeof(tls_hello) - 1, 400);
+	expect_error_close(no_version, sizeof(no_version) - 1, 400);
+	expect_error_close(http2, sizeof(http2) - 1, 505);
 	vct_pass();
 }
 
