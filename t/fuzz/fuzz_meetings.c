@@ -52,7 +52,8 @@ static void check_refusal(vc_meeting_refusal_t *rf)
 		abort(); /* every refusal says why; a code always comes with its envelope */
 	if (rf->envelope != NULL &&
 	    (rf->status != 400 || (strcmp(rf->code, "INVALID_MEETING_ID") != 0 &&
-	                           strcmp(rf->code, "TOO_MANY_ATTENDEES") != 0)))
+	                           strcmp(rf->code, "TOO_MANY_ATTENDEES") != 0 &&
+	                           strcmp(rf->code, "INVALID_DISPLAY_NAME") != 0)))
 		abort();
 	json_decref(rf->envelope);
 }
@@ -73,6 +74,9 @@ static void check_command(const vc_meeting_cmd_msg_t *c, enum vc_meeting_cmd cmd
 	if ((cmd == VC_MC_JOIN || (cmd == VC_MC_CREATE && c->room_id != NULL)) &&
 	    vc_room_id_problem(c->room_id) != NULL)
 		abort(); /* the media server's rule was checked */
+	if (cmd == VC_MC_JOIN && c->display_name != NULL &&
+	    vc_utf8_chars(c->display_name) > VC_MEETING_TEXT_MAX)
+		abort(); /* what no participant row holds is refused */
 	if (is_target(cmd) != (c->target_user_id != NULL))
 		abort();
 	if (cmd == VC_MC_LIST && (c->limit < 1 || c->limit > 100 || c->offset < 0))
