@@ -211,8 +211,7 @@ static void limit_follow_config(void)
 	pthread_mutex_unlock(&limit_mu);
 }
 
-/* True when the request may go on; else it was answered 429. */
-static bool rate_ok(vc_http_req_t *req)
+unsigned vc_accounts_attempt(vc_http_req_t *req)
 {
 	char addr[64], after[24];
 	unsigned wait;
@@ -221,10 +220,18 @@ static bool rate_ok(vc_http_req_t *req)
 	client_addr(req, addr, sizeof(addr));
 	wait = vc_ratelimit_hit(auth_limit, addr, (double)vc_now_ms() / 1000.0);
 	if (wait == 0)
-		return true;
+		return 0;
 	log_info("rate limit: %s over auth_rate_limit on %s", addr, vc_http_path(req));
 	snprintf(after, sizeof(after), "%u", wait);
 	vc_http_add_header(req, "Retry-After", after);
+	return wait;
+}
+
+/* True when the request may go on; else it was answered 429. */
+static bool rate_ok(vc_http_req_t *req)
+{
+	if (vc_accounts_attempt(req) == 0)
+		return true;
 	fail(req, 429, "Too many attempts, try again later");
 	return false;
 }

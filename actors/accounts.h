@@ -12,6 +12,13 @@
 /* Main thread, before the workers: statements, the rate limiter. */
 void vc_accounts_init(void);
 
+/*
+ * One attempt to prove a secret from this request's client address
+ * (auth_rate_limit: register, login, a meeting join with a password).
+ * 0 when allowed; else the seconds until the window ends, already set as
+ * Retry-After: the caller answers 429 in its route's style.
+ */
+unsigned vc_accounts_attempt(vc_http_req_t *req);
 void vc_accounts_register(vc_http_req_t *req);
 void vc_accounts_login(vc_http_req_t *req);
 void vc_accounts_logout(vc_http_req_t *req);

@@ -91,6 +91,11 @@ json_t *vc_meeting_json_invalid_display_name(void)
 	return error_envelope("INVALID_DISPLAY_NAME", "Display name cannot exceed 255 characters");
 }
 
+json_t *vc_meeting_json_too_many_attempts(void)
+{
+	return error_envelope("TOO_MANY_ATTEMPTS", "Too many attempts, try again later");
+}
+
 json_t *vc_meeting_json_too_many(size_t n)
 {
 	char message[96];

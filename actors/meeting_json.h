@@ -36,6 +36,8 @@ json_t *vc_meeting_json_error(enum vc_meeting_error e, const char *room_id, cons
 json_t *vc_meeting_json_invalid_id(const char *detail);
 /* 400 INVALID_DISPLAY_NAME, "Display name cannot exceed 255 characters". */
 json_t *vc_meeting_json_invalid_display_name(void);
+/* 429 TOO_MANY_ATTEMPTS, "Too many attempts, try again later". */
+json_t *vc_meeting_json_too_many_attempts(void);
 /* 400 TOO_MANY_ATTENDEES, "Too many attendees: <n> provided, maximum is 100". */
 json_t *vc_meeting_json_too_many(size_t n);
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actors/accounts.h"
 #include "actors/auth.h"
 #include "actors/meeting_json.h"
 #include "actors/meetings.h"
@@ -628,10 +629,19 @@ static void run(vc_http_req_t *req, enum vc_meeting_cmd cmd)
 
 	rq.body = vc_http_body(req, &rq.body_len);
 	c = vc_meeting_routes_parse(&rq, &rf);
-	if (c != NULL)
-		send_command(req, c);
-	else
+	if (c == NULL) {
 		refuse(req, &rf);
+		return;
+	}
+	/* A meeting password is a secret to guess, as a login's is: each try
+	 * counts against auth_rate_limit before Argon2id is asked to check it. */
+	if (c->cmd == VC_MC_JOIN && c->password != NULL && c->password[0] != '\0' &&
+	    vc_accounts_attempt(req) != 0) {
+		vc_msg_destroy(&c->msg);
+		vc_http_respond_json(req, 429, vc_meeting_json_too_many_attempts());
+		return;
+	}
+	send_command(req, c);
 }
 
 /* --- the routes ----------------------------------------------------------- */

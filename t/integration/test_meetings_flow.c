@@ -1091,6 +1091,47 @@ static void test_vcd_join_refuses_unsafe_room_ids(void **state)
 	vct_pass();
 }
 
+/* vcd: a meeting password is guessed no faster than a login password.
+ * Joins with a password count against auth_rate_limit per client
+ * address, with login and register; joins without one do not. */
+static void test_vcd_password_guesses_are_limited(void **state)
+{
+	const char *room = "f-d-pw-limit";
+	char *conf = vct_strf(VCM_CONF "auth_rate_limit = 3/1m\n");
+	vct_vcd_t *v = vct_vcd_start("mflow_limit", db_url, conf);
+	vct_resp_t r;
+	char *path = vcm_url(room, "join");
+
+	vcm_target(v);
+	vcm_new_room(HOST, room, ",\"password\":\"pw-right-1\"");
+	json_decref(vcm_join(HOST, room, HOST_NAME));
+	for (int i = 0; i < 3; i++)
+		vcm_fail(ATT, "POST", room, "join", "{\"password\":\"pw-guess\"}", 403,
+		         "INVALID_PASSWORD", BAD_PASSWORD);
+	/* Without a password: no guess, not counted, not limited. */
+	vcm_fail(OTHER, "POST", room, "join", "{}", 403, "INVALID_PASSWORD", BAD_PASSWORD);
+	/* The fourth guess is refused before its password is checked, even the
+	 * right one, from any caller at that address. */
+	assert_int_equal(vcm_call(OTHER, "POST", path, "{\"password\":\"pw-right-1\"}", &r), 429);
+	vcm_error(&r, 429, "TOO_MANY_ATTEMPTS", "Too many attempts, try again later",
+	          "the fourth password join");
+	if (vct_resp_header(&r, "Retry-After") == NULL ||
+	    atoi(vct_resp_header(&r, "Retry-After")) < 1)
+		fail_msg("429 without a Retry-After of at least 1 s");
+	vct_resp_free(&r);
+	expect_row(room, OTHER, "");
+	/* One budget with login. */
+	assert_int_equal(vct_http(v->port, "POST", "/api/users/login", JSON_CT,
+	                          "{\"username\":\"nobody\",\"password\":\"pw-nobody-1\"}", &r),
+	                 429);
+	vct_resp_free(&r);
+	vcm_target(vcd);
+	vct_vcd_stop_ok(v);
+	free(path);
+	free(conf);
+	vct_pass();
+}
+
 /* videocall.rs stores display names and user ids as varchar(255) and
  * answers 500 past that; vcd refuses them first: a display name of more
  * than 255 characters is INVALID_DISPLAY_NAME, a session JWT whose sub is
@@ -1464,6 +1505,7 @@ int main(void)
 		T(test_vcd_kick),
 		T(test_vcd_join_refuses_unsafe_room_ids),
 		T(test_vcd_refuses_what_no_row_can_hold),
+		T(test_vcd_password_guesses_are_limited),
 		T(test_concurrent_joins_then_admit),
 		T(test_concurrent_ad_hoc_creation),
 		T(test_restart_keeps_state),
