@@ -423,7 +423,10 @@ static int on_joins(vc_actor_t *self, vc_msg_t *msg)
 
 	if (rm->joins == j) /* failed before it left */
 		rm->joins = NULL;
-
+	if (r->status == VC_PG_ERROR)
+		log_warn("meeting %s: %u guest joins written together failed (%s); "
+		         "each is written alone",
+		         rm->room_id, j->n, PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY));
 	for (unsigned i = 0; i < j->n; i++) {
 		meeting_t *m = j->m[i];
 		cont_fn cont = m->cont;
@@ -434,10 +437,6 @@ static int on_joins(vc_actor_t *self, vc_msg_t *msg)
 			continue;
 		}
 		if (r->status == VC_PG_ERROR) {
-			log_warn("meeting %s: %u guest joins written together failed (%s); "
-			         "each is written alone",
-			         m->room->room_id, j->n,
-			         PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY));
 			m->solo = true;
 			j->again[i](m);
 			continue;
