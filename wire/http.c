@@ -192,6 +192,7 @@ static int on_headers_complete(http_parser *p)
 	vc_http_req_t *r = c->req;
 	const char *url;
 	const char *q;
+	char *frag;
 
 	req_end_piece(r);
 	if (p->http_major != 1) { /* HTTP/0.9 (no version): a bad request line */
@@ -199,6 +200,11 @@ static int on_headers_complete(http_parser *p)
 		return -1;
 	}
 	url = r->buf;
+	frag = memchr(r->buf, '#', r->url_len);
+	if (frag != NULL) { /* a fragment is the client's own: never a server's to see */
+		*frag = '\0';
+		r->url_len = (uint32_t)(frag - r->buf);
+	}
 	q = memchr(url, '?', r->url_len);
 	r->path = vc_strndup(url, q ? (size_t)(q - url) : r->url_len);
 	r->query = q ? (char *)q + 1 : (char *)(url + r->url_len);

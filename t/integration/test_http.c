@@ -355,6 +355,20 @@ static void test_pipelining_in_order(void **state)
 	vct_pass();
 }
 
+/* A fragment is the client's: vcd routes as if it were not there. */
+static void test_fragment_ignored(void **state)
+{
+	vct_resp_t r;
+
+	assert_int_equal(vct_http(vcd->port, "GET", "/healthz#top", NULL, NULL, &r), 200);
+	vct_resp_free(&r);
+	assert_int_equal(vct_http(vcd->port, "GET", "/healthz?x=1#a?b#c", NULL, NULL, &r), 200);
+	vct_resp_free(&r);
+	assert_int_equal(vct_http(vcd->port, "GET", "/no#/healthz", NULL, NULL, &r), 404);
+	vct_resp_free(&r);
+	vct_pass();
+}
+
 static void test_404_405_empty(void **state)
 {
 	vct_resp_t r;
@@ -544,6 +558,7 @@ int main(void)
 		T(test_keep_alive),
 		T(test_pipelining_in_order),
 		T(test_404_405_empty),
+		T(test_fragment_ignored),
 		T(test_head_no_body),
 		T(test_expect_100_continue),
 		T(test_cors_mirror),
