@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "runtime/admin.h"
+#include "wire/admin.h"
 
 /* Main thread, before workers start: set up the handlers' modules
  * (vc_admin_users_init) and vc_admin_register() the table below. */

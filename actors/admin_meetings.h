@@ -9,7 +9,7 @@
 #ifndef VC_ADMIN_MEETINGS_H
 #define VC_ADMIN_MEETINGS_H
 
-#include "runtime/admin.h"
+#include "wire/admin.h"
 
 /* Main thread, before the workers start: register the statements. */
 void vc_admin_meetings_init(void);

@@ -10,7 +10,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "runtime/admin.h"
+#include "wire/admin.h"
 #include "runtime/pg.h"
 
 /* A text value as JSON: string (invalid UTF-8 shown as "(not UTF-8)"),

@@ -7,7 +7,7 @@
 #ifndef VC_ADMIN_USERS_H
 #define VC_ADMIN_USERS_H
 
-#include "runtime/admin.h"
+#include "wire/admin.h"
 
 /* Main thread, before the workers start: register the statements. */
 void vc_admin_users_init(void);

@@ -1,7 +1,8 @@
 /*
  * server.h — daemon-wide operations that the admin socket and the HTTP
- * handlers ask of the process (implemented in runtime/vcd.c). All are safe
- * to call from any thread.
+ * handlers ask of the process. Declared here, implemented by the daemon
+ * (programs/vcd.c), so that runtime/ names no protocol and no domain. All
+ * are safe to call from any thread.
  */
 #ifndef VC_SERVER_H
 #define VC_SERVER_H

@@ -19,7 +19,7 @@
 #include "wire/admin_proto.h"
 
 /*
- * actors/admin_cmds.c calls the daemon-wide operations of runtime/vcd.c,
+ * actors/admin_cmds.c calls the daemon-wide operations of programs/vcd.c,
  * which is not in libvc.a. Weak stubs let this test link; they are never
  * called here, and a real definition wins if one is linked.
  */

@@ -2,10 +2,16 @@
  * vcd.c — the daemon: read the configuration, apply migrations, open the
  * sockets, start the workers, then wait for signals on the main thread.
  *
- * Who does what: runtime/ runs actors on worker threads and talks to
- * PostgreSQL; wire/ speaks HTTP and the admin protocol; actors/ holds the
- * request handlers and the domain. This file only wires them together and
- * owns the process-wide state (start time, draining, reload).
+ * Who does what:
+ *   runtime/   actors on worker threads, timers, config, logging,
+ *              PostgreSQL connections, the NATS bridge
+ *   wire/      what crosses a wire: HTTP/1.1, WebSocket, JWT, protobuf
+ *              packets, the admin protocol and its socket
+ *   actors/    the request handlers and the domain: accounts, meetings,
+ *              media rooms and their participants
+ * This file only wires them together and owns the process-wide state (start
+ * time, draining, reload); t/check-layers.sh keeps the includes pointing
+ * one way (programs → actors → wire → runtime).
  */
 #include "buildinfo.h"
 
@@ -24,7 +30,7 @@
 #include "actors/meetings.h"
 #include "actors/password.h"
 #include "actors/routes.h"
-#include "runtime/admin.h"
+#include "wire/admin.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"

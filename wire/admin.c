@@ -19,7 +19,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* accept4, struct ucred (the build also passes -D_GNU_SOURCE) */
 #endif
-#include "runtime/admin.h"
+#include "wire/admin.h"
 
 #include <errno.h>
 #include <poll.h>
