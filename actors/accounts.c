@@ -26,6 +26,7 @@
 #include "runtime/pg.h"
 #include "runtime/ratelimit.h"
 #include "wire/client_addr.h"
+#include "wire/urlenc.h"
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
@@ -619,20 +620,9 @@ void vc_accounts_session_delete(vc_http_req_t *req)
 static char *device_token(vc_http_req_t *req)
 {
 	const char *s = vc_http_param(req, 0);
-	size_t n = s ? strlen(s) : 0, j = 0;
-	char *out = vc_malloc(n + 1);
+	size_t j;
+	char *out = vc_pct_decode(s ? s : "", s ? strlen(s) : 0, false, &j);
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (s[i] == '%' && i + 2 < n + 1 && sscanf(s + i + 1, "%2x", &v) == 1 &&
-		    isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
-			out[j++] = (char)v;
-			i += 2;
-		} else {
-			out[j++] = s[i];
-		}
-	}
-	out[j] = '\0';
 	for (size_t i = 0; i < j; i++) {
 		if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e) {
 			j = 0;

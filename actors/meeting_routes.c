@@ -34,6 +34,7 @@
 #include "actors/meetings.h"
 #include "actors/room_tokens.h"
 #include "runtime/log.h"
+#include "wire/urlenc.h"
 
 #define TEXT "text/plain; charset=utf-8"
 #define LIST_LIMIT_DEFAULT 20
@@ -154,43 +155,12 @@ static bool enveloped(vc_meeting_refusal_t *rf, int status, json_t *envelope)
 
 /* --- the path and the query string ---------------------------------------- */
 
-static int hexval(int c)
-{
-	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
-/* Percent-decode n bytes of s (malformed escapes stay as they are; '+' is
- * a space only in query strings). *len excludes the NUL added. */
-static char *pct_decode(const char *s, size_t n, bool plus_is_space, size_t *len)
-{
-	char *out = vc_malloc(n + 1);
-	size_t j = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int hi = -1, lo = -1;
-
-		if (s[i] == '%' && i + 2 < n) {
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
-		}
-		if (hi >= 0 && lo >= 0) {
-			out[j++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			out[j++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
-		}
-	}
-	out[j] = '\0';
-	*len = j;
-	return out;
-}
-
 /* The {meeting_id} of the path, decoded; false when refused (400). */
 static bool read_path(parse_t *p)
 {
 	const char *raw = p->rq->meeting_id;
 	size_t len;
-	char *id = pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
+	char *id = vc_pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
 	json_t *probe = memchr(id, '\0', len) == NULL ? json_stringn(id, len) : NULL;
 
 	if (probe == NULL) { /* jansson checks UTF-8 */
@@ -228,8 +198,8 @@ static bool query_pair(parse_t *p, const char *q, size_t n, bool seen[2])
 	static const char *const keys[2] = { "limit", "offset" };
 	const char *eq = memchr(q, '=', n);
 	size_t kl = eq != NULL ? (size_t)(eq - q) : n, vl;
-	char *key = pct_decode(q, kl, true, &vl);
-	char *val = eq != NULL ? pct_decode(eq + 1, n - kl - 1, true, &vl) : vc_strdup("");
+	char *key = vc_pct_decode(q, kl, true, &vl);
+	char *val = eq != NULL ? vc_pct_decode(eq + 1, n - kl - 1, true, &vl) : vc_strdup("");
 	int64_t *dst[2] = { &p->limit, &p->offset };
 	const char *why;
 	bool ok = true;
