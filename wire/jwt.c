@@ -40,7 +40,8 @@ static const char *const jwt_errors[] = {
 	[VC_JWT_MALFORMED]     = "token malformed (not three base64url parts of JSON objects)",
 	[VC_JWT_BAD_ALG]       = "token algorithm is not HS256",
 	[VC_JWT_BAD_SIGNATURE] = "token signature does not match the key",
-	[VC_JWT_EXPIRED]       = "token expired or has no integer exp claim",
+	[VC_JWT_EXPIRED]       = "token expired",
+	[VC_JWT_NO_EXP]        = "token has no integer exp claim",
 	[VC_JWT_BAD_ISSUER]    = "token issuer (iss) missing or not the expected one",
 	[VC_JWT_HAS_AUDIENCE]  = "token carries an aud claim (not accepted)",
 };
@@ -182,24 +183,25 @@ static enum vc_jwt_error check_signature(const char *token, const jwt_part_t par
 }
 
 /* exp must be an integer no older than now - VC_JWT_LEEWAY. */
-static int expired(const json_t *claims, int64_t now)
+static enum vc_jwt_error check_exp(const json_t *claims, int64_t now)
 {
 	const json_t *exp = json_object_get(claims, "exp");
 	int64_t oldest;
 
 	if (!json_is_integer(exp))
-		return 1;
+		return VC_JWT_NO_EXP;
 	if (__builtin_sub_overflow(now, (int64_t)VC_JWT_LEEWAY, &oldest))
 		oldest = INT64_MIN;
-	return (int64_t)json_integer_value(exp) < oldest;
+	return (int64_t)json_integer_value(exp) < oldest ? VC_JWT_EXPIRED : VC_JWT_OK;
 }
 
 static enum vc_jwt_error check_claims(const json_t *claims, const char *issuer, int64_t now)
 {
 	const json_t *iss = json_object_get(claims, "iss");
+	enum vc_jwt_error e = check_exp(claims, now);
 
-	if (expired(claims, now))
-		return VC_JWT_EXPIRED;
+	if (e != VC_JWT_OK)
+		return e;
 	if (issuer != NULL && (!json_is_string(iss) || strcmp(json_string_value(iss), issuer) != 0))
 		return VC_JWT_BAD_ISSUER;
 	if (json_object_get(claims, "aud") != NULL)

@@ -29,7 +29,8 @@ enum vc_jwt_error {
 	VC_JWT_MALFORMED, /* not three base64url parts of JSON objects */
 	VC_JWT_BAD_ALG,   /* alg is not exactly HS256 */
 	VC_JWT_BAD_SIGNATURE,
-	VC_JWT_EXPIRED, /* exp missing, not an integer, or past (with leeway) */
+	VC_JWT_EXPIRED, /* exp past (with leeway): the only retryable refusal */
+	VC_JWT_NO_EXP,  /* exp missing or not an integer */
 	VC_JWT_BAD_ISSUER,
 	VC_JWT_HAS_AUDIENCE,
 };

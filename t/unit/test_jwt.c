@@ -300,11 +300,11 @@ static enum vc_jwt_error verify_exp(const char *exp)
 
 static void test_exp(void **state)
 {
-	assert_int_equal(verify_exp(NULL), VC_JWT_EXPIRED);
-	assert_int_equal(verify_exp("\"4102444800\""), VC_JWT_EXPIRED);
-	assert_int_equal(verify_exp("4102444800.0"), VC_JWT_EXPIRED);
-	assert_int_equal(verify_exp("null"), VC_JWT_EXPIRED);
-	assert_int_equal(verify_exp("true"), VC_JWT_EXPIRED);
+	assert_int_equal(verify_exp(NULL), VC_JWT_NO_EXP);
+	assert_int_equal(verify_exp("\"4102444800\""), VC_JWT_NO_EXP);
+	assert_int_equal(verify_exp("4102444800.0"), VC_JWT_NO_EXP);
+	assert_int_equal(verify_exp("null"), VC_JWT_NO_EXP);
+	assert_int_equal(verify_exp("true"), VC_JWT_NO_EXP);
 	assert_int_equal(verify_exp("1699999939"), VC_JWT_EXPIRED); /* now - leeway - 1 */
 	assert_int_equal(verify_exp("0"), VC_JWT_EXPIRED);
 	assert_int_equal(verify_exp("-9223372036854775808"), VC_JWT_EXPIRED);
