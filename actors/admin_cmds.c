@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "actors/admin_meetings.h"
+#include "actors/lobby.h"
 #include "actors/admin_users.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
@@ -129,6 +130,9 @@ static const vc_admin_cmd_t cmds[] = {
 	{ "meetings end", vc_admin_meetings_end },
 	{ "meetings delete", vc_admin_meetings_delete },
 	{ "participants kick", vc_admin_participants_kick },
+	{ "rooms list", vc_lobby_admin_rooms_list },
+	{ "rooms show", vc_lobby_admin_rooms_show },
+	{ "sessions kick", vc_lobby_admin_sessions_kick },
 };
 /* clang-format on */
 

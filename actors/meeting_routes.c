@@ -160,7 +160,8 @@ static bool read_path(parse_t *p)
 {
 	const char *raw = p->rq->meeting_id;
 	size_t len;
-	char *id = vc_pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
+	char *id =
+	        vc_pct_decode(raw != NULL ? raw : "", raw != NULL ? strlen(raw) : 0, false, &len);
 	json_t *probe = memchr(id, '\0', len) == NULL ? json_stringn(id, len) : NULL;
 
 	if (probe == NULL) { /* jansson checks UTF-8 */

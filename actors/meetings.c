@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/lobby.h"
 #include "actors/room_tokens.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
@@ -208,7 +209,21 @@ static void publish(const char *room_id, enum vc_meeting_event ev, const char *t
 		return;
 	vc_system_event_encode(&p, &b);
 	(void)vc_nats_publish(subject, b.data, b.len);
+	vc_lobby_system_event(room_id, b.data, b.len); /* NATS does not echo it to us */
 	free(b.data);
+}
+
+/* After the events: what the meeting's live media sessions must undergo
+ * (on every node; doc/lobby.md "Meetings act on live sessions"). */
+static void act_on_media(const char *room_id, enum vc_meeting_cmd cmd, enum vc_meeting_event ev,
+                         const char *target)
+{
+	if (ev == VC_EV_MEETING_ENDED)
+		vc_lobby_end(room_id);
+	else if (ev == VC_EV_PARTICIPANT_REJECTED && target != NULL)
+		vc_lobby_kick(room_id, target, "rejected");
+	else if (ev == VC_EV_PARTICIPANT_LEFT && cmd == VC_MC_KICK && target != NULL)
+		vc_lobby_kick(room_id, target, "removed from the meeting");
 }
 
 void mt_event_later(meeting_t *m, enum vc_meeting_event ev, const char *target)
@@ -277,10 +292,14 @@ void mt_finish(meeting_t *m, enum vc_meeting_error err)
 	vc_actor_send(c->reply_to, &r->msg);
 	m->reply = NULL;
 	for (size_t i = 0; i < m->nevents; i++) {
-		if (err == VC_MERR_OK)
+		if (err == VC_MERR_OK) {
 			publish(mt_room_of(m), m->events[i].ev, m->events[i].target);
+			act_on_media(mt_room_of(m), c->cmd, m->events[i].ev, m->events[i].target);
+		}
 		free(m->events[i].target);
 	}
+	if (err == VC_MERR_OK && c->cmd == VC_MC_DELETE) /* deleted: its sessions end too */
+		vc_lobby_end(mt_room_of(m));
 	free(m->events);
 	m->events = NULL;
 	m->nevents = 0;

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actors/lobby.h"
 #include "actors/meetings.h"
 #include "actors/routes.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"
 #include "runtime/pg.h"
 #include "runtime/server.h"
+#include "wire/ws.h"
 
 static int stmt_ping;
 
@@ -186,6 +188,82 @@ static void nats_metrics(text_t *t)
 	put(t, "vcd_nats_reconnects_total %llu\n", (unsigned long long)n.reconnects);
 }
 
+static void ws_metrics(text_t *t)
+{
+	vc_ws_stats_t w;
+
+	vc_ws_stats_sum(&w);
+	metric(t, "vcd_ws_connections", "gauge", "Open WebSocket connections.");
+	put(t, "vcd_ws_connections %lld\n", (long long)w.connections);
+	metric(t, "vcd_ws_upgrades_total", "counter", "HTTP connections upgraded to WebSocket.");
+	put(t, "vcd_ws_upgrades_total %llu\n", (unsigned long long)w.upgrades);
+	metric(t, "vcd_ws_messages_total", "counter", "WebSocket messages by direction.");
+	put(t, "vcd_ws_messages_total{direction=\"in\"} %llu\n", (unsigned long long)w.messages_in);
+	put(t, "vcd_ws_messages_total{direction=\"out\"} %llu\n",
+	    (unsigned long long)w.messages_out);
+	metric(t, "vcd_ws_bytes_total", "counter",
+	       "WebSocket bytes by direction (frames included).");
+	put(t, "vcd_ws_bytes_total{direction=\"in\"} %llu\n", (unsigned long long)w.bytes_in);
+	put(t, "vcd_ws_bytes_total{direction=\"out\"} %llu\n", (unsigned long long)w.bytes_out);
+	metric(t, "vcd_ws_dropped_total", "counter",
+	       "Lossy messages dropped for readers over ws_send_buffer.");
+	put(t, "vcd_ws_dropped_total %llu\n", (unsigned long long)w.dropped);
+	metric(t, "vcd_ws_pings_total", "counter", "Pings sent.");
+	put(t, "vcd_ws_pings_total %llu\n", (unsigned long long)w.pings);
+	metric(t, "vcd_ws_closes_total", "counter",
+	       "WebSocket connections ended, by close code (1006: no close frame).");
+	for (unsigned k = 0; k < VC_ARRAY_LEN(w.closes); k++) {
+		if (w.closes[k] == 0)
+			continue;
+		if (vc_ws_close_codes[k] != 0)
+			put(t, "vcd_ws_closes_total{code=\"%d\"} %llu\n", vc_ws_close_codes[k],
+			    (unsigned long long)w.closes[k]);
+		else
+			put(t, "vcd_ws_closes_total{code=\"other\"} %llu\n",
+			    (unsigned long long)w.closes[k]);
+	}
+}
+
+static void room_metric(void *arg, const char *room, int64_t sessions, uint64_t dropped)
+{
+	text_t *t = arg;
+
+	put(t, "vcd_lobby_room_sessions{room=\"%s\"} %lld\n", room, (long long)sessions);
+	put(t, "vcd_lobby_room_dropped_total{room=\"%s\"} %llu\n", room,
+	    (unsigned long long)dropped);
+}
+
+static void lobby_metrics(text_t *t)
+{
+	vc_lobby_stats_t l;
+
+	vc_lobby_stats(&l);
+	metric(t, "vcd_lobby_rooms", "gauge", "Media rooms with sessions on this node.");
+	put(t, "vcd_lobby_rooms %lld\n", (long long)l.rooms);
+	metric(t, "vcd_lobby_sessions", "gauge", "Media sessions (/lobby) on this node.");
+	put(t, "vcd_lobby_sessions{kind=\"participant\"} %lld\n",
+	    (long long)(l.sessions - l.observers));
+	put(t, "vcd_lobby_sessions{kind=\"observer\"} %lld\n", (long long)l.observers);
+	metric(t, "vcd_lobby_sessions_total", "counter", "Media sessions opened.");
+	put(t, "vcd_lobby_sessions_total %llu\n", (unsigned long long)l.sessions_total);
+	metric(t, "vcd_lobby_relayed_total", "counter",
+	       "Packets from local sessions offered to other local sessions (deliveries).");
+	put(t, "vcd_lobby_relayed_total %llu\n", (unsigned long long)l.relayed);
+	metric(t, "vcd_lobby_from_nats_total", "counter", "Room packets received from NATS.");
+	put(t, "vcd_lobby_from_nats_total %llu\n", (unsigned long long)l.from_nats);
+	metric(t, "vcd_lobby_published_total", "counter", "Room packets published to NATS.");
+	put(t, "vcd_lobby_published_total %llu\n", (unsigned long long)l.published);
+	metric(t, "vcd_lobby_dropped_total", "counter", "Media packets not delivered, by reason.");
+	for (unsigned k = 0; k < VC_ARRAY_LEN(l.dropped); k++)
+		put(t, "vcd_lobby_dropped_total{reason=\"%s\"} %llu\n", vc_lobby_drop_names[k],
+		    (unsigned long long)l.dropped[k]);
+	metric(t, "vcd_lobby_room_sessions", "gauge",
+	       "Media sessions per room (the first 1000 rooms).");
+	metric(t, "vcd_lobby_room_dropped_total", "counter",
+	       "Media packets dropped for slow readers, per room (the first 1000 rooms).");
+	vc_lobby_room_metrics(room_metric, t);
+}
+
 void vc_ops_metrics(vc_http_req_t *req)
 {
 	text_t t = { vc_malloc(4096), 0, 4096 };
@@ -194,6 +272,8 @@ void vc_ops_metrics(vc_http_req_t *req)
 	actor_metrics(&t);
 	db_metrics(&t);
 	nats_metrics(&t);
+	ws_metrics(&t);
+	lobby_metrics(&t);
 	metric(&t, "vcd_meeting_actors", "gauge", "Meeting actors in memory.");
 	put(&t, "vcd_meeting_actors %lld\n", (long long)vc_meetings_live_actors());
 	metric(&t, "vcd_meeting_join_batches_total", "counter",

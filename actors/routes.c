@@ -8,6 +8,7 @@
 
 #include "actors/accounts.h"
 #include "actors/auth.h"
+#include "actors/lobby.h"
 #include "actors/meeting_routes.h"
 #include "actors/meetings.h"
 #include "wire/router.h"
@@ -53,6 +54,9 @@ static const vc_route_t routes[] = {
 	{ "POST", "/api/v1/meetings/{meeting_id}/admit-all", vc_meeting_routes_admit_all, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/reject", vc_meeting_routes_reject, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/kick", vc_meeting_routes_kick, VIDEOCALL },
+
+	{ "GET", "/lobby", vc_lobby_route, PUBLIC },
+	{ "GET", "/lobby/{user_id}/{room}", vc_lobby_route_legacy, PUBLIC },
 };
 /* clang-format on */
 

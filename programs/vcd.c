@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "actors/admin_cmds.h"
 #include "actors/auth.h"
+#include "actors/lobby.h"
 #include "actors/meetings.h"
 #include "actors/password.h"
 #include "actors/routes.h"
@@ -40,6 +42,7 @@
 #include "runtime/worker.h"
 #include "wire/client_addr.h"
 #include "wire/http.h"
+#include "wire/ws.h"
 
 extern char **environ;
 
@@ -190,6 +193,8 @@ static void worker_start(vc_worker_t *w, void *arg)
 	const vc_config_t *cfg = vc_config_get();
 
 	vc_pg_worker_start(w, vcd.conninfo, cfg->db_pool_size);
+	vc_ws_worker_start(w);
+	vc_lobby_worker_start(w);
 	vc_http_worker_start(w, vcd.listen_fds[vc_worker_index(w)], vc_routes_handle);
 	if (vc_worker_index(w) == 0)
 		vc_admin_attach(w);
@@ -198,6 +203,8 @@ static void worker_start(vc_worker_t *w, void *arg)
 static void worker_stop(vc_worker_t *w, void *arg)
 {
 	vc_http_worker_stop(w);
+	vc_ws_worker_stop(w); /* participants leave their rooms */
+	vc_lobby_worker_stop(w);
 	vc_pg_worker_stop(w);
 	vc_auth_worker_stop(w);
 	vc_meetings_worker_stop(w);
@@ -206,6 +213,7 @@ static void worker_stop(vc_worker_t *w, void *arg)
 static void worker_drain(vc_worker_t *w, void *arg)
 {
 	vc_http_worker_drain(w);
+	vc_ws_worker_drain(w); /* close 1001 after what is queued */
 }
 
 /* --- signals and shutdown ------------------------------------------------- */
@@ -383,6 +391,8 @@ static int prepare(enum mode mode, const vc_config_t **out)
 		return fail("configuration error", err);
 	if (vc_auth_subscribe() != 0)
 		return fail("", "cannot subscribe to session revocations on NATS");
+	if (vc_lobby_init() != 0)
+		return fail("", "cannot subscribe to room coordination (vcd.rooms.*) on NATS");
 	vcd.listen_fds = vc_calloc(cfg->workers, sizeof(int));
 	if (vc_http_listen(cfg->listen, cfg->workers, vcd.listen_fds, err, sizeof(err)) < 0)
 		return fail("", err);
@@ -391,6 +401,31 @@ static int prepare(enum mode mode, const vc_config_t **out)
 		return fail("", err);
 	*out = cfg;
 	return 0;
+}
+
+/* Every WebSocket is a file descriptor: take all the open files the hard
+ * limit allows, and say how many that is. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	log_info("open files: soft limit %llu (was %llu), hard limit %llu; each connection "
+	         "takes one, max_connections is %u",
+	         (unsigned long long)rl.rlim_cur, (unsigned long long)was,
+	         (unsigned long long)rl.rlim_max, vc_config_get()->max_connections);
+	if (rl.rlim_cur < (rlim_t)vc_config_get()->max_connections + 64)
+		log_warn("max_connections (%u) is above what the open-file limit (%llu) allows; "
+		         "raise the hard limit (LimitNOFILE= in systemd, ulimit -Hn)",
+		         vc_config_get()->max_connections, (unsigned long long)rl.rlim_cur);
 }
 
 static void watch_signals(void)
@@ -428,6 +463,7 @@ int main(int argc, char **argv)
 	/* Signals must be watched before the workers exist (they block them). */
 	watch_signals();
 	vc_log_start();
+	raise_nofile();
 	if (vc_offload_start(cfg->offload_threads) != 0)
 		return fail("cannot start offload threads", strerror(errno));
 	if (vc_runtime_start(cfg->workers, &hooks) != 0)

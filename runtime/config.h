@@ -48,11 +48,18 @@ typedef struct vc_config {
 	double session_cache_ttl;  /* seconds */
 	char *cookie_name;
 	bool cookie_secure;
-	char *cookie_domain;         /* "" for none */
-	char *auth_rate_limit;       /* "100/15m" or "off" (runtime/ratelimit.h) */
-	char *trusted_proxies;       /* addresses and CIDR blocks (wire/client_addr.h) */
-	double token_ttl;            /* seconds a room access token lives */
-	double meeting_idle_timeout; /* seconds an idle meeting actor lives on */
+	char *cookie_domain;             /* "" for none */
+	char *auth_rate_limit;           /* "100/15m" or "off" (runtime/ratelimit.h) */
+	char *trusted_proxies;           /* addresses and CIDR blocks (wire/client_addr.h) */
+	double token_ttl;                /* seconds a room access token lives */
+	double meeting_idle_timeout;     /* seconds an idle meeting actor lives on */
+	bool feature_meeting_management; /* deprecated /lobby/{user}/{room} answers 410 */
+	size_t ws_max_message;           /* bytes of one WebSocket message, fragments together */
+	double ws_ping_interval;         /* seconds between server pings */
+	double ws_idle_timeout;          /* seconds without a client frame before close 4002 */
+	size_t ws_send_buffer;           /* queued bytes past which media is dropped */
+	size_t ws_send_buffer_max;       /* queued bytes past which the socket is closed */
+	double lobby_reconnect_grace;    /* seconds a departed media session may come back */
 } vc_config_t;
 
 /*

@@ -698,3 +698,62 @@ void vc_nats_stats(vc_nats_stats_t *out)
 	out->enabled = vc_nats_enabled();
 	out->connected = vc_nats_connected();
 }
+
+/* --- TEMPORARY: dynamic subscriptions until the bridge's own land --------- */
+
+struct vc_nats_sub {
+	natsSubscription *ns;
+	vc_nats_cb cb;
+	void *arg;
+	void (*closed)(void *arg);
+};
+
+static void tmp_on_msg(natsConnection *nc, natsSubscription *ns, natsMsg *msg, void *closure)
+{
+	vc_nats_sub_t *s = closure;
+
+	s->cb(natsMsg_GetSubject(msg), natsMsg_GetData(msg), (size_t)natsMsg_GetDataLength(msg),
+	      s->arg);
+	natsMsg_Destroy(msg);
+}
+
+static void tmp_on_complete(void *closure)
+{
+	vc_nats_sub_t *s = closure;
+
+	s->closed(s->arg);
+	free(s);
+}
+
+vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg, void (*closed)(void *arg))
+{
+	vc_nats_sub_t *s = vc_calloc(1, sizeof(*s));
+	natsConnection *nc = atomic_load(&nats.nc);
+
+	s->cb = cb;
+	s->arg = arg;
+	s->closed = closed;
+	if (nc != NULL && natsConnection_Subscribe(&s->ns, nc, subject, tmp_on_msg, s) == NATS_OK)
+		natsSubscription_SetOnCompleteCB(s->ns, tmp_on_complete, s);
+	else
+		s->ns = NULL;
+	return s;
+}
+
+void vc_nats_unsub(vc_nats_sub_t *s)
+{
+	if (s->ns == NULL) {
+		s->closed(s->arg);
+		free(s);
+		return;
+	}
+	natsSubscription_Unsubscribe(s->ns);
+	natsSubscription_Destroy(s->ns);
+}
+
+size_t vc_nats_max_payload(void)
+{
+	natsConnection *nc = atomic_load(&nats.nc);
+
+	return nc != NULL ? (size_t)natsConnection_GetMaxPayload(nc) : 0;
+}

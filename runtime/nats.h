@@ -43,6 +43,17 @@ int vc_nats_publish(const char *subject, const void *data, size_t len);
  * nats.c). With NATS disabled this registers nothing and returns 0. */
 int vc_nats_subscribe(const char *subject, vc_nats_cb cb, void *arg) VC_MUSTCHECK;
 
+/* Any thread, never waits: subscribe to subject until vc_nats_unsub. cb
+ * runs on a nats.c thread and may only hand data to actors. After
+ * vc_nats_unsub, closed(arg) runs once, on a thread that is not a worker,
+ * when no cb can run any more. */
+typedef struct vc_nats_sub vc_nats_sub_t;
+vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg,
+                           void (*closed)(void *arg));
+void vc_nats_unsub(vc_nats_sub_t *s);
+/* The server's max_payload, 0 while unknown. */
+size_t vc_nats_max_payload(void);
+
 typedef struct vc_nats_stats {
 	uint64_t published, publish_failures, received, disconnects, reconnects;
 	bool enabled, connected;

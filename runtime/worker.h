@@ -61,7 +61,14 @@ void vc_worker_want_flush(vc_worker_t *w, vc_flush_t *f);
 void vc_worker_cancel_flush(vc_worker_t *w, vc_flush_t *f);
 
 /* Per-worker state of subsystems (HTTP server, PostgreSQL pool). */
-enum vc_worker_slot { VC_SLOT_HTTP, VC_SLOT_PG, VC_SLOT_APP, VC_SLOT_MAX };
+enum vc_worker_slot {
+	VC_SLOT_HTTP,
+	VC_SLOT_WS,
+	VC_SLOT_PG,
+	VC_SLOT_APP,
+	VC_SLOT_LOBBY,
+	VC_SLOT_MAX
+};
 void *vc_worker_slot(vc_worker_t *w, enum vc_worker_slot s);
 void vc_worker_set_slot(vc_worker_t *w, enum vc_worker_slot s, void *p);
 

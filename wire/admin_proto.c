@@ -51,6 +51,12 @@ static const vc_admin_verb_t verbs[] = {
 	  "delete a meeting as its owner would; its ID can be used again" },
 	{ "participants kick", "ID USER", 2, 2, 0,
 	  "remove a waiting or admitted participant (not the host) from a meeting" },
+	{ "rooms list", "", 0, 0, 0,
+	  "list the media rooms with sessions on this node (/lobby), with their counts" },
+	{ "rooms show", "ROOM", 1, 1, 0,
+	  "show a media room's sessions (user, node, state, bytes, drops) and its other nodes' members" },
+	{ "sessions kick", "SESSION", 1, 1, 0,
+	  "close one media session (/lobby) by its session id, with close code 4502" },
 	{ "help", "[COMMAND...]", 0, VC_ADMIN_ARGS_ANY, VC_ADMIN_LOCAL,
 	  "list the commands, or show the usage of one" },
 };

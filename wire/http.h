@@ -106,4 +106,25 @@ void vc_http_cancel_await(vc_http_req_t *req);
 
 const char *vc_http_reason(int status);
 
+/* --- handing the socket to another protocol (WebSocket) ------------------- */
+
+typedef struct vc_http_socket {
+	int fd;
+	char *rest; /* bytes the client sent after the request (malloc'd), or NULL */
+	size_t rest_len;
+	char peer[56];
+} vc_http_socket_t;
+
+/* Instead of answering: take req's connection out of the HTTP server, on
+ * the request's worker. The request counts as answered with `status` (the
+ * new owner writes the status line itself) and is freed; the connection
+ * leaves HTTP's lists and its `connections` gauge, but its socket stays
+ * counted in vc_http_connections() and against max_connections until the
+ * new owner calls vc_http_socket_closed(). Returns 0 and fills *out (the
+ * caller owns fd and rest), or -1 when the client has already gone (req is
+ * freed either way). */
+int vc_http_detach(vc_http_req_t *req, int status, vc_http_socket_t *out) VC_MUSTCHECK;
+/* Any thread: a socket taken with vc_http_detach was closed. */
+void vc_http_socket_closed(void);
+
 #endif

@@ -271,6 +271,46 @@ void http_conn_close(conn_t *c)
 	vc_actor_unref(&c->actor); /* the socket's reference */
 }
 
+int vc_http_detach(vc_http_req_t *req, int status, vc_http_socket_t *out)
+{
+	conn_t *c = req->conn;
+	server_t *s = c->srv;
+	rbuf_t *in = c->in;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (c->req == req)
+		c->req = NULL;
+	http_req_free(req);
+	if (c->state == C_CLOSED) /* the client left while we worked */
+		return -1;
+	http_count_status(s, status);
+	out->fd = c->fd;
+	memcpy(out->peer, c->peer, sizeof(out->peer));
+	if (in != NULL && in->off < in->len) {
+		out->rest_len = in->len - in->off;
+		out->rest = vc_malloc(out->rest_len);
+		memcpy(out->rest, in->data + in->off, out->rest_len);
+	}
+	/* Like http_conn_close, but the socket lives on with its new owner. */
+	http_conn_set_state(c, C_CLOSED);
+	ev_io_stop(s->loop, &c->io);
+	vc_worker_cancel_flush(s->w, &c->flush);
+	c->fd = -1;
+	if (in != NULL) {
+		http_rbuf_put(s, in);
+		c->in = NULL;
+	}
+	atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
+	vc_actor_unref(&c->actor); /* the socket's reference */
+	return 0;
+}
+
+void vc_http_socket_closed(void)
+{
+	atomic_fetch_sub_explicit(&total_connections, 1, memory_order_relaxed);
+}
+
 static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?";

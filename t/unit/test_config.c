@@ -645,6 +645,29 @@ static void test_publish(void **state)
 	vc_config_free(b);
 }
 
+/* The media server's switch keeps videocall.rs's name; the WebSocket keys
+ * have their defaults from the original (doc/lobby.md). */
+static void test_lobby_keys(void **state)
+{
+	char err[512] = "";
+	char *const env[] = { "DATABASE_URL=" DB, "FEATURE_MEETING_MANAGEMENT=true", NULL };
+	char *const none[] = { "DATABASE_URL=" DB, NULL };
+	vc_config_t *c = vc_config_load(NULL, NULL, 0, none, err, sizeof(err));
+
+	assert_non_null(c);
+	assert_false(c->feature_meeting_management);
+	assert_int_equal(c->ws_max_message, 4000000);
+	assert_true(c->ws_ping_interval == 5.0);
+	assert_true(c->ws_idle_timeout == 30.0);
+	assert_true(c->lobby_reconnect_grace == 2.0);
+	assert_true(c->ws_send_buffer < c->ws_send_buffer_max);
+	vc_config_free(c);
+	c = vc_config_load(NULL, NULL, 0, env, err, sizeof(err));
+	assert_non_null(c);
+	assert_true(c->feature_meeting_management);
+	vc_config_free(c);
+}
+
 static void test_print_keys(void **state)
 {
 	char *buf = NULL;
@@ -656,7 +679,9 @@ static void test_print_keys(void **state)
 		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n"
 		"cors_allowlist\noffload_threads\nnats_url\njwt_secret\nsession_jwt_compat\n"
 		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
-		"auth_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n";
+		"auth_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n"
+		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
+		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
@@ -686,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_to_json),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_publish),
+		cmocka_unit_test(test_lobby_keys),
 		cmocka_unit_test(test_print_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
