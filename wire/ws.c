@@ -70,6 +70,9 @@ unsigned vc_ws_close_slot(int code)
 	return 15; /* others */
 }
 
+static void start_close(vc_ws_t *c, int code, const char *reason);
+static void tell_owner(vc_ws_t *c, int code);
+
 /* --- per-worker server ----------------------------------------------------- */
 
 static void servers_alloc(void)
@@ -270,7 +273,11 @@ bool vc_ws_send(vc_ws_t *c, vc_shared_t *msg, enum vc_ws_class cls)
 		        "%s: WebSocket closed: %zu bytes queued for a reader that does not keep up "
 		        "(ws_send_buffer_max)",
 		        c->peer, c->queued);
-		ws_fail(c, VC_WS_SLOW, "slow consumer");
+		/* The owner is sending (perhaps to a whole room): it hears of the
+		 * close in the pre-sleep flush, not in the middle of its loop. */
+		start_close(c, VC_WS_SLOW, "slow consumer");
+		c->notify = VC_WS_SLOW;
+		vc_worker_want_flush(c->srv->w, &c->flush);
 		return false;
 	}
 	ws_enqueue(c, msg);
@@ -357,6 +364,8 @@ static void on_flush(vc_flush_t *f)
 {
 	vc_ws_t *c = vc_container_of(f, vc_ws_t, flush);
 
+	if (c->notify != 0)
+		tell_owner(c, c->notify);
 	if (c->state != WS_DEAD && !c->want_write)
 		ws_write(c);
 }
@@ -379,6 +388,7 @@ static void ws_destroy(vc_ws_t *c)
 
 	if (c->state == WS_DEAD)
 		return;
+	tell_owner(c, c->notify != 0 ? c->notify : VC_WS_ABNORMAL); /* if not told yet */
 	ws_set_state(c, WS_DEAD);
 	ev_io_stop(s->loop, &c->io);
 	vc_worker_cancel_flush(s->w, &c->flush);
@@ -402,6 +412,7 @@ static void tell_owner(vc_ws_t *c, int code)
 {
 	void *user = c->user;
 
+	c->notify = 0;
 	if (user == NULL)
 		return;
 	c->user = NULL;

@@ -97,6 +97,7 @@ struct vc_ws {
 	int fd;
 	uint8_t state; /* enum ws_state */
 	bool want_write;
+	uint16_t notify; /* a close code the owner must still hear of (on_flush) */
 	/* --- in (ws_read.c) --- */
 	ws_rx_t rx;
 	char *rest; /* bytes that came after the HTTP request */
