@@ -303,12 +303,17 @@ void room_drop(room_t *r)
 	vc_actor_unref(&r->actor);
 }
 
-/* Nobody here and nobody to say goodbye for: the room goes. */
+/* Nobody here and nobody to say goodbye for: the room goes. (What other
+ * nodes said about their departures is not worth keeping a room for.) */
 static void maybe_close(room_t *r)
 {
 	departures_expire(r);
-	if (r->head == NULL && r->departures == NULL)
-		room_close(r);
+	if (r->head != NULL)
+		return;
+	for (departure_t *d = r->departures; d != NULL; d = d->next)
+		if (!d->remote)
+			return;
+	room_close(r);
 }
 
 static void welcome(room_t *r, participant_t *p);
