@@ -3,8 +3,9 @@
  *
  * The member order of each shape is the order videocall-rs-contract.md
  * §3.2 lists, kept stable because clients and tests compare bytes. Error
- * messages are the reference's exact texts (§2.4) plus vcd's
- * INVALID_PASSWORD; a failure inside vcd answers INTERNAL_ERROR without
+ * messages are the reference's exact texts (§2.4) plus vcd's own
+ * (INVALID_PASSWORD, INVALID_DISPLAY_NAME, TOO_MANY_ATTEMPTS,
+ * RESERVED_USER_ID); a failure inside vcd answers INTERNAL_ERROR without
  * engineering_error, so no database text ever reaches a client.
  */
 #include "actors/meeting_json.h"
@@ -89,6 +90,12 @@ json_t *vc_meeting_json_invalid_id(const char *detail)
 json_t *vc_meeting_json_invalid_display_name(void)
 {
 	return error_envelope("INVALID_DISPLAY_NAME", "Display name cannot exceed 255 characters");
+}
+
+json_t *vc_meeting_json_reserved_user(void)
+{
+	return error_envelope("RESERVED_USER_ID",
+	                      "This user id is reserved and cannot take part in meetings");
 }
 
 json_t *vc_meeting_json_too_many_attempts(void)

@@ -36,6 +36,9 @@ json_t *vc_meeting_json_error(enum vc_meeting_error e, const char *room_id, cons
 json_t *vc_meeting_json_invalid_id(const char *detail);
 /* 400 INVALID_DISPLAY_NAME, "Display name cannot exceed 255 characters". */
 json_t *vc_meeting_json_invalid_display_name(void);
+/* 403 RESERVED_USER_ID, "This user id is reserved and cannot take part in
+ * meetings": the caller is VC_SYSTEM_USER_ID (actors/meeting_routes.c). */
+json_t *vc_meeting_json_reserved_user(void);
 /* 429 TOO_MANY_ATTEMPTS, "Too many attempts, try again later". */
 json_t *vc_meeting_json_too_many_attempts(void);
 /* 400 TOO_MANY_ATTENDEES, "Too many attendees: <n> provided, maximum is 100". */

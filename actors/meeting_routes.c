@@ -10,7 +10,9 @@
  * (400), the body's Content-Type (415), its syntax (400) and its shape
  * (422), all as plain text like the reference's framework; then the
  * checks of the handler itself (INVALID_MEETING_ID, TOO_MANY_ATTENDEES) in
- * the envelope. Everything else — 404, 403, 409, the state machines — is
+ * the envelope, and vcd's refusal of the reserved system user id on the
+ * routes that would make it an owner or a participant or give it a room
+ * token (403 RESERVED_USER_ID). Everything else — 404, 403, 409, the state machines — is
  * the actor's to decide (actors/meetings.c).
  *
  * Those checks are vc_meeting_routes_parse: pure, from the request's parts
@@ -34,6 +36,7 @@
 #include "actors/meetings.h"
 #include "actors/room_tokens.h"
 #include "runtime/log.h"
+#include "wire/proto.h"
 #include "wire/urlenc.h"
 
 #define TEXT "text/plain; charset=utf-8"
@@ -467,6 +470,7 @@ static json_t *ans_admitted_all(const vc_meeting_reply_t *r, const mreq_t *m)
 /* --- the table ------------------------------------------------------------ */
 
 typedef struct spec {
+	bool party;              /* the caller becomes an owner or participant, or gets a token */
 	bool path_id;            /* {meeting_id} in the path */
 	bool query;              /* limit and offset */
 	const member_t *members; /* a JSON body with these members; NULL: none is read */
@@ -477,24 +481,38 @@ typedef struct spec {
 
 /* clang-format off */
 static const spec_t specs[VC_MC_COUNT] = {
-	/*                      path   query  body            optional check         answer */
-	[VC_MC_LIST]         = { false, true,  NULL,           false, NULL,          ans_list },
-	[VC_MC_CREATE]       = { false, false, create_members, false, check_create,  ans_created },
-	[VC_MC_INFO]         = { true,  false, NULL,           false, NULL,          ans_info },
-	[VC_MC_UPDATE]       = { true,  false, update_members, false, NULL,          ans_info },
-	[VC_MC_DELETE]       = { true,  false, NULL,           false, NULL,          ans_deleted },
-	[VC_MC_END]          = { true,  false, NULL,           false, NULL,          ans_info },
-	[VC_MC_JOIN]         = { true,  false, join_members,   true,  check_join,    ans_joined },
-	[VC_MC_STATUS]       = { true,  false, NULL,           false, NULL,          ans_joined },
-	[VC_MC_LEAVE]        = { true,  false, NULL,           false, NULL,          ans_participant },
-	[VC_MC_PARTICIPANTS] = { true,  false, NULL,           false, NULL,          ans_participants },
-	[VC_MC_WAITING]      = { true,  false, NULL,           false, NULL,          ans_waiting },
-	[VC_MC_ADMIT]        = { true,  false, target_members, false, NULL,          ans_participant },
-	[VC_MC_ADMIT_ALL]    = { true,  false, NULL,           false, NULL,          ans_admitted_all },
-	[VC_MC_REJECT]       = { true,  false, target_members, false, NULL,          ans_participant },
-	[VC_MC_KICK]         = { true,  false, target_members, false, NULL,          ans_participant },
+	/*                      party  path   query  body            optional check         answer */
+	[VC_MC_LIST]         = { false, false, true,  NULL,           false, NULL,          ans_list },
+	[VC_MC_CREATE]       = { true,  false, false, create_members, false, check_create,  ans_created },
+	[VC_MC_INFO]         = { false, true,  false, NULL,           false, NULL,          ans_info },
+	[VC_MC_UPDATE]       = { false, true,  false, update_members, false, NULL,          ans_info },
+	[VC_MC_DELETE]       = { false, true,  false, NULL,           false, NULL,          ans_deleted },
+	[VC_MC_END]          = { false, true,  false, NULL,           false, NULL,          ans_info },
+	[VC_MC_JOIN]         = { true,  true,  false, join_members,   true,  check_join,    ans_joined },
+	[VC_MC_STATUS]       = { true,  true,  false, NULL,           false, NULL,          ans_joined },
+	[VC_MC_LEAVE]        = { false, true,  false, NULL,           false, NULL,          ans_participant },
+	[VC_MC_PARTICIPANTS] = { false, true,  false, NULL,           false, NULL,          ans_participants },
+	[VC_MC_WAITING]      = { false, true,  false, NULL,           false, NULL,          ans_waiting },
+	[VC_MC_ADMIT]        = { false, true,  false, target_members, false, NULL,          ans_participant },
+	[VC_MC_ADMIT_ALL]    = { false, true,  false, NULL,           false, NULL,          ans_admitted_all },
+	[VC_MC_REJECT]       = { false, true,  false, target_members, false, NULL,          ans_participant },
+	[VC_MC_KICK]         = { false, true,  false, target_members, false, NULL,          ans_participant },
 };
 /* clang-format on */
+
+/* The media server takes VC_SYSTEM_USER_ID for itself and refuses tokens
+ * that name it (videocall-rs-contract.md §5.4), so vc_room_token never
+ * makes one. A caller with that id (a session JWT can carry it) is refused
+ * on the routes that would record it as an owner or participant or answer
+ * it a token, before the actor is asked and so before anything is
+ * written: an ad-hoc /join would otherwise create the meeting and then
+ * fail for want of a token. The other routes need a meeting it owns or a
+ * row it has, which it then never gets. */
+static bool caller_ok(parse_t *p, const spec_t *s)
+{
+	return !s->party || strcmp(p->rq->caller_id, VC_SYSTEM_USER_ID) != 0 ||
+	       enveloped(p->rf, 403, vc_meeting_json_reserved_user());
+}
 
 /* --- the command --------------------------------------------------------- */
 
@@ -532,7 +550,8 @@ vc_meeting_cmd_msg_t *vc_meeting_routes_parse(const vc_meeting_req_t *rq, vc_mee
 	vc_meeting_cmd_msg_t *c = NULL;
 
 	if ((!s->path_id || read_path(&p)) && (!s->query || read_query(&p)) &&
-	    read_body(&p, s->members, s->optional) && (s->check == NULL || s->check(&p)))
+	    read_body(&p, s->members, s->optional) && (s->check == NULL || s->check(&p)) &&
+	    caller_ok(&p, s))
 		c = build_command(&p);
 	json_decref(p.body);
 	free(p.room_id);

@@ -3,7 +3,9 @@
  * under /api/v1/meetings (videocall-rs-contract.md §4.1–§4.14) and vcd's
  * kick. Each runs after authentication (the route's VIDEOCALL flags),
  * checks the request in the reference's order (path, query, body: 400,
- * 415, 422 as plain text; then INVALID_MEETING_ID and TOO_MANY_ATTENDEES),
+ * 415, 422 as plain text; then INVALID_MEETING_ID and TOO_MANY_ATTENDEES,
+ * then 403 RESERVED_USER_ID for the system user id where it would become
+ * an owner or participant or get a token),
  * sends one command to the meeting actors (actors/meetings.h) and answers
  * their reply through actors/meeting_json.h. See vcd-api(7), MEETINGS.
  *
@@ -52,14 +54,16 @@ typedef struct vc_meeting_req {
 
 /* Why a request is refused before a meeting actor is asked. */
 typedef struct vc_meeting_refusal {
-	int status;        /* 400, 415 or 422 */
-	char code[32];     /* "INVALID_MEETING_ID", "TOO_MANY_ATTENDEES"; "": plain text */
+	int status;        /* 400, 403, 415 or 422 */
+	char code[32];     /* "INVALID_MEETING_ID", "TOO_MANY_ATTENDEES", "INVALID_DISPLAY_NAME",
+	                    * "RESERVED_USER_ID"; "": plain text */
 	char message[512]; /* the plain-text body, or the envelope's message */
 	json_t *envelope;  /* with a code: the JSON body to answer (the caller's); else NULL */
 } vc_meeting_refusal_t;
 
 /* The checks of the request in the handler's order (path, query string,
- * Content-Type, JSON syntax, body shape, then the handler's own). No I/O,
+ * Content-Type, JSON syntax, body shape, then the handler's own, then the
+ * caller: the reserved system user id on create, join and status). No I/O,
  * no sends, any thread. Returns the command for the meeting actors, which
  * the caller owns (vc_meetings_send or vc_msg_destroy), or NULL and *rf:
  * exactly what the route answers; the caller releases rf->envelope. */

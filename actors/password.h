@@ -36,7 +36,16 @@ enum vc_pw_result vc_password_verify(const char *stored, const char *pw);
 int vc_password_hash_kind_ok(const char *stored);
 
 /* A run of the Argon2id hash whose only purpose is to make the answer for an
- * unknown user take as long as for a known one. */
+ * unknown user take as long as for a known one: the same function with the
+ * same parameters as vc_password_hash, so the same work as verifying a
+ * current stored hash. Its result is wiped. */
 void vc_password_burn(const char *pw);
+
+/* TEST HOOK, for t/unit/test_password.c only; vcd leaves it NULL. When set
+ * (before any burn runs, from the thread that will burn), vc_password_burn
+ * calls it with the dummy hash it made, before wiping it, so that the test
+ * can check that the work done is an Argon2id hash of the password with
+ * the parameters of stored hashes. */
+extern void (*vc_password_burn_test_hook)(const char *dummy_hash);
 
 #endif

@@ -6,7 +6,8 @@
  * must be a well-formed refusal or a command that satisfies the checks.
  *
  * Input: byte 0 picks the route (modulo VC_MC_COUNT), bit 0 of byte 1 says
- * whether a Content-Type was sent; then "meeting_id\nquery\ncontent type\n"
+ * whether a Content-Type was sent, bit 2 makes the caller the reserved
+ * system user id; then "meeting_id\nquery\ncontent type\n"
  * and the rest is the body.
  */
 #include <stdatomic.h>
@@ -18,6 +19,7 @@
 #include "actors/meeting_json.h"
 #include "actors/meeting_routes.h"
 #include "actors/room_tokens.h"
+#include "wire/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,8 +46,23 @@ static char *field(const uint8_t **p, const uint8_t *end)
 	return s;
 }
 
-static void check_refusal(vc_meeting_refusal_t *rf)
+/* Does the system user id become an owner or participant, or get a token? */
+static bool makes_party(enum vc_meeting_cmd cmd)
 {
+	return cmd == VC_MC_CREATE || cmd == VC_MC_JOIN || cmd == VC_MC_STATUS;
+}
+
+static void check_refusal(vc_meeting_refusal_t *rf, const vc_meeting_req_t *rq)
+{
+	bool system = strcmp(rq->caller_id, VC_SYSTEM_USER_ID) == 0;
+
+	if (rf->status == 403) { /* only the reserved caller, only where it would take part */
+		if (!system || !makes_party(rq->cmd) || strcmp(rf->code, "RESERVED_USER_ID") != 0 ||
+		    rf->envelope == NULL)
+			abort();
+		json_decref(rf->envelope);
+		return;
+	}
 	if (rf->status != 400 && rf->status != 415 && rf->status != 422)
 		abort();
 	if (rf->message[0] == '\0' || (rf->code[0] != '\0') != (rf->envelope != NULL))
@@ -63,12 +80,15 @@ static bool is_target(enum vc_meeting_cmd cmd)
 	return cmd == VC_MC_ADMIT || cmd == VC_MC_REJECT || cmd == VC_MC_KICK;
 }
 
-static void check_command(const vc_meeting_cmd_msg_t *c, enum vc_meeting_cmd cmd)
+static void check_command(const vc_meeting_cmd_msg_t *c, const vc_meeting_req_t *rq)
 {
+	enum vc_meeting_cmd cmd = rq->cmd;
 	bool named = cmd != VC_MC_LIST && cmd != VC_MC_CREATE;
 
-	if (c->cmd != cmd || c->reply_to != &sink || strcmp(c->caller_id, "fuzz@example.com") != 0)
+	if (c->cmd != cmd || c->reply_to != &sink || strcmp(c->caller_id, rq->caller_id) != 0)
 		abort();
+	if (makes_party(cmd) && strcmp(c->caller_id, VC_SYSTEM_USER_ID) == 0)
+		abort(); /* the reserved id never reaches the actor that would record it */
 	if ((named && c->room_id == NULL) || (cmd == VC_MC_LIST && c->room_id != NULL))
 		abort();
 	if ((cmd == VC_MC_JOIN || (cmd == VC_MC_CREATE && c->room_id != NULL)) &&
@@ -112,13 +132,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rq.body = body = malloc(rq.body_len ? rq.body_len : 1);
 	memcpy(body, p, rq.body_len);
 	rq.caller_name = (data[1] & 2) ? "Fuzz" : NULL;
+	if (data[1] & 4)
+		rq.caller_id = VC_SYSTEM_USER_ID;
 
 	c = vc_meeting_routes_parse(&rq, &rf);
 	if (c != NULL) {
-		check_command(c, rq.cmd);
+		check_command(c, &rq);
 		vc_msg_destroy(&c->msg);
 	} else {
-		check_refusal(&rf);
+		check_refusal(&rf, &rq);
 	}
 	if (atomic_load(&sink._refs) != 1)
 		abort(); /* the command's reference went with it */

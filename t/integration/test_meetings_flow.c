@@ -1169,6 +1169,59 @@ static void test_vcd_refuses_what_no_row_can_hold(void **state)
 	vct_pass();
 }
 
+/* The reserved system user id (VC_SYSTEM_USER_ID) is who the media server
+ * says system events come from and whose tokens it refuses (§5.4), so no
+ * room token may ever name it. A session JWT can carry it as its sub (a
+ * vcd account's id is a UUID and cannot): vcd refuses such a caller with
+ * 403 RESERVED_USER_ID on every route that would make it an owner or a
+ * participant or give it a token, before anything is written. */
+static void test_vcd_refuses_the_system_user(void **state)
+{
+	const char *sys = VC_SYSTEM_USER_ID, *live = "f-sys-live";
+	const char *msg = "This user id is reserved and cannot take part in meetings";
+	char *before, *after, *v;
+	vcm_sub_t *s;
+
+	/* /join of a room nobody created: no ad-hoc meeting */
+	vcm_fail(sys, "POST", "f-sys-adhoc", "join", "{\"display_name\":\"Sys\"}", 403,
+	         "RESERVED_USER_ID", msg);
+	vcm_fail(sys, "POST", "f-sys-adhoc", "join", NULL, 403, "RESERVED_USER_ID", msg);
+	/* POST /api/v1/meetings: no meeting either */
+	vcm_fail_at(sys, "POST", "/api/v1/meetings", "{\"meeting_id\":\"f-sys-create\"}", 403,
+	            "RESERVED_USER_ID", msg);
+	v = vct_db_value(db_url, "SELECT count(*) FROM meetings WHERE room_id IN "
+	                         "('f-sys-adhoc', 'f-sys-create')");
+	if (strcmp(v, "0") != 0)
+		fail_msg("PostgreSQL: %s meeting rows for f-sys-adhoc and f-sys-create, expected "
+		         "none",
+		         v);
+	free(v);
+	/* /join and /status of a live meeting: no row, the meeting unchanged,
+	 * no event */
+	setup_meeting(live, NULL);
+	before = vct_db_valuef(db_url, "SELECT m::text FROM meetings m WHERE room_id = '%s'", live);
+	s = vcm_sub_open("room.f-sys-live.system");
+	vcm_fail(sys, "POST", live, "join", NULL, 403, "RESERVED_USER_ID", msg);
+	vcm_fail(sys, "GET", live, "status", NULL, 403, "RESERVED_USER_ID", msg);
+	vcm_expect_count(s, 0, QUIET_MS);
+	vcm_sub_close(s);
+	after = vct_db_valuef(db_url, "SELECT m::text FROM meetings m WHERE room_id = '%s'", live);
+	if (strcmp(before, after) != 0)
+		fail_msg("PostgreSQL: the meeting row changed:\n  before %s\n  after  %s", before,
+		         after);
+	v = vct_db_valuef(db_url,
+	                  "SELECT (SELECT count(*) FROM meeting_participants WHERE user_id = '%s')"
+	                  " + (SELECT count(*) FROM meetings WHERE creator_id = '%s')",
+	                  sys, sys);
+	if (strcmp(v, "0") != 0)
+		fail_msg("PostgreSQL: %s participant or meeting rows name the system user id", v);
+	free(v);
+	free(before);
+	free(after);
+	expect_counts(live, 1, 0);
+	vct_pass();
+}
+
 /* --- concurrency ---------------------------------------------------------- */
 
 /* Every job answered 200 with a success envelope; its result's status. */
@@ -1506,6 +1559,7 @@ int main(void)
 		T(test_vcd_join_refuses_unsafe_room_ids),
 		T(test_vcd_refuses_what_no_row_can_hold),
 		T(test_vcd_password_guesses_are_limited),
+		T(test_vcd_refuses_the_system_user),
 		T(test_concurrent_joins_then_admit),
 		T(test_concurrent_ad_hoc_creation),
 		T(test_restart_keeps_state),

@@ -209,6 +209,15 @@ bool vct_conn_sendf(vct_conn_t *c, const char *fmt, ...) VCT_PRINTF(2, 3);
 int vct_conn_recv(vct_conn_t *c, unsigned ms);
 /* Wait up to `ms` for EOF, keeping bytes that arrive: true on EOF. */
 bool vct_conn_wait_eof(vct_conn_t *c, unsigned ms);
+/* Wait up to `ms` until the peer has read (read(2), not merely received)
+ * every byte sent on c: our side has nothing unacknowledged and the peer's
+ * socket nothing in its receive queue, as Linux's /proc/net/tcp shows them
+ * (IPv4 only). For "vcd has seen this much of the request". True when so,
+ * false after ms (also when the peer closed without reading). */
+bool vct_conn_wait_peer_read(vct_conn_t *c, unsigned ms);
+/* Wait up to `ms` until connecting to 127.0.0.1:port is refused (nobody
+ * listens any more): true, or false when connections are still accepted. */
+bool vct_tcp_wait_refused(int port, unsigned ms);
 /* Drop the first n buffered bytes. */
 void vct_conn_consume(vct_conn_t *c, size_t n);
 void vct_conn_close(vct_conn_t *c);

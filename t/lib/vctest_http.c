@@ -166,6 +166,76 @@ bool vct_conn_wait_eof(vct_conn_t *c, unsigned ms)
 	return c->eof;
 }
 
+/* The send and receive queues of the IPv4 TCP socket from `local` to
+ * `remote`, as /proc/net/tcp shows them; false when there is none. */
+static bool tcp_queues(const struct sockaddr_in *local, const struct sockaddr_in *remote,
+		       unsigned long *tx, unsigned long *rx)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	bool found = false;
+
+	if (f == NULL)
+		fail_msg("cannot read /proc/net/tcp: %s", strerror(errno));
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		unsigned la, lp, ra, rp, st;
+		unsigned long t, r;
+
+		/* "  sl: local:port remote:port st tx_queue:rx_queue …", hex; an
+		 * address is the network-order word as the host reads it */
+		if (sscanf(line, " %*u: %8X:%4X %8X:%4X %2X %8lX:%8lX", &la, &lp, &ra, &rp, &st,
+			   &t, &r) != 7)
+			continue; /* the header */
+		if (la == local->sin_addr.s_addr && lp == ntohs(local->sin_port) &&
+		    ra == remote->sin_addr.s_addr && rp == ntohs(remote->sin_port)) {
+			*tx = t;
+			*rx = r;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+bool vct_conn_wait_peer_read(vct_conn_t *c, unsigned ms)
+{
+	struct sockaddr_in me, peer;
+	socklen_t ml = sizeof(me), pl = sizeof(peer);
+	uint64_t deadline = vct_now_ms() + ms;
+	unsigned long tx, rx, peer_tx, peer_rx;
+
+	if (getsockname(c->fd, (struct sockaddr *)&me, &ml) != 0 ||
+	    getpeername(c->fd, (struct sockaddr *)&peer, &pl) != 0 || me.sin_family != AF_INET)
+		fail_msg("vct_conn_wait_peer_read: not a connected IPv4 socket: %s",
+			 strerror(errno));
+	for (;;) {
+		/* nothing of ours unacknowledged, nothing unread on the peer's side */
+		if (tcp_queues(&me, &peer, &tx, &rx) && tx == 0 &&
+		    tcp_queues(&peer, &me, &peer_tx, &peer_rx) && peer_rx == 0)
+			return true;
+		if (left_ms(deadline) == 0)
+			return false;
+		vct_sleep_ms(5);
+	}
+}
+
+bool vct_tcp_wait_refused(int port, unsigned ms)
+{
+	uint64_t deadline = vct_now_ms() + ms;
+
+	for (;;) {
+		int fd = vct_tcp_connect(port);
+
+		if (fd < 0 && errno == ECONNREFUSED)
+			return true;
+		if (fd >= 0)
+			close(fd);
+		if (left_ms(deadline) == 0)
+			return false;
+		vct_sleep_ms(10);
+	}
+}
+
 void vct_conn_consume(vct_conn_t *c, size_t n)
 {
 	if (n > c->len)

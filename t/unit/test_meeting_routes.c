@@ -3,7 +3,8 @@
  * (vc_meeting_routes_parse) without a server: which refusal wins when a
  * request has several faults (path, then query string, then Content-Type,
  * then JSON syntax, then shape, then the handler's own INVALID_MEETING_ID
- * and TOO_MANY_ATTENDEES), the exact status and text of each, list's
+ * and TOO_MANY_ATTENDEES, then the reserved system user id as the caller),
+ * the exact status and text of each, list's
  * limit/offset parsing and clamping, and the command a good request
  * becomes. The texts are those the handlers answered before the checks
  * became a function of their own.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "actors/meeting_routes.h"
+#include "wire/proto.h"
 
 #define JSON_CT "application/json"
 #define UNPROCESSABLE "Failed to deserialize the JSON body into the target type: "
@@ -260,6 +262,43 @@ static void test_query_clamped(void **state)
 	}
 }
 
+/* --- the caller ------------------------------------------------------------- */
+
+static vc_meeting_req_t as_system(vc_meeting_req_t rq)
+{
+	rq.caller_id = VC_SYSTEM_USER_ID;
+	return rq;
+}
+
+/* The reserved system user id never owns, joins or gets a token: 403 on
+ * create, join and status, after the request's own faults. */
+static void test_system_caller(void **state)
+{
+	const char *msg = "This user id is reserved and cannot take part in meetings";
+	vc_meeting_cmd_msg_t *c;
+
+	refused(as_system(req(VC_MC_JOIN, "room", NULL, NULL, NULL)), 403, "RESERVED_USER_ID", msg);
+	refused(as_system(req(VC_MC_JOIN, "room", NULL, JSON_CT, "{\"display_name\":\"S\"}")), 403,
+	        "RESERVED_USER_ID", msg);
+	refused(as_system(req(VC_MC_STATUS, "room", NULL, NULL, NULL)), 403, "RESERVED_USER_ID",
+	        msg);
+	refused(as_system(req(VC_MC_CREATE, NULL, NULL, JSON_CT, "{}")), 403, "RESERVED_USER_ID",
+	        msg);
+	refused(as_system(req(VC_MC_JOIN, "bad.room", NULL, NULL, NULL)), 400, "INVALID_MEETING_ID",
+	        PATTERN_MSG);
+	refused(as_system(req(VC_MC_CREATE, NULL, NULL, JSON_CT, "{\"attendees\":1}")), 422, "",
+	        UNPROCESSABLE "attendees: invalid type: integer, expected a sequence");
+	/* the routes that need a meeting it owns or a row it has answer as usual */
+	c = vc_meeting_routes_parse(&(vc_meeting_req_t){ .cmd = VC_MC_LEAVE,
+	                                                 .meeting_id = "room",
+	                                                 .caller_id = VC_SYSTEM_USER_ID,
+	                                                 .reply_to = &sink },
+	                            &(vc_meeting_refusal_t){ 0 });
+	assert_non_null(c);
+	assert_string_equal(c->caller_id, VC_SYSTEM_USER_ID);
+	done(c);
+}
+
 /* --- commands ------------------------------------------------------------- */
 
 static void test_commands(void **state)
@@ -305,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_display_name),
 		cmocka_unit_test(test_shape),         cmocka_unit_test(test_query),
 		cmocka_unit_test(test_query_clamped), cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_system_caller),
 	};
 
 	atomic_init(&sink._refs, 1);
