@@ -33,13 +33,14 @@
 #define UNUSUAL "We detected unusual activity from your browser. This incident has been logged."
 #define CTL_PREFIX "vcd.rooms."
 
-const char *const vc_lobby_drop_names[6] = {
+const char *const vc_lobby_drop_names[VC_DROP_COUNT] = {
 	[VC_DROP_SLOW_CONSUMER] = "slow_consumer",
 	[VC_DROP_KEYFRAME_LIMIT] = "keyframe_limit",
 	[VC_DROP_OBSERVER] = "observer",
 	[VC_DROP_CONGESTION] = "congestion",
 	[VC_DROP_HEALTH] = "health",
 	[VC_DROP_NATS_TOO_BIG] = "nats_too_big",
+	[VC_DROP_FORGED] = "forged",
 };
 
 static lobby_t **lobbies; /* by worker index, for the stats */

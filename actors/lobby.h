@@ -44,12 +44,7 @@ void vc_lobby_admin_rooms_list(vc_admin_req_t *req, int argc, char **argv);
 void vc_lobby_admin_rooms_show(vc_admin_req_t *req, int argc, char **argv);
 void vc_lobby_admin_sessions_kick(vc_admin_req_t *req, int argc, char **argv);
 
-/* Counters for /metrics (summed over workers). */
-typedef struct vc_lobby_stats {
-	int64_t rooms, sessions, observers;
-	uint64_t sessions_total, relayed, from_nats, published;
-	uint64_t dropped[6]; /* by enum vc_lobby_drop */
-} vc_lobby_stats_t;
+/* Why a packet was not delivered. */
 enum vc_lobby_drop {
 	VC_DROP_SLOW_CONSUMER,
 	VC_DROP_KEYFRAME_LIMIT,
@@ -57,8 +52,16 @@ enum vc_lobby_drop {
 	VC_DROP_CONGESTION,
 	VC_DROP_HEALTH,
 	VC_DROP_NATS_TOO_BIG,
+	VC_DROP_FORGED,
+	VC_DROP_COUNT
 };
-extern const char *const vc_lobby_drop_names[6];
+/* Counters for /metrics (summed over workers). */
+typedef struct vc_lobby_stats {
+	int64_t rooms, sessions, observers;
+	uint64_t sessions_total, relayed, from_nats, published;
+	uint64_t dropped[VC_DROP_COUNT];
+} vc_lobby_stats_t;
+extern const char *const vc_lobby_drop_names[VC_DROP_COUNT];
 void vc_lobby_stats(vc_lobby_stats_t *out);
 /* Per room (at most VC_LOBBY_ROOM_METRICS rooms are listed): calls fn for
  * each room with sessions on this node. */

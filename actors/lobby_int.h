@@ -45,6 +45,7 @@ typedef struct participant {
 	bool reconnect;      /* came back within the grace: no PARTICIPANT_JOINED */
 	bool welcomed;       /* got MEETING_STARTED and the member list */
 	bool announced_join; /* its activation was dealt with (JOINED or not) */
+	bool quiet;          /* removed by a kick: the meeting announced it, no LEFT */
 	uint64_t kf_window_ms;
 	uint32_t kf_count;
 	struct participant *prev, *next; /* the room's members */
@@ -107,7 +108,7 @@ struct lobby {
 	/* counters of this worker, written here only */
 	_Atomic int64_t sessions, observers, rooms_open;
 	_Atomic uint64_t sessions_total, relayed, from_nats, published;
-	_Atomic uint64_t dropped[6];
+	_Atomic uint64_t dropped[VC_DROP_COUNT];
 };
 
 /* Room actor messages. */

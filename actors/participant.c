@@ -13,6 +13,8 @@
  *   MEDIA whose MediaPacket is an RTT probe    echoed to the sender only
  *   HEALTH                                     not relayed
  *   CONGESTION                                 dropped (clients may not send it)
+ *   MEETING, SESSION_ASSIGNED, or from the     dropped (only the server speaks
+ *   system user id                             for the system)
  *   MEDIA KEYFRAME_REQUEST                     relayed, at most 2 per second
  *   anything else, or not a PacketWrapper      relayed to the room
  *   anything but an RTT probe, from observers  dropped
@@ -37,7 +39,7 @@ typedef struct close_msg {
 	char reason[64];
 } close_msg_t;
 
-enum packet_kind { K_RTT, K_HEALTH, K_CONGESTION, K_KEYFRAME, K_DATA };
+enum packet_kind { K_RTT, K_HEALTH, K_CONGESTION, K_KEYFRAME, K_DATA, K_FORGED };
 
 /* As the original classifies: a packet that does not parse is data. */
 static enum packet_kind classify(const vc_shared_t *msg, vc_packet_view_t *v, bool *parsed)
@@ -47,6 +49,12 @@ static enum packet_kind classify(const vc_shared_t *msg, vc_packet_view_t *v, bo
 	*parsed = vc_packet_wrapper_decode(msg->data, msg->len, v);
 	if (!*parsed)
 		return K_DATA;
+	/* What only the server says (vcd's difference: the original relays a
+	 * client's forged MEETING_ENDED to the whole room). */
+	if (v->packet_type == VC_PACKET_MEETING || v->packet_type == VC_PACKET_SESSION_ASSIGNED ||
+	    (v->user_id.len == strlen(VC_SYSTEM_USER_ID) &&
+	     memcmp(v->user_id.p, VC_SYSTEM_USER_ID, v->user_id.len) == 0))
+		return K_FORGED;
 	switch (v->packet_type) {
 	case VC_PACKET_CONGESTION: return K_CONGESTION;
 	case VC_PACKET_HEALTH: return K_HEALTH;
@@ -107,6 +115,7 @@ static void on_message(vc_ws_t *ws, void *user, vc_shared_t *msg)
 	case K_RTT: participant_send(p, msg, true); break;
 	case K_HEALTH: lobby_count_drop(r->lobby, VC_DROP_HEALTH); break;
 	case K_CONGESTION: lobby_count_drop(r->lobby, VC_DROP_CONGESTION); break;
+	case K_FORGED: lobby_count_drop(r->lobby, VC_DROP_FORGED); break;
 	case K_KEYFRAME:
 		if (p->observer) {
 			lobby_count_drop(r->lobby, VC_DROP_OBSERVER);

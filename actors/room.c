@@ -299,6 +299,16 @@ void room_drop(room_t *r)
 	vc_actor_ref(&r->actor);
 	while (r->head != NULL)
 		participant_close(r->head, VC_WS_GOING_AWAY, "server shutting down");
+	/* The node stops: the grace is cut short, the rest of the cluster is
+	 * told now rather than never. */
+	for (departure_t *d = r->departures; d != NULL; d = d->next) {
+		if (d->remote)
+			continue;
+		vc_shared_t *s = member_packet(r, VC_EV_PARTICIPANT_LEFT, d->user_id, d->session_id,
+		                               d->display_name);
+		publish(r, "system", s);
+		vc_shared_unref(s);
+	}
 	room_close(r);
 	vc_actor_unref(&r->actor);
 }
@@ -406,7 +416,7 @@ static void welcome(room_t *r, participant_t *p)
 	participant_send(p, s, true);
 	if (!p->observer) {
 		for (participant_t *q = r->head; q != NULL; q = q->next)
-			if (q != p && q->active && !q->observer)
+			if (q != p && (q->active || q->reconnect) && !q->observer)
 				send_member(p, r, q->user_id, q->session_id, q->display_name);
 		for (remote_t *q = r->remote; q != NULL; q = q->next)
 			send_member(p, r, q->user_id, q->session_id, q->display_name);
@@ -507,17 +517,15 @@ void room_leave(room_t *r, participant_t *p)
 		atomic_fetch_sub_explicit(&r->stats->sessions, 1, memory_order_relaxed);
 	log_info("lobby: session %" PRIu64 " of '%s' left room '%s'", p->session_id, p->user_id,
 	         r->id);
-	if (!p->observer && !r->ending) {
+	/* Only a session the room was told about is said goodbye to: not an
+	 * observer, not one that never became active, not one a kick or the
+	 * meeting's end removed (the meeting announced that itself). */
+	if (!p->observer && (p->active || p->reconnect) && !p->quiet && !r->ending) {
 		const vc_config_t *cfg = vc_config_get();
-		departure_t *old = departure_of(r, p->user_id, false);
 		departure_t *d;
 		room_depart_msg_t *m;
 
-		if (old != NULL) { /* the original keeps one per user: the newest */
-			departure_unlink(r, old);
-			departure_free(old);
-		}
-		d = departure_new(r, p->user_id, p->session_id, p->display_name, p->active, false);
+		d = departure_new(r, p->user_id, p->session_id, p->display_name, true, false);
 		m = vc_msg_new(sizeof(*m), R_DEPART);
 		m->d = d;
 		vc_timer_start(&d->timer, &r->actor, &m->msg, cfg->lobby_reconnect_grace);
@@ -611,7 +619,15 @@ static void learn(room_t *r, const vc_shared_t *s)
 	         (const char *)m.display_name.p);
 	switch (m.event_type) {
 	case VC_EV_PARTICIPANT_JOINED: remote_add(r, user, m.session_id, name); break;
-	case VC_EV_PARTICIPANT_LEFT: remote_remove(r, m.session_id); break;
+	case VC_EV_PARTICIPANT_LEFT: /* its grace is over: no reconnect to it any more */
+		remote_remove(r, m.session_id);
+		for (departure_t *d = r->departures; d != NULL; d = d->next)
+			if (d->remote && d->session_id == m.session_id) {
+				departure_unlink(r, d);
+				departure_free(d);
+				break;
+			}
+		break;
 	case VC_EV_MEETING_STARTED:
 		r->announced = true;
 		if (m.start_time_ms != 0 && m.start_time_ms < r->started_ms)
@@ -650,9 +666,8 @@ static int on_nats_msg(vc_actor_t *self, vc_msg_t *msg)
 void room_end(room_t *r)
 {
 	if (!r->end_sent) {
-		vc_meeting_packet_t m = { .event_type = VC_EV_MEETING_ENDED,
-			                  .room_id = r->id,
-			                  .message = "The meeting has ended" };
+		/* as the meeting actor publishes it (doc/lobby.md) */
+		vc_meeting_packet_t m = { .event_type = VC_EV_MEETING_ENDED, .room_id = r->id };
 		vc_shared_t *s = lobby_meeting_packet(&m);
 		room_system(r, s, NULL);
 		vc_shared_unref(s);
@@ -672,8 +687,10 @@ void room_kick(room_t *r, const char *user_id, int code, const char *why)
 	vc_actor_ref(&r->actor);
 	for (; p != NULL; p = next) {
 		next = p->next;
-		if (strcmp(p->user_id, user_id) == 0)
+		if (strcmp(p->user_id, user_id) == 0) {
+			p->quiet = true; /* the meeting announced the removal */
 			participant_close(p, code, why);
+		}
 	}
 	vc_actor_unref(&r->actor);
 }
@@ -741,8 +758,7 @@ void room_control(room_t *r, json_t *j)
 		take_members(r, j);
 	} else if (strcmp(op, "leaving") == 0 && user != NULL) {
 		departure_t *d = departure_new(r, user, session_of(j, "session"), NULL, true, true);
-		d->until =
-		        (double)vc_now_ms() / 1000.0 + vc_config_get()->lobby_reconnect_grace + 1.0;
+		d->until = (double)vc_now_ms() / 1000.0 + vc_config_get()->lobby_reconnect_grace;
 	} else if (strcmp(op, "back") == 0 && user != NULL) {
 		/* The user reappeared on another node: no LEFT for the old session. */
 		departure_t *d = departure_of(r, user, false);

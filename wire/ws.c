@@ -551,7 +551,14 @@ static bool sock_control(void *arg, unsigned opcode, const uint8_t *p, size_t le
 	if (c->state != WS_OPEN) /* the owner closed it while reading: nothing after a close */
 		return false;
 	switch (opcode) {
-	case WS_OP_PING: ws_send_control(c, WS_OP_PONG, p, len); return true;
+	case WS_OP_PING:
+		/* A client that pings and never reads would grow the queue forever. */
+		if (c->queued + len + 2 > vc_config_get()->ws_send_buffer_max) {
+			ws_fail(c, VC_WS_SLOW, "slow consumer");
+			return false;
+		}
+		ws_send_control(c, WS_OP_PONG, p, len);
+		return true;
 	case WS_OP_PONG: return true;
 	default: /* close: echo its code, then the connection ends */
 		code = len >= 2 ? (int)((unsigned)p[0] << 8 | p[1]) : 1005;
