@@ -994,7 +994,7 @@ static void report(double connect_s, long long dropped)
 	printf("  latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
 	       vcb_hist_pct(h, 0.50) / 1e3, vcb_hist_pct(h, 0.99) / 1e3,
 	       vcb_hist_pct(h, 0.999) / 1e3, h->max / 1e3);
-	printf("  expected %llu deliveries, received %llu, lost %llu (server dropped %lld); "
+	printf("  expected %llu deliveries, received %llu, lost %llu (not in when the run ended; the server dropped %lld); "
 	       "duplicates %llu, gaps %llu (%llu messages), out of order %llu, misrouted %llu, "
 	       "malformed %llu, closed %u; window stalls %llu\n",
 	       (unsigned long long)want, (unsigned long long)got, (unsigned long long)lost,
