@@ -447,6 +447,7 @@ lobby_run() {
 	read -r -a args <<<"$load"
 	[[ $which == vcd ]] && mode=vcd
 	settle "$pid"
+	[[ -n $vcd_pid && $vcd_pid != "$pid" ]] && settle "$vcd_pid"
 	c0=$(cpu_seconds "$pid")
 	out=$("$VCBENCH" --url "127.0.0.1:$port" --mode "$mode" --jwt-secret "$jwt_secret" \
 		--threads "$lobby_threads" --duration "$lobby_secs" --warmup 2 "${args[@]}") ||
@@ -457,7 +458,8 @@ lobby_run() {
 	cores=$(awk -v a="$c0" -v b="$c1" -v t="$lobby_secs" \
 		'BEGIN { printf "%.2f", (b - a) / (t + 2) }')
 	[[ $(result_field "$res" errors) == 0 ]] ||
-		say "warning: lobby $which: $(result_field "$res" errors) errors (see above)"
+		say "warning: lobby $which: $(result_field "$res" errors) errors, of which" \
+			"$(result_field "$res" lost) deliveries not in when the run ended (see above)"
 	printf '%s %s cores=%s\n' "$which" "$res" "$cores" >>"$5"
 }
 

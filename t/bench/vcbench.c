@@ -74,8 +74,8 @@
 #define MAX_THREADS 16
 #define MAX_SOURCES 256
 #define READ_CHUNK (256 * 1024)
-#define BURST_MAX 256          /* messages one publisher writes per turn */
-#define STALL_NS 200000000ull  /* flood: a window stuck this long is pushed on */
+#define BURST_MAX 256         /* messages one publisher writes per turn */
+#define STALL_NS 200000000ull /* flood: a window that has not moved for this long is pushed on */
 #define DRAIN_MAX_NS 5000000000ull
 #define DRAIN_QUIET_NS 500000000ull
 #define SEEN_BITS 1024 /* recent sequence numbers remembered per sender */
@@ -106,7 +106,7 @@ typedef struct client {
 	uint64_t session_id;
 	/* as a publisher */
 	bool publisher;
-	uint64_t sent, base, stall_since, offset_ns;
+	uint64_t sent, base, stall_since, stall_low, offset_ns;
 	_Atomic uint64_t measured; /* measured messages sent */
 	size_t dlen;               /* bench data bytes in each message */
 	vcb_wrapper_t wrap;
@@ -429,8 +429,8 @@ static void on_readable(thread_t *t, client_t *c)
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (r <= 0) {
-			client_close(t, c, r == 0 ? "the server closed the connection"
-			                          : strerror(errno));
+			client_close(t, c,
+			             r == 0 ? "the server closed the connection" : strerror(errno));
 			return;
 		}
 		now = vcb_now_ns();
@@ -528,8 +528,8 @@ static void on_connected(thread_t *t, client_t *c)
 	}
 	if (B.mode == MODE_VCD) {
 		char jwt[900];
-		if (!vcb_mint_jwt(B.secret, c->idx, c->room,
-		                  (long long)time(NULL) + JWT_LIFETIME_S, jwt, sizeof(jwt)))
+		if (!vcb_mint_jwt(B.secret, c->idx, c->room, (long long)time(NULL) + JWT_LIFETIME_S,
+		                  jwt, sizeof(jwt)))
 			vc_fatal("minting a token failed");
 		snprintf(path, sizeof(path), "/lobby?token=%s", jwt);
 	} else {
@@ -580,10 +580,13 @@ static uint64_t due(thread_t *t, client_t *c, uint64_t now)
 		c->stall_since = 0;
 		return B.window - (c->sent - low);
 	}
-	if (c->stall_since == 0) {
+	/* A slow relay moves the window slowly; one that dropped the messages
+	 * at the window's end never moves it: push on after STALL_NS. */
+	if (c->stall_since == 0 || low != c->stall_low) {
 		c->stall_since = now;
+		c->stall_low = low;
 	} else if (now - c->stall_since > STALL_NS) {
-		t->stalls++; /* a message lost at the window's end: go on */
+		t->stalls++;
 		c->stall_since = 0;
 		return B.window / 2 + 1;
 	}
@@ -607,8 +610,11 @@ static void publish_one(thread_t *t, client_t *c, uint64_t now)
 	for (uint64_t i = 0; i < n; i++) {
 		uint8_t *o = c->out + c->out_len, *payload;
 		uint32_t mask = rng32(t);
-		vcb_data_t d = { .magic = VCB_MAGIC, .sender = c->idx, .seq = c->sent++,
-			         .base = c->base, .sent_ns = now };
+		vcb_data_t d = { .magic = VCB_MAGIC,
+			         .sender = c->idx,
+			         .seq = c->sent++,
+			         .base = c->base,
+			         .sent_ns = now };
 		size_t h = vcb_frame_header(o, VCB_OP_BIN, B.size, mask), p = 0;
 		payload = o + h;
 		if (B.mode == MODE_VCD) {
@@ -753,7 +759,8 @@ static void setup(void)
 		}
 		/* paced publishers start spread over one period */
 		if (B.rate > 0)
-			c->offset_ns = (uint64_t)((double)(i * 7919u % 1000u) / 1000.0 * 1e9 / B.rate);
+			c->offset_ns =
+			        (uint64_t)((double)(i * 7919u % 1000u) / 1000.0 * 1e9 / B.rate);
 		t->clients[t->nclients++] = c;
 		if (c->publisher)
 			t->pubs[t->npubs++] = c;
@@ -805,8 +812,9 @@ static long long vcd_dropped(void)
 
 	inet_pton(AF_INET, B.host, &a.sin_addr);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	snprintf(req, sizeof(req), "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n",
-	         B.host, B.port);
+	snprintf(req, sizeof(req),
+	         "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", B.host,
+	         B.port);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
 		goto out;
@@ -994,14 +1002,14 @@ static void report(double connect_s, long long dropped)
 	printf("  latency p50 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us\n",
 	       vcb_hist_pct(h, 0.50) / 1e3, vcb_hist_pct(h, 0.99) / 1e3,
 	       vcb_hist_pct(h, 0.999) / 1e3, h->max / 1e3);
-	printf("  expected %llu deliveries, received %llu, lost %llu (not in when the run ended; the server dropped %lld); "
+	printf("  expected %llu deliveries, received %llu, lost %llu (not in when the run ended; "
+	       "the server dropped %lld); "
 	       "duplicates %llu, gaps %llu (%llu messages), out of order %llu, misrouted %llu, "
 	       "malformed %llu, closed %u; window stalls %llu\n",
-	       (unsigned long long)want, (unsigned long long)got, (unsigned long long)lost,
-	       dropped, (unsigned long long)dups, (unsigned long long)gaps,
-	       (unsigned long long)gap_msgs, (unsigned long long)ooo,
-	       (unsigned long long)misrouted, (unsigned long long)bad, atomic_load(&B.closed),
-	       (unsigned long long)stalls);
+	       (unsigned long long)want, (unsigned long long)got, (unsigned long long)lost, dropped,
+	       (unsigned long long)dups, (unsigned long long)gaps, (unsigned long long)gap_msgs,
+	       (unsigned long long)ooo, (unsigned long long)misrouted, (unsigned long long)bad,
+	       atomic_load(&B.closed), (unsigned long long)stalls);
 	printf("  errors %llu%s\n", (unsigned long long)errors,
 	       errors ? " (duplicates, out of order, misrouted, malformed, closed, and losses "
 	                "the server did not report)"
@@ -1015,10 +1023,9 @@ static void report(double connect_s, long long dropped)
 	       (unsigned long long)sent, sent / secs, (unsigned long long)in_window,
 	       in_window / secs, vcb_hist_pct(h, 0.50) / 1e3, vcb_hist_pct(h, 0.99) / 1e3,
 	       vcb_hist_pct(h, 0.999) / 1e3, h->max / 1e3, (unsigned long long)want,
-	       (unsigned long long)got, (unsigned long long)lost, dropped,
-	       (unsigned long long)dups, (unsigned long long)gaps, (unsigned long long)ooo,
-	       (unsigned long long)misrouted, (unsigned long long)errors,
-	       B.nclients / connect_s);
+	       (unsigned long long)got, (unsigned long long)lost, dropped, (unsigned long long)dups,
+	       (unsigned long long)gaps, (unsigned long long)ooo, (unsigned long long)misrouted,
+	       (unsigned long long)errors, B.nclients / connect_s);
 	free(h);
 }
 
@@ -1121,7 +1128,8 @@ static int selftest(void)
 	if (vcb_frame_parse(fr, 10, &f) != -1)
 		fails += selftest_fail("a masked server frame accepted");
 	if (fails == 0)
-		printf("vcbench selftest: ok (token verified by vc_jwt_verify, PacketWrapper decoded "
+		printf("vcbench selftest: ok (token verified by vc_jwt_verify, PacketWrapper "
+		       "decoded "
 		       "by vc_packet_wrapper_decode, handshake, frames)\n");
 	return fails ? 1 : 0;
 }

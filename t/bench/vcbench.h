@@ -38,8 +38,8 @@ uint64_t vcb_now_ns(void);
 /* The room token of client i for room r, as vcd's /join hands out: HS256
  * over header {"typ":"JWT","alg":"HS256"}, base64url without padding.
  * Writes a NUL-terminated token into out (len bytes); false if too small. */
-bool vcb_mint_jwt(const char *secret, unsigned client, unsigned room, long long exp,
-                  char *out, size_t len);
+bool vcb_mint_jwt(const char *secret, unsigned client, unsigned room, long long exp, char *out,
+                  size_t len);
 
 /* --- handshake ------------------------------------------------------------------ */
 
@@ -62,8 +62,14 @@ long vcb_ws_response(const char *p, size_t n, const char *key, char *why, size_t
 
 #define VCB_FRAME_MAX_HDR 14 /* 2 + 8 (64-bit length) + 4 (mask) */
 
-enum { VCB_OP_CONT = 0, VCB_OP_TEXT = 1, VCB_OP_BIN = 2, VCB_OP_CLOSE = 8, VCB_OP_PING = 9,
-       VCB_OP_PONG = 10 };
+enum {
+	VCB_OP_CONT = 0,
+	VCB_OP_TEXT = 1,
+	VCB_OP_BIN = 2,
+	VCB_OP_CLOSE = 8,
+	VCB_OP_PING = 9,
+	VCB_OP_PONG = 10
+};
 
 /* A masked client frame header for a payload of n bytes with mask key
  * `mask`; returns its length. The caller then writes the payload masked

@@ -32,8 +32,8 @@ static size_t b64url(char *out, size_t len, const void *p, size_t n)
 	return strlen(out);
 }
 
-bool vcb_mint_jwt(const char *secret, unsigned client, unsigned room, long long exp,
-                  char *out, size_t len)
+bool vcb_mint_jwt(const char *secret, unsigned client, unsigned room, long long exp, char *out,
+                  size_t len)
 {
 	static const char header[] = "{\"typ\":\"JWT\",\"alg\":\"HS256\"}";
 	char claims[512];

@@ -425,7 +425,8 @@ static bool frame_start(conn_t *c, const struct wslay_frame_iocb *f)
 			c->part = msg_new(c->plen);
 			c->part_len = 0;
 		} else if (c->part_len + c->plen > c->part->cap) {
-			c->part = xrealloc(c->part, sizeof(msg_t) + HEADROOM + c->part_len + c->plen);
+			c->part =
+			        xrealloc(c->part, sizeof(msg_t) + HEADROOM + c->part_len + c->plen);
 			c->part->cap = c->part_len + c->plen;
 		}
 	}
@@ -684,7 +685,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--send-buffer") == 0 && i + 1 < argc) {
 			S.send_buffer = strtoul(argv[++i], NULL, 10);
 		} else {
-			fprintf(stderr, "usage: ws_baseline [--listen ADDR:PORT] [--send-buffer BYTES]\n");
+			fprintf(stderr,
+			        "usage: ws_baseline [--listen ADDR:PORT] [--send-buffer BYTES]\n");
 			return 2;
 		}
 	}
