@@ -317,7 +317,7 @@ static void deliver(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint64
 	vcb_data_t d;
 	uint32_t slot;
 
-	if (n < VCB_DATA_MIN) {
+	if (n < VCB_DATA_MIN || c->track == NULL) { /* --idle: nothing to count */
 		t->other++;
 		return;
 	}
