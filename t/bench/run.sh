@@ -472,10 +472,12 @@ lobby_summary() {
 			return ""
 		}
 		{ d[$1] = f($0, "deliveries_per_s"); p50[$1] = f($0, "p50_us")
-		  p99[$1] = f($0, "p99_us"); cpu[$1] = f($0, "cores"); seen[$1] = 1 }
+		  p99[$1] = f($0, "p99_us"); cpu[$1] = f($0, "cores"); cl[$1] = f($0, "client_cores")
+		  seen[$1] = 1 }
 		function one(w) {
 			if (!seen[w]) return sprintf("%s skipped", w)
-			return sprintf("%s %.0f deliveries/s (p50 %.0f us, p99 %.0f us, %s cores)", w, d[w], p50[w], p99[w], cpu[w])
+			return sprintf("%s %.0f deliveries/s (p50 %.0f us, p99 %.0f us; cores: server %s, vcbench %s)",
+				w, d[w], p50[w], p99[w], cpu[w], cl[w])
 		}
 		function ratio(a, b) { return seen[a] && seen[b] && d[b] > 0 ? sprintf("%.2f", d[a] / d[b]) : "n/a" }
 		END {

@@ -158,6 +158,7 @@ static struct {
 	pthread_mutex_t fail_mu;
 	char failure[512];
 	_Atomic int failed;
+	double client_cores; /* vcbench's CPU use in the measured window */
 } B = { .fail_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void fail(const char *fmt, ...) VC_PRINTF(1, 2);
@@ -994,7 +995,8 @@ static void report(double connect_s, long long dropped)
 		printf("%.0f msgs/s each, ", B.rate);
 	else
 		printf("flood (window %u), ", B.window);
-	printf("%.1f s (+%.1f s warm-up), %d threads\n", B.duration, B.warmup, B.nthreads);
+	printf("%.1f s (+%.1f s warm-up), %d threads using %.2f cores\n", B.duration, B.warmup,
+	       B.nthreads, B.client_cores);
 	printf("  connected in %.2f s (%.0f/s)\n", connect_s, B.nclients / connect_s);
 	printf("  sent %llu messages (%.0f/s), %llu deliveries in the window (%.0f/s)\n",
 	       (unsigned long long)sent, sent / secs, (unsigned long long)in_window,
@@ -1018,21 +1020,31 @@ static void report(double connect_s, long long dropped)
 	       "sent=%llu sent_per_s=%.0f deliveries=%llu deliveries_per_s=%.0f p50_us=%.0f "
 	       "p99_us=%.0f p999_us=%.0f max_us=%.0f expected=%llu received=%llu lost=%llu "
 	       "server_dropped=%lld duplicates=%llu gaps=%llu out_of_order=%llu misrouted=%llu "
-	       "errors=%llu connect_per_s=%.0f\n",
+	       "errors=%llu connect_per_s=%.0f client_cores=%.2f\n",
 	       mode_name(), B.nclients, B.nrooms, B.npub, B.size, B.rate, secs,
 	       (unsigned long long)sent, sent / secs, (unsigned long long)in_window,
 	       in_window / secs, vcb_hist_pct(h, 0.50) / 1e3, vcb_hist_pct(h, 0.99) / 1e3,
 	       vcb_hist_pct(h, 0.999) / 1e3, h->max / 1e3, (unsigned long long)want,
 	       (unsigned long long)got, (unsigned long long)lost, dropped, (unsigned long long)dups,
 	       (unsigned long long)gaps, (unsigned long long)ooo, (unsigned long long)misrouted,
-	       (unsigned long long)errors, B.nclients / connect_s);
+	       (unsigned long long)errors, B.nclients / connect_s, B.client_cores);
 	free(h);
+}
+
+/* CPU time this process has used, in seconds. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int run_load(void)
 {
 	long long d0 = B.mode == MODE_VCD ? vcd_dropped() : -1, d1;
-	double connect_s = 0;
+	double connect_s = 0, cpu0;
 
 	start_threads();
 	if (!wait_connected(&connect_s)) {
@@ -1044,7 +1056,10 @@ static int run_load(void)
 	B.t_measure = B.t_go + (uint64_t)(B.warmup * 1e9);
 	B.t_stop = B.t_measure + (uint64_t)(B.duration * 1e9);
 	atomic_store_explicit(&B.phase, PH_RUN, memory_order_release);
+	sleep_ns(B.t_measure - vcb_now_ns());
+	cpu0 = cpu_seconds();
 	sleep_ns(B.t_stop - vcb_now_ns());
+	B.client_cores = (cpu_seconds() - cpu0) / B.duration;
 	drain();
 	stop_threads();
 	if (atomic_load(&B.closed) > 0) {
