@@ -440,27 +440,24 @@ settle() {
 }
 
 # One vcbench run: relay $1 (vcd, baseline, node) with pid $2 on port $3,
-# load $4 (vcbench arguments); appends "relay result-line cores" to file $5.
+# load $4 (vcbench arguments); appends "relay result-line" to file $5.
 lobby_run() {
-	local which=$1 pid=$2 port=$3 load=$4 out res c0 c1 cores mode=plain
+	local which=$1 pid=$2 port=$3 load=$4 out res mode=plain
 	local -a args
 	read -r -a args <<<"$load"
 	[[ $which == vcd ]] && mode=vcd
 	settle "$pid"
 	[[ -n $vcd_pid && $vcd_pid != "$pid" ]] && settle "$vcd_pid"
-	c0=$(cpu_seconds "$pid")
 	out=$("$VCBENCH" --url "127.0.0.1:$port" --mode "$mode" --jwt-secret "$jwt_secret" \
-		--threads "$lobby_threads" --duration "$lobby_secs" --warmup 2 "${args[@]}") ||
+		--threads "$lobby_threads" --duration "$lobby_secs" --warmup 2 \
+		--server-pid "$pid" "${args[@]}") ||
 		die "vcbench against $which failed (its error above)"
-	c1=$(cpu_seconds "$pid")
 	grep -v '^result ' <<<"$out" | sed "s/^/$stack_prog: /" >&2
 	res=$(grep '^result ' <<<"$out") || die "vcbench printed no result line"
-	cores=$(awk -v a="$c0" -v b="$c1" -v t="$lobby_secs" \
-		'BEGIN { printf "%.2f", (b - a) / (t + 2) }')
 	[[ $(result_field "$res" errors) == 0 ]] ||
 		say "warning: lobby $which: $(result_field "$res" errors) errors, of which" \
 			"$(result_field "$res" lost) deliveries not in when the run ended (see above)"
-	printf '%s %s cores=%s\n' "$which" "$res" "$cores" >>"$5"
+	printf '%s %s\n' "$which" "$res" >>"$5"
 }
 
 # The summary of load $1 from its results file $2.
@@ -472,7 +469,7 @@ lobby_summary() {
 			return ""
 		}
 		{ d[$1] = f($0, "deliveries_per_s"); p50[$1] = f($0, "p50_us")
-		  p99[$1] = f($0, "p99_us"); cpu[$1] = f($0, "cores"); cl[$1] = f($0, "client_cores")
+		  p99[$1] = f($0, "p99_us"); cpu[$1] = f($0, "server_cores"); cl[$1] = f($0, "client_cores")
 		  seen[$1] = 1 }
 		function one(w) {
 			if (!seen[w]) return sprintf("%s skipped", w)

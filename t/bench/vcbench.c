@@ -35,6 +35,8 @@
  * read before and after); duplicates, gaps (forward jumps in a sender's
  * sequence), out-of-order arrivals and misrouted messages are errors.
  *
+ * --server-pid P: the CPU P used in the measured window is reported.
+ *
  * --idle: connect N, print the connect rate, with --server-pid read the
  * server's VmRSS before connecting and after all are connected (bytes per
  * connection), hold --hold seconds answering pings, close.
@@ -159,6 +161,7 @@ static struct {
 	char failure[512];
 	_Atomic int failed;
 	double client_cores; /* vcbench's CPU use in the measured window */
+	double server_cores; /* --server-pid's, -1 when not known */
 } B = { .fail_mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void fail(const char *fmt, ...) VC_PRINTF(1, 2);
@@ -995,8 +998,11 @@ static void report(double connect_s, long long dropped)
 		printf("%.0f msgs/s each, ", B.rate);
 	else
 		printf("flood (window %u), ", B.window);
-	printf("%.1f s (+%.1f s warm-up), %d threads using %.2f cores\n", B.duration, B.warmup,
-	       B.nthreads, B.client_cores);
+	printf("%.1f s (+%.1f s warm-up), %d threads\n", B.duration, B.warmup, B.nthreads);
+	printf("  CPU in the window: vcbench %.2f cores", B.client_cores);
+	if (B.server_cores >= 0)
+		printf(", the server (pid %ld) %.2f cores", B.server_pid, B.server_cores);
+	printf("\n");
 	printf("  connected in %.2f s (%.0f/s)\n", connect_s, B.nclients / connect_s);
 	printf("  sent %llu messages (%.0f/s), %llu deliveries in the window (%.0f/s)\n",
 	       (unsigned long long)sent, sent / secs, (unsigned long long)in_window,
@@ -1020,14 +1026,14 @@ static void report(double connect_s, long long dropped)
 	       "sent=%llu sent_per_s=%.0f deliveries=%llu deliveries_per_s=%.0f p50_us=%.0f "
 	       "p99_us=%.0f p999_us=%.0f max_us=%.0f expected=%llu received=%llu lost=%llu "
 	       "server_dropped=%lld duplicates=%llu gaps=%llu out_of_order=%llu misrouted=%llu "
-	       "errors=%llu connect_per_s=%.0f client_cores=%.2f\n",
+	       "errors=%llu connect_per_s=%.0f client_cores=%.2f server_cores=%.2f\n",
 	       mode_name(), B.nclients, B.nrooms, B.npub, B.size, B.rate, secs,
 	       (unsigned long long)sent, sent / secs, (unsigned long long)in_window,
 	       in_window / secs, vcb_hist_pct(h, 0.50) / 1e3, vcb_hist_pct(h, 0.99) / 1e3,
 	       vcb_hist_pct(h, 0.999) / 1e3, h->max / 1e3, (unsigned long long)want,
 	       (unsigned long long)got, (unsigned long long)lost, dropped, (unsigned long long)dups,
 	       (unsigned long long)gaps, (unsigned long long)ooo, (unsigned long long)misrouted,
-	       (unsigned long long)errors, B.nclients / connect_s, B.client_cores);
+	       (unsigned long long)errors, B.nclients / connect_s, B.client_cores, B.server_cores);
 	free(h);
 }
 
@@ -1041,10 +1047,31 @@ static double cpu_seconds(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* CPU time process pid has used, in seconds; -1 if unreadable. */
+static double proc_cpu_seconds(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int run_load(void)
 {
 	long long d0 = B.mode == MODE_VCD ? vcd_dropped() : -1, d1;
-	double connect_s = 0, cpu0;
+	double connect_s = 0, cpu0, srv0, srv1;
 
 	start_threads();
 	if (!wait_connected(&connect_s)) {
@@ -1058,8 +1085,11 @@ static int run_load(void)
 	atomic_store_explicit(&B.phase, PH_RUN, memory_order_release);
 	sleep_ns(B.t_measure - vcb_now_ns());
 	cpu0 = cpu_seconds();
+	srv0 = B.server_pid > 0 ? proc_cpu_seconds(B.server_pid) : -1;
 	sleep_ns(B.t_stop - vcb_now_ns());
 	B.client_cores = (cpu_seconds() - cpu0) / B.duration;
+	if (srv0 >= 0 && (srv1 = proc_cpu_seconds(B.server_pid)) >= 0)
+		B.server_cores = (srv1 - srv0) / B.duration;
 	drain();
 	stop_threads();
 	if (atomic_load(&B.closed) > 0) {
@@ -1160,7 +1190,8 @@ static int usage(const char *why)
 	        "         [--clients N] [--rooms R] [--publishers P] [--size BYTES]\n"
 	        "         [--rate MSGS/S (0: flood)] [--window MSGS] [--duration S] [--warmup S]\n"
 	        "         [--threads T] [--sources A-B|A,B,...] [--connect-window N]\n"
-	        "         [--idle [--server-pid PID] [--hold S]]\n"
+	        "         [--server-pid PID (its VmRSS, --idle; its CPU, loads)]\n"
+	        "         [--idle [--hold S]]\n"
 	        "       vcbench --selftest\n");
 	return 2;
 }
@@ -1240,6 +1271,7 @@ static int parse_args(int argc, char **argv, bool *self)
 	B.warmup = 1;
 	B.nthreads = 2;
 	B.connect_window = 128;
+	B.server_cores = -1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': have_url = parse_url(optarg); break;
