@@ -29,8 +29,9 @@
  * at most --window messages ahead of the slowest receiver of its room.
  *
  * Counting: deliveries/s is the deliveries that arrived within the measured
- * window divided by its length; expected = each measured message times the
- * other members of its room; lost = expected - received (vcd counts its
+ * window (whenever they were sent) divided by its length; latency is that of
+ * the messages sent within it (drain included); expected = each measured
+ * message times the other members of its room; lost = expected - received (vcd counts its
  * deliberate drops for slow readers in /metrics vcd_lobby_dropped_total,
  * read before and after); duplicates, gaps (forward jumps in a sender's
  * sequence), out-of-order arrivals and misrouted messages are errors.
@@ -281,9 +282,10 @@ static void seen_clear(track_t *k, uint64_t seq)
 	k->seen[(seq % SEEN_BITS) / 64] &= ~(1ull << (seq % 64));
 }
 
-/* A bench message for client c: account for it. Returns true when it is
- * a measured message c gets for the first time. */
-static bool track(thread_t *t, client_t *c, track_t *k, const vcb_data_t *d)
+/* A bench message for client c: account for it. Returns 1 when it is a
+ * measured message c gets for the first time, 0 for a warm-up message c gets
+ * for the first time, -1 for a duplicate. */
+static int track(thread_t *t, client_t *c, track_t *k, const vcb_data_t *d)
 {
 	uint64_t next = atomic_load_explicit(&k->next, memory_order_relaxed);
 	bool measured = d->base != VCB_WARM && d->seq >= d->base;
@@ -303,23 +305,24 @@ static bool track(thread_t *t, client_t *c, track_t *k, const vcb_data_t *d)
 		t->ooo++; /* too old to tell a duplicate from a late one */
 	} else if (seen_get(k, d->seq)) {
 		t->dups++;
-		return false;
+		return -1;
 	} else {
 		t->ooo++;
 		seen_set(k, d->seq);
 	}
 	if (!measured) {
 		t->warm++;
-		return false;
+		return 0;
 	}
 	k->got++;
-	return true;
+	return 1;
 }
 
 static void deliver(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint64_t now)
 {
 	vcb_data_t d;
 	uint32_t slot;
+	int first;
 
 	if (n < VCB_DATA_MIN || c->track == NULL) { /* --idle: nothing to count */
 		t->other++;
@@ -336,13 +339,18 @@ static void deliver(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint64
 		t->misrouted++;
 		return;
 	}
-	if (!track(t, c, &c->track[slot], &d))
+	if ((first = track(t, c, &c->track[slot], &d)) < 0)
+		return;
+	/* the rate: whatever arrives within the window, sent before it or not
+	 * (a relay with seconds of backlog is not credited with less than it
+	 * delivered, nor one with none with more) */
+	if (now >= B.t_measure && now <= B.t_stop)
+		t->in_window++;
+	if (first == 0)
 		return;
 	atomic_store_explicit(&t->got, atomic_load_explicit(&t->got, memory_order_relaxed) + 1,
 	                      memory_order_relaxed);
 	vcb_hist_add(&t->hist, now > d.sent_ns ? now - d.sent_ns : 0);
-	if (now <= B.t_stop)
-		t->in_window++;
 }
 
 static void on_binary(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint64_t now)
