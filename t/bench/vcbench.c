@@ -977,6 +977,26 @@ static void drain(void)
 	}
 }
 
+/* Publishers whose measured messages did not all reach every other
+ * member of their room. */
+static uint32_t senders_short(void)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < B.nclients; i++) {
+		client_t *c = &B.clients[i];
+		room_t *r = &B.rooms[c->room];
+		uint64_t got = 0;
+		if (!c->publisher)
+			continue;
+		for (uint32_t j = 0; j < r->n; j++)
+			if (r->members[j] != c)
+				got += r->members[j]->track[c->slot].got;
+		n += got < atomic_load(&c->measured) * (r->n - 1);
+	}
+	return n;
+}
+
 static void report(double connect_s, long long dropped)
 {
 	vcb_hist_t *h = vc_calloc(1, sizeof(*h));
@@ -1026,6 +1046,7 @@ static void report(double connect_s, long long dropped)
 	       (unsigned long long)dups, (unsigned long long)gaps, (unsigned long long)gap_msgs,
 	       (unsigned long long)ooo, (unsigned long long)misrouted, (unsigned long long)bad,
 	       atomic_load(&B.closed), (unsigned long long)stalls);
+	printf("  senders short of deliveries: %u of %u\n", senders_short(), B.npub * B.nrooms);
 	printf("  errors %llu%s\n", (unsigned long long)errors,
 	       errors ? " (duplicates, out of order, misrouted, malformed, closed, and losses "
 	                "the server did not report)"
