@@ -593,14 +593,18 @@ static uint64_t due(thread_t *t, client_t *c, uint64_t now)
 		return B.window - (c->sent - low);
 	}
 	/* A slow relay moves the window slowly; one that dropped the messages
-	 * at the window's end never moves it: push on after STALL_NS. */
+	 * at the window's end never moves it. After STALL_NS without a move,
+	 * send one message: if it arrives, it moves the receiver past the lost
+	 * ones. One, not more: an overloaded relay (Node's ws, seconds behind)
+	 * stalls often, and pushing the window on made its backlog grow
+	 * without bound; one probe per STALL_NS adds at most 5 messages/s. */
 	if (c->stall_since == 0 || low != c->stall_low) {
 		c->stall_since = now;
 		c->stall_low = low;
 	} else if (now - c->stall_since > STALL_NS) {
 		t->stalls++;
 		c->stall_since = 0;
-		return B.window / 2 + 1;
+		return 1;
 	}
 	return 0;
 }
