@@ -747,8 +747,12 @@ void vc_nats_unsub(vc_nats_sub_t *s)
 		free(s);
 		return;
 	}
-	natsSubscription_Unsubscribe(s->ns);
-	natsSubscription_Destroy(s->ns);
+	/* s is freed by tmp_on_complete on nats.c's thread, possibly before
+	 * Unsubscribe returns: never read it after that call. */
+	natsSubscription *ns = s->ns;
+
+	natsSubscription_Unsubscribe(ns);
+	natsSubscription_Destroy(ns);
 }
 
 size_t vc_nats_max_payload(void)

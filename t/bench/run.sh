@@ -14,11 +14,17 @@
 # Both clients spread their N clients over the same number of threads
 # (pgbench -j, MEETINGS_THREADS), for N = 8 and N = 32 by default.
 #
-# Environment: VCD, PWHASH_RATE, MEETINGS, top_srcdir (from make bench);
-# BENCH_WORKERS (default nproc), BENCH_THREADS (2), BENCH_CONNECTIONS (64),
-# BENCH_DURATION (10s), BENCH_MEETING_CLIENTS ("8 32": a run per count),
-# BENCH_ONLY (healthz,
-# accounts or meetings: run that part alone; default all three).
+# Then the media relay, GET /lobby (BENCH_ONLY=lobby): the same vcbench
+# loads against a bare single-thread libev + wslay relay, Node's ws and vcd,
+# and idle memory per connection for the three (see bench_lobby below).
+#
+# Environment: VCD, PWHASH_RATE, MEETINGS, VCBENCH, WS_BASELINE, top_srcdir
+# (from make bench); BENCH_WORKERS (default nproc), BENCH_THREADS (2),
+# BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_MEETING_CLIENTS ("8 32":
+# a run per count), BENCH_LOBBY_DURATION (10: seconds per relay run, after a
+# 2 s warm-up), BENCH_LOBBY_THREADS (2: vcbench's), BENCH_LOBBY_IDLE ("10000
+# 19000": idle connection counts), BENCH_ONLY (healthz, accounts, meetings or
+# lobby: run that part alone; default all four).
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -29,6 +35,8 @@ top_srcdir=${top_srcdir:-}
 tmp=
 vcd_pid=
 nginx_pid=
+relay_pid=
+relay_name=
 jwt_secret=
 
 say() {
@@ -46,6 +54,8 @@ need_env() {
 	[[ -x ${PWHASH_RATE:-} ]] || die "PWHASH_RATE is not set (run me with make bench)"
 	[[ -x ${MEETINGS:-} ]] || die "MEETINGS is not set (run me with make bench)"
 	[[ -x $VCD ]] || die "VCD=$VCD is not an executable (build vcd first)"
+	[[ -x ${VCBENCH:-} ]] || die "VCBENCH is not set (run me with make bench)"
+	[[ -x ${WS_BASELINE:-} ]] || die "WS_BASELINE is not set (run me with make bench)"
 }
 
 # Make sure wrk and nginx exist; install them as root, else say how.
@@ -75,6 +85,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	[[ -n $vcd_pid ]] && stack_stop_pid "$vcd_pid" vcd 30
 	[[ -n $nginx_pid ]] && stack_stop_pid "$nginx_pid" nginx 10
+	[[ -n $relay_pid ]] && stack_stop_pid "$relay_pid" "$relay_name" 10
 	if [[ -n $tmp && -d $tmp ]]; then
 		stack_pg_stop "$tmp/pg" immediate
 		rm -rf -- "$tmp"
@@ -95,6 +106,7 @@ offload_threads = $workers
 auth_rate_limit = off
 session_jwt_compat = true
 jwt_secret = $jwt_secret
+max_connections = 19900
 EOF
 	chmod 600 -- "$conf"
 	"$VCD" -c "$conf" </dev/null >"$tmp/vcd.log" 2>&1 &
@@ -332,12 +344,245 @@ bench_meetings() {
 	done
 }
 
+# --- the media relay: vcd's /lobby against a bare relay and Node's ws ----------
+#
+# One vcbench load at a time against three relays on this machine, one after
+# the other: ws_baseline (t/bench/ws_baseline.c: one thread, libev + wslay,
+# a frame built once per fan-out and shared, one writev per connection per
+# loop iteration: what this design does on one core), Node's ws relay
+# (t/bench/ws_relay.mjs: the usual client.send per recipient) and vcd's
+# /lobby (started above, with jwt_secret and without NATS: one node, as the
+# other two). The loads, 100-byte messages:
+#
+#  fanout  100 clients in 1 room, 1 publisher flooding (at most 256 messages
+#          ahead of the slowest reader): the relay rate itself. One read fans
+#          out to 99 writes, so what is measured is the cost per delivery:
+#          framing once and batching writes. vcd serves a room on one worker,
+#          as the baseline serves everything on its one thread.
+#  rooms   1000 clients in 100 rooms of 10, 2 publishers per room flooding
+#          (64 ahead each): many small fan-outs over many connections, where
+#          the costs per message and per connection (reads, wake-ups, one
+#          writev per recipient) weigh more than per delivery; vcd spreads the
+#          rooms over its workers.
+#  paced   the same 100 rooms, each publisher paced at 50 messages/s (an audio
+#          stream's packet rate): 90,000 deliveries/s that every relay should
+#          carry; what differs is latency, on a load like real calls.
+#
+# vcbench runs 2 threads on the same 2 cores: client and relay compete, so
+# the figures are relative. Then idle memory: BENCH_LOBBY_IDLE connections
+# (10,000 and 19,000: the open-file limit is 20,000 per process here) to a
+# fresh process of each relay; the server's RSS grows by so many bytes per
+# connection (the kernel's ~5 KB per socket come on top, outside RSS).
+
+# Install t/bench's node_modules (ws) with npm ci; false with a message when
+# node or npm is missing or the install fails.
+need_node_relay() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		say "lobby: node or npm is missing: the Node ws relay is skipped" \
+			"(apt-get install -y nodejs npm)"
+		return 1
+	fi
+	if ! npm ci --prefix "$top_srcdir/t/bench" --no-audit --no-fund --silent >&2; then
+		say "lobby: npm ci in t/bench failed: the Node ws relay is skipped"
+		return 1
+	fi
+}
+
+# Start relay $1 (baseline or node) on port $2; relay_pid, relay_name.
+start_relay() {
+	local which=$1 port=$2 i
+	case $which in
+	baseline)
+		relay_name=ws_baseline
+		"$WS_BASELINE" --listen "127.0.0.1:$port" </dev/null >"$tmp/$which.log" 2>&1 &
+		;;
+	node)
+		relay_name=node
+		node "$top_srcdir/t/bench/ws_relay.mjs" --listen "127.0.0.1:$port" \
+			</dev/null >"$tmp/$which.log" 2>&1 &
+		;;
+	esac
+	relay_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		stack_port_used "$port" listen && return 0
+		stack_pid_alive "$relay_pid" || break
+		sleep 0.1
+	done
+	cat -- "$tmp/$which.log" >&2
+	die "the $which relay did not listen on port $port (its output above)"
+}
+
+# Stop the relay: 3 s for its SIGTERM (an overloaded Node relay takes
+# longer to get to it than that: it is killed then).
+stop_relay() {
+	[[ -n $relay_pid ]] && stack_stop_pid "$relay_pid" "$relay_name" 3
+	relay_pid=
+	tail -n 1 -- "$tmp/$1.log" | sed "s/^/$stack_prog: /" >&2
+}
+
+# CPU seconds (user + system) pid $1 has used so far.
+cpu_seconds() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+		"/proc/$1/stat"
+}
+
+# Wait (at most 10 s) until pid $1 uses less than 4 % of a core: vcd serves
+# every load in turn, and the sessions of the last one leave after a grace.
+settle() {
+	local i c0 c1
+	for ((i = 0; i < 20; i++)); do
+		c0=$(cpu_seconds "$1")
+		sleep 0.5
+		c1=$(cpu_seconds "$1")
+		awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b - a < 0.02) }' && return 0
+	done
+	say "warning: pid $1 is still busy after 10 s"
+}
+
+# One vcbench run: relay $1 (vcd, baseline, node) with pid $2 on port $3,
+# load $4 (vcbench arguments); appends "relay result-line" to file $5.
+lobby_run() {
+	local which=$1 pid=$2 port=$3 load=$4 out res mode=plain
+	local -a args
+	read -r -a args <<<"$load"
+	[[ $which == vcd ]] && mode=vcd
+	settle "$pid"
+	[[ -n $vcd_pid && $vcd_pid != "$pid" ]] && settle "$vcd_pid"
+	out=$("$VCBENCH" --url "127.0.0.1:$port" --mode "$mode" --jwt-secret "$jwt_secret" \
+		--threads "$lobby_threads" --duration "$lobby_secs" --warmup 2 \
+		--server-pid "$pid" "${args[@]}") ||
+		die "vcbench against $which failed (its error above)"
+	grep -v '^result ' <<<"$out" | sed "s/^/$stack_prog: /" >&2
+	res=$(grep '^result ' <<<"$out") || die "vcbench printed no result line"
+	[[ $(result_field "$res" errors) == 0 ]] ||
+		say "warning: lobby $which: $(result_field "$res" errors) errors, of which" \
+			"$(result_field "$res" lost) deliveries not in when the run ended (see above)"
+	printf '%s %s\n' "$which" "$res" >>"$5"
+}
+
+# The summary of load $1 from its results file $2.
+lobby_summary() {
+	awk -v load="$1" '
+		function f(line, k,   re) {
+			re = " " k "=[^ ]*"
+			if (match(" " line, re)) return substr(" " line, RSTART + length(k) + 2, RLENGTH - length(k) - 2)
+			return ""
+		}
+		{ d[$1] = f($0, "deliveries_per_s"); p50[$1] = f($0, "p50_us")
+		  p99[$1] = f($0, "p99_us"); cpu[$1] = f($0, "server_cores"); cl[$1] = f($0, "client_cores")
+		  seen[$1] = 1 }
+		# deliveries per CPU-second of the server: on a machine shared with
+		# vcbench (and with other work) the rate follows the CPU share each
+		# process got; what a delivery costs does not
+		function per(w) { return cpu[w] > 0 ? d[w] / cpu[w] : 0 }
+		function one(w) {
+			if (!seen[w]) return sprintf("%s skipped", w)
+			return sprintf("%s %.0f deliveries/s (p50 %.0f us, p99 %.0f us; cores: server %s, vcbench %s; %.0f per server CPU-second)",
+				w, d[w], p50[w], p99[w], cpu[w], cl[w], per(w))
+		}
+		function ratio(a, b) { return seen[a] && seen[b] && d[b] > 0 ? sprintf("%.2f", d[a] / d[b]) : "n/a" }
+		function pratio(a, b) { return seen[a] && seen[b] && per(a) > 0 && per(b) > 0 ? sprintf("%.2f", per(a) / per(b)) : "n/a" }
+		END {
+			printf "bench lobby %s: %s; %s; %s; vcd/baseline %s, vcd/node %s; per server CPU-second vcd/baseline %s, vcd/node %s\n", load,
+				one("vcd"), one("baseline"), one("node"), ratio("vcd", "baseline"), ratio("vcd", "node"),
+				pratio("vcd", "baseline"), pratio("vcd", "node")
+		}' "$2"
+}
+
+# Idle memory: $1 connections to a fresh process of each relay.
+lobby_idle() {
+	local n=$1 port which pid out res line=
+	local -a relays=(baseline)
+	((have_node)) && relays+=(node)
+	((have_vcd)) && relays+=(vcd)
+	for which in "${relays[@]}"; do
+		stack_free_port
+		port=$STACK_PORT
+		if [[ $which == vcd ]]; then
+			start_vcd "$port"
+			pid=$vcd_pid
+		else
+			start_relay "$which" "$port"
+			pid=$relay_pid
+		fi
+		out=$("$VCBENCH" --idle --url "127.0.0.1:$port" --mode "$([[ $which == vcd ]] && echo vcd || echo plain)" \
+			--jwt-secret "$jwt_secret" --clients "$n" --rooms "$((n / 10))" \
+			--threads "$lobby_threads" --sources 127.0.0.1-127.0.0.50 \
+			--server-pid "$pid" --hold 2) || die "vcbench --idle against $which failed"
+		grep -v '^result ' <<<"$out" | sed "s/^/$stack_prog: /" >&2
+		res=$(grep '^result ' <<<"$out") || die "vcbench --idle printed no result line"
+		line+="${line:+; }$which $(result_field "$res" rss_bytes_per_conn) B/conn"
+		line+=" (connects $(result_field "$res" connect_per_s)/s)"
+		if [[ $which == vcd ]]; then
+			stack_stop_pid "$vcd_pid" vcd 30
+			vcd_pid=
+		else
+			stop_relay "$which"
+		fi
+	done
+	printf 'bench lobby idle %d connections, server RSS per connection: %s\n' "$n" "$line"
+}
+
+# True when vcd serves /lobby (a GET without a token is refused with 400);
+# a 404 means a vcd without the media relay: say so, the others still run.
+lobby_available() {
+	local code
+	code=$(stack_http_status "http://127.0.0.1:$1/lobby")
+	[[ $code == 404 ]] || return 0
+	say "vcd: /lobby not available (404): only the baseline and the Node relay run"
+	printf 'vcd: /lobby not available\n'
+	return 1
+}
+
+bench_lobby() {
+	local vcd_port=$1 port which load name res=$tmp/lobby.results n
+	local -a loads=(
+		"fanout:--clients 100 --rooms 1 --publishers 1 --size 100 --rate 0 --window 256"
+		"rooms:--clients 1000 --rooms 100 --publishers 2 --size 100 --rate 0 --window 64"
+		"paced:--clients 1000 --rooms 100 --publishers 2 --size 100 --rate 50"
+	)
+	lobby_secs=${BENCH_LOBBY_DURATION:-10}
+	lobby_threads=${BENCH_LOBBY_THREADS:-2}
+	[[ $lobby_secs =~ ^[1-9][0-9]*$ ]] || die "BENCH_LOBBY_DURATION must be whole seconds"
+	"$VCBENCH" --selftest >&2 || die "vcbench --selftest failed"
+	have_node=0
+	need_node_relay && have_node=1
+	have_vcd=1
+	lobby_available "$vcd_port" || have_vcd=0
+	for load in "${loads[@]}"; do
+		name=${load%%:*}
+		: >"$res"
+		say "lobby $name: ${load#*:}, ${lobby_secs}s (+2 s warm-up) per relay"
+		for which in baseline node; do
+			[[ $which == node ]] && ((!have_node)) && continue
+			stack_free_port
+			port=$STACK_PORT
+			start_relay "$which" "$port"
+			lobby_run "$which" "$relay_pid" "$port" "${load#*:}" "$res"
+			stop_relay "$which"
+		done
+		((have_vcd)) && lobby_run vcd "$vcd_pid" "$vcd_port" "${load#*:}" "$res"
+		lobby_summary "$name" "$res"
+	done
+	stack_stop_pid "$vcd_pid" vcd 30
+	vcd_pid=
+	for n in ${BENCH_LOBBY_IDLE:-10000 19000}; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_LOBBY_IDLE must be positive integers"
+		lobby_idle "$n"
+	done
+}
+
 main() {
 	local vcd_port nginx_port only
+	only=${BENCH_ONLY:-}
+	case $only in
+	'' | healthz | accounts | meetings | lobby) ;;
+	*) die "BENCH_ONLY must be healthz, accounts, meetings or lobby, not '$only'" ;;
+	esac
 	need_env
 	# shellcheck source=t/lib/stack.sh
 	. "$top_srcdir/t/lib/stack.sh"
-	need_tools
+	if part healthz || part accounts; then need_tools; fi
 	workers=${BENCH_WORKERS:-$(nproc)}
 	threads=${BENCH_THREADS:-2}
 	conns=${BENCH_CONNECTIONS:-64}
@@ -357,21 +602,24 @@ main() {
 	stack_free_port
 	vcd_port=$STACK_PORT
 	start_vcd "$vcd_port"
-	stack_free_port
-	nginx_port=$STACK_PORT
-	start_nginx "$nginx_port"
 
-	only=${BENCH_ONLY:-}
-	case $only in
-	'' | healthz | accounts | meetings) ;;
-	*) die "BENCH_ONLY must be healthz, accounts or meetings, not '$only'" ;;
-	esac
-	[[ -z $only || $only == healthz ]] && bench_healthz "$vcd_port" "$nginx_port"
-	stack_stop_pid "$nginx_pid" nginx 10
-	nginx_pid=
-	[[ -z $only || $only == accounts ]] && bench_accounts "$vcd_port"
-	[[ -z $only || $only == meetings ]] && bench_meetings "$vcd_port"
+	if part healthz; then
+		stack_free_port
+		nginx_port=$STACK_PORT
+		start_nginx "$nginx_port"
+		bench_healthz "$vcd_port" "$nginx_port"
+		stack_stop_pid "$nginx_pid" nginx 10
+		nginx_pid=
+	fi
+	if part accounts; then bench_accounts "$vcd_port"; fi
+	if part meetings; then bench_meetings "$vcd_port"; fi
+	if part lobby; then bench_lobby "$vcd_port"; fi
 	return 0
+}
+
+# True when the part $1 runs (BENCH_ONLY unset or $1).
+part() {
+	[[ -z $only || $only == "$1" ]]
 }
 
 # GET /healthz on vcd (port $1) and nginx (port $2), alternating rounds.
