@@ -100,7 +100,7 @@ void lobby_remove(lobby_t *l, room_t *r)
 
 void lobby_count_drop(lobby_t *l, enum vc_lobby_drop why)
 {
-	atomic_fetch_add_explicit(&l->dropped[why], 1, memory_order_relaxed);
+	VC_STAT_ADD(l->dropped[why], 1);
 }
 
 /* --- per-room counters, readable by /metrics from any thread -------------------- */

@@ -575,7 +575,7 @@ void room_relay(room_t *r, participant_t *from, vc_shared_t *msg)
 		participant_send(p, msg, false);
 		n++;
 	}
-	atomic_fetch_add_explicit(&r->lobby->relayed, n, memory_order_relaxed);
+	VC_STAT_ADD(r->lobby->relayed, n);
 	if (r->clustered) {
 		snprintf(tail, sizeof(tail), "%" PRIu64, from->session_id);
 		publish(r, tail, msg);

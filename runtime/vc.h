@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 
 #define VC_MUSTCHECK __attribute__((warn_unused_result))
 #define VC_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -20,6 +21,12 @@
 #define vc_unlikely(x) __builtin_expect(!!(x), 0)
 #define VC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define vc_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* Add to a counter that only one thread writes and others read (stats):
+ * a plain load and store, no locked read-modify-write on the hot path. */
+#define VC_STAT_ADD(x, n)                                                                          \
+	atomic_store_explicit(&(x), atomic_load_explicit(&(x), memory_order_relaxed) + (n),        \
+	                      memory_order_relaxed)
 
 void *vc_malloc(size_t n);
 void *vc_calloc(size_t nmemb, size_t n);

@@ -35,8 +35,7 @@
 #include "runtime/log.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define IOV_BATCH_WS 64
-#define OUT_POOL_MAX 4096
+#define IOV_BATCH_WS 256 /* frames per writev (IOV_MAX is 1024) */
 #define SWEEP_EVERY 0.25
 #define LINGER_TIME 2.0
 #define SEEN_REFRESH 1.0 /* seconds between moves of a busy connection on `seen` */
@@ -174,28 +173,63 @@ static void ws_set_state(vc_ws_t *c, enum ws_state st)
 
 /* --- the output queue ------------------------------------------------------ */
 
-static ws_out_t *out_get(ws_server_t *s)
+static vc_shared_t **ring_get(ws_server_t *s)
 {
-	ws_out_t *o = s->out_free;
-
-	if (o != NULL) {
-		s->out_free = o->next;
-		s->nout_free--;
-		return o;
-	}
-	return vc_malloc(sizeof(*o));
+	if (s->nring_free > 0)
+		return s->ring_free[--s->nring_free];
+	return vc_malloc(WS_RING_MIN * sizeof(vc_shared_t *));
 }
 
-static void out_put(ws_server_t *s, ws_out_t *o)
+/* Everything written: the ring goes back (an idle connection holds none). */
+static void ring_release(vc_ws_t *c)
 {
-	vc_shared_unref(o->s);
-	if (s->nout_free >= OUT_POOL_MAX) {
-		free(o);
+	ws_server_t *s = c->srv;
+
+	if (c->ring == NULL)
+		return;
+	if (c->ring_cap == WS_RING_MIN && s->nring_free < VC_ARRAY_LEN(s->ring_free))
+		s->ring_free[s->nring_free++] = c->ring;
+	else
+		free(c->ring);
+	c->ring = NULL;
+	c->ring_head = c->ring_len = c->ring_cap = 0;
+	c->head_off = 0;
+}
+
+/* Room for one more payload at the tail: the ring doubles when full. */
+static void ring_reserve(vc_ws_t *c)
+{
+	vc_shared_t **r;
+	uint32_t cap;
+
+	if (c->ring == NULL) {
+		c->ring = ring_get(c->srv);
+		c->ring_cap = WS_RING_MIN;
 		return;
 	}
-	o->next = s->out_free;
-	s->out_free = o;
-	s->nout_free++;
+	if (c->ring_len < c->ring_cap)
+		return;
+	cap = c->ring_cap * 2;
+	r = vc_malloc(cap * sizeof(*r));
+	for (uint32_t i = 0; i < c->ring_len; i++)
+		r[i] = c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
+	if (c->ring_cap == WS_RING_MIN && c->srv->nring_free < VC_ARRAY_LEN(c->srv->ring_free))
+		c->srv->ring_free[c->srv->nring_free++] = c->ring;
+	else
+		free(c->ring);
+	c->ring = r;
+	c->ring_cap = cap;
+	c->ring_head = 0;
+}
+
+/* Drop everything queued (the connection is going). */
+static void ring_clear(vc_ws_t *c)
+{
+	for (uint32_t i = 0; i < c->ring_len; i++)
+		vc_shared_unref(c->ring[(c->ring_head + i) & (c->ring_cap - 1)]);
+	c->ring_len = 0;
+	ring_release(c);
+	c->queued = 0;
 }
 
 /* Write a frame header for `len` payload bytes into s's headroom. */
@@ -229,16 +263,8 @@ void vc_ws_frame(vc_shared_t *s)
 /* Append a framed (or raw) payload to c's queue, no limits. */
 void ws_enqueue(vc_ws_t *c, vc_shared_t *s)
 {
-	ws_out_t *o = out_get(c->srv);
-
-	o->s = vc_shared_ref(s);
-	o->off = 0;
-	o->next = NULL;
-	if (c->out_tail != NULL)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
+	ring_reserve(c);
+	c->ring[(c->ring_head + c->ring_len++) & (c->ring_cap - 1)] = vc_shared_ref(s);
 	c->queued += vc_shared_frame_len(s);
 	if (!c->want_write)
 		vc_worker_want_flush(c->srv->w, &c->flush);
@@ -265,7 +291,7 @@ bool vc_ws_send(vc_ws_t *c, vc_shared_t *msg, enum vc_ws_class cls)
 	len = vc_shared_frame_len(msg);
 	if (cls == VC_WS_LOSSY && c->queued > cfg->ws_send_buffer) {
 		c->dropped++;
-		atomic_fetch_add_explicit(&c->srv->dropped, 1, memory_order_relaxed);
+		VC_STAT_ADD(c->srv->dropped, 1);
 		return false;
 	}
 	if (cls == VC_WS_RELIABLE && c->queued + len > cfg->ws_send_buffer_max) {
@@ -282,7 +308,7 @@ bool vc_ws_send(vc_ws_t *c, vc_shared_t *msg, enum vc_ws_class cls)
 	}
 	ws_enqueue(c, msg);
 	c->msgs_out++;
-	atomic_fetch_add_explicit(&c->srv->messages_out, 1, memory_order_relaxed);
+	VC_STAT_ADD(c->srv->messages_out, 1);
 	return true;
 }
 
@@ -321,13 +347,15 @@ void ws_write(vc_ws_t *c)
 {
 	struct iovec iov[IOV_BATCH_WS];
 
-	while (c->out_head != NULL) {
-		int n = 0;
-		for (ws_out_t *o = c->out_head; o != NULL && n < IOV_BATCH_WS; o = o->next, n++) {
-			iov[n].iov_base = (void *)(vc_shared_frame(o->s) + o->off);
-			iov[n].iov_len = vc_shared_frame_len(o->s) - o->off;
+	while (c->ring_len > 0) {
+		uint32_t n = c->ring_len < IOV_BATCH_WS ? c->ring_len : IOV_BATCH_WS;
+		for (uint32_t i = 0; i < n; i++) {
+			const vc_shared_t *s = c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
+			uint32_t off = i == 0 ? c->head_off : 0;
+			iov[i].iov_base = (void *)(vc_shared_frame(s) + off);
+			iov[i].iov_len = vc_shared_frame_len(s) - off;
 		}
-		ssize_t w = writev(c->fd, iov, n);
+		ssize_t w = writev(c->fd, iov, (int)n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -342,21 +370,22 @@ void ws_write(vc_ws_t *c)
 		}
 		c->bytes_out += (uint64_t)w;
 		c->queued -= (size_t)w;
-		atomic_fetch_add_explicit(&c->srv->bytes_out, (uint64_t)w, memory_order_relaxed);
-		while (w > 0) {
-			ws_out_t *o = c->out_head;
-			size_t left = vc_shared_frame_len(o->s) - o->off;
+		VC_STAT_ADD(c->srv->bytes_out, (uint64_t)w);
+		for (uint32_t i = 0; i < n && w > 0; i++) {
+			vc_shared_t *s = c->ring[c->ring_head];
+			size_t left = vc_shared_frame_len(s) - c->head_off;
 			if ((size_t)w < left) {
-				o->off += (uint32_t)w;
+				c->head_off += (uint32_t)w;
 				break;
 			}
 			w -= (ssize_t)left;
-			c->out_head = o->next;
-			if (c->out_head == NULL)
-				c->out_tail = NULL;
-			out_put(c->srv, o);
+			vc_shared_unref(s);
+			c->head_off = 0;
+			c->ring_head = (c->ring_head + 1) & (c->ring_cap - 1);
+			c->ring_len--;
 		}
 	}
+	ring_release(c);
 	written(c);
 }
 
@@ -396,13 +425,7 @@ static void ws_destroy(vc_ws_t *c)
 	c->fd = -1;
 	vc_http_socket_closed();
 	ws_rx_release(&c->rx, &s->pool);
-	while (c->out_head != NULL) {
-		ws_out_t *o = c->out_head;
-		c->out_head = o->next;
-		out_put(s, o);
-	}
-	c->out_tail = NULL;
-	c->queued = 0;
+	ring_clear(c);
 	atomic_fetch_sub_explicit(&s->connections, 1, memory_order_relaxed);
 	vc_worker_defer(s->w, ws_free, c);
 }
@@ -525,7 +548,7 @@ static ssize_t sock_recv(void *arg, uint8_t *buf, size_t len)
 		}
 	}
 	c->bytes_in += (uint64_t)n;
-	atomic_fetch_add_explicit(&c->srv->bytes_in, (uint64_t)n, memory_order_relaxed);
+	VC_STAT_ADD(c->srv->bytes_in, (uint64_t)n);
 	ws_touch(c);
 	return n;
 }
@@ -535,7 +558,7 @@ static void sock_message(void *arg, vc_shared_t *msg)
 	vc_ws_t *c = arg;
 
 	c->msgs_in++;
-	atomic_fetch_add_explicit(&c->srv->messages_in, 1, memory_order_relaxed);
+	VC_STAT_ADD(c->srv->messages_in, 1);
 	if (c->user == NULL || c->state != WS_OPEN) {
 		vc_shared_unref(msg);
 		return;
@@ -867,12 +890,8 @@ void vc_ws_worker_stop(vc_worker_t *w)
 		ws_destroy(s->linger_list.head);
 	ev_timer_stop(s->loop, &s->sweep);
 	ws_pool_fini(&s->pool);
-	while (s->out_free != NULL) {
-		ws_out_t *o = s->out_free;
-		s->out_free = o->next;
-		free(o);
-	}
-	s->nout_free = 0;
+	while (s->nring_free > 0)
+		free(s->ring_free[--s->nring_free]);
 }
 
 void vc_ws_stats_sum(vc_ws_stats_t *out)

@@ -23,11 +23,9 @@ enum ws_opcode {
 
 enum ws_state { WS_MOVING, WS_OPEN, WS_CLOSING, WS_LINGER, WS_DEAD };
 
-typedef struct ws_out {
-	struct ws_out *next;
-	vc_shared_t *s; /* framed (or raw, for the 101 response) */
-	uint32_t off;   /* bytes of the frame already written */
-} ws_out_t;
+/* The output queue: a ring of framed payloads (or the raw 101 response),
+ * allocated while something is queued and given back when it drains. */
+#define WS_RING_MIN 16 /* slots of a ring from the worker's pool */
 
 typedef struct ws_link {
 	vc_ws_t *prev, *next;
@@ -105,7 +103,9 @@ struct vc_ws {
 	bool eof, rerr;
 	double heard; /* ev_now of the last bytes from the client */
 	/* --- out (ws.c) --- */
-	ws_out_t *out_head, *out_tail;
+	vc_shared_t **ring; /* NULL while nothing is queued */
+	uint32_t ring_head, ring_len, ring_cap;
+	uint32_t head_off; /* bytes of ring[ring_head]'s frame already written */
 	size_t queued;
 	vc_shared_t *upgrade; /* the 101 response, until the socket is home */
 	ws_link_t ping, seen;
@@ -118,8 +118,8 @@ struct ws_server {
 	struct ev_loop *loop;
 	ev_timer sweep;
 	ws_list_t ping_list, seen_list, linger_list;
-	ws_out_t *out_free;
-	unsigned nout_free;
+	vc_shared_t **ring_free[64]; /* rings of WS_RING_MIN slots, for reuse */
+	unsigned nring_free;
 	ws_pool_t pool; /* ws_read.c */
 	bool draining;
 	_Atomic int64_t connections;
