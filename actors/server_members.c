@@ -11,7 +11,7 @@
  * matched, so a password changed in between is checked again. Joins are
  * limited per user (server_join_rate_limit), counted before anything else.
  *
- * Outcomes of the functions map to answers through tables (outcome_t).
+ * Outcomes of the functions map to answers through tables (vc_srv_outcome_t).
  */
 #include "actors/servers.h"
 

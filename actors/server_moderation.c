@@ -68,7 +68,7 @@ void vc_server_moderation_init(void)
 		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
 }
 
-/* --- kick, ban, unban ------------------------------------------------ */
+/* --- kick, ban, unban -------------------------------------------------------------- */
 
 /* The path's server and, from the body, the target of an owner's action
  * (member userId, a UUID) into a new state owned by the request; NULL when

@@ -192,8 +192,6 @@ bool vc_srv_bool(const PGresult *res, int row, int col)
 
 /* --- answers from statements -------------------------------------------------- */
 
-/* Answer row 0 of res by its outcome; an outcome the table lacks is a bug
- * between this file and the migration: 500. */
 void vc_srv_answer_outcome(vc_http_req_t *req, const PGresult *res, const vc_srv_outcome_t *tab,
                            size_t n)
 {
@@ -212,8 +210,6 @@ void vc_srv_answer_outcome(vc_http_req_t *req, const PGresult *res, const vc_srv
 	vc_srv_fail(req, 500, "Internal error");
 }
 
-/* The owner-only statements' first two columns: mine, and a count. True
- * when the caller owns the server; else answered 404 or 403. */
 bool vc_srv_owned(vc_http_req_t *req, const PGresult *res)
 {
 	if (PQntuples(res) == 0) {
@@ -232,8 +228,6 @@ void vc_srv_success(vc_http_req_t *req)
 	vc_http_respond_json(req, 200, json_pack("{s:b}", "success", 1));
 }
 
-/* The path's server and the page, then stmt with ($id, the caller or NULL,
- * limit, offset) and cont. */
 void vc_srv_list_run(vc_http_req_t *req, int stmt, vc_http_cont_fn cont)
 {
 	vc_srv_op_t *op = vc_srv_op_new(req, sizeof(*op));
