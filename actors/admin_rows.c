@@ -1,9 +1,59 @@
 /*
- * admin_rows.c — rows as JSON and database failures for the admin verbs.
+ * admin_rows.c — one statement per admin request, rows as JSON and database
+ * failures for the admin verbs.
  */
 #include "actors/admin_rows.h"
 
 #include <stdlib.h>
+
+typedef struct db_op {
+	vc_admin_req_t *req;
+	vc_admin_db_cont_fn cont;
+	char *arg; /* the verb's argument (for messages), or NULL */
+} db_op_t;
+
+static int db_op_done(vc_actor_t *self, vc_msg_t *m)
+{
+	db_op_t *op = self->state;
+
+	op->cont(op->req, (const vc_pg_result_t *)m, op->arg);
+	vc_actor_unref(self); /* vc_admin_db_run's reference: gone at the next safe point */
+	return VC_MSG_DONE;
+}
+
+static void db_op_free(vc_actor_t *self)
+{
+	db_op_t *op = self->state;
+
+	free(op->arg);
+	free(op);
+	free(self);
+}
+
+static const vc_handler_fn db_op_handlers[] = { db_op_done };
+static const vc_behaviour_t db_op_behaviour = {
+	.name = "admin-db",
+	.handlers = db_op_handlers,
+	.nhandlers = VC_ARRAY_LEN(db_op_handlers),
+	.free = db_op_free,
+};
+
+void vc_admin_db_run(vc_admin_req_t *req, int stmt, int nparams, const char *const *params,
+                     vc_admin_db_cont_fn cont, const char *arg)
+{
+	vc_worker_t *w = vc_worker_self();
+	db_op_t *op;
+
+	if (w == NULL) {
+		vc_admin_fail(req, "internal error: an admin verb ran outside a worker thread");
+		return;
+	}
+	op = vc_calloc(1, sizeof(*op));
+	op->req = req;
+	op->cont = cont;
+	op->arg = arg != NULL ? vc_strdup(arg) : NULL;
+	vc_pg_query(stmt, nparams, params, vc_actor_new(&db_op_behaviour, w, op), 0, NULL);
+}
 
 json_t *vc_admin_as_str(const char *v)
 {

@@ -1,7 +1,7 @@
 /*
  * admin_users.c — what the accounts and sessions admin verbs do.
  *
- * Every verb is one statement. db_run() creates a one-shot actor on the
+ * Every verb is one statement. vc_admin_db_run() creates a one-shot actor on the
  * calling worker (the one serving the admin socket); its only handler
  * receives the vc_pg_result_t, calls the verb's continuation, which answers
  * the admin request, and lets the actor go. `users import` first checks its
@@ -102,60 +102,6 @@ void vc_admin_users_init(void)
 		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
 }
 
-/* ---- one statement for one admin request --------------------------------- */
-
-typedef void (*db_cont_fn)(vc_admin_req_t *req, const vc_pg_result_t *r, const char *arg);
-
-typedef struct db_op {
-	vc_admin_req_t *req;
-	db_cont_fn cont;
-	char *arg; /* the verb's argument (for messages), or NULL */
-} db_op_t;
-
-static int db_op_done(vc_actor_t *self, vc_msg_t *m)
-{
-	db_op_t *op = self->state;
-
-	op->cont(op->req, (const vc_pg_result_t *)m, op->arg);
-	vc_actor_unref(self); /* db_run's reference: the actor goes at the next safe point */
-	return VC_MSG_DONE;
-}
-
-static void db_op_free(vc_actor_t *self)
-{
-	db_op_t *op = self->state;
-
-	free(op->arg);
-	free(op);
-	free(self);
-}
-
-static const vc_handler_fn db_op_handlers[] = { db_op_done };
-static const vc_behaviour_t db_op_behaviour = {
-	.name = "admin-db",
-	.handlers = db_op_handlers,
-	.nhandlers = VC_ARRAY_LEN(db_op_handlers),
-	.free = db_op_free,
-};
-
-/* On a worker thread: run stmt, then cont(req, result, arg) on this worker. */
-static void db_run(vc_admin_req_t *req, int stmt, int nparams, const char *const *params,
-                   db_cont_fn cont, const char *arg)
-{
-	vc_worker_t *w = vc_worker_self();
-	db_op_t *op;
-
-	if (w == NULL) {
-		vc_admin_fail(req, "internal error: an accounts verb ran outside a worker thread");
-		return;
-	}
-	op = vc_calloc(1, sizeof(*op));
-	op->req = req;
-	op->cont = cont;
-	op->arg = arg != NULL ? vc_strdup(arg) : NULL;
-	vc_pg_query(stmt, nparams, params, vc_actor_new(&db_op_behaviour, w, op), 0, NULL);
-}
-
 /* ---- rows as JSON ---------------------------------------------------------- */
 
 /* Short names for the field tables below (actors/admin_rows.h). */
@@ -235,7 +181,7 @@ static void users_listed(vc_admin_req_t *req, const vc_pg_result_t *r, const cha
 
 void vc_admin_users_list(vc_admin_req_t *req, int argc, char **argv)
 {
-	db_run(req, st_users, 0, NULL, users_listed, NULL);
+	vc_admin_db_run(req, st_users, 0, NULL, users_listed, NULL);
 }
 
 static void user_shown(vc_admin_req_t *req, const vc_pg_result_t *r, const char *user)
@@ -255,7 +201,7 @@ void vc_admin_users_show(vc_admin_req_t *req, int argc, char **argv)
 	const char *params[2];
 
 	user_params(argv[0], params);
-	db_run(req, st_user, 2, params, user_shown, argv[0]);
+	vc_admin_db_run(req, st_user, 2, params, user_shown, argv[0]);
 }
 
 /* ---- users disable / enable ------------------------------------------------ */
@@ -306,7 +252,7 @@ static void set_disabled(vc_admin_req_t *req, const char *user, bool off)
 
 	user_params(user, params);
 	params[2] = off ? "true" : "false";
-	db_run(req, st_set_disabled, 3, params, disabled_set, user);
+	vc_admin_db_run(req, st_set_disabled, 3, params, disabled_set, user);
 }
 
 void vc_admin_users_disable(vc_admin_req_t *req, int argc, char **argv)
@@ -346,11 +292,11 @@ void vc_admin_sessions_list(vc_admin_req_t *req, int argc, char **argv)
 	const char *params[2];
 
 	if (argc == 0) {
-		db_run(req, st_sessions, 0, NULL, sessions_listed, NULL);
+		vc_admin_db_run(req, st_sessions, 0, NULL, sessions_listed, NULL);
 		return;
 	}
 	user_params(argv[0], params);
-	db_run(req, st_user_sessions, 2, params, sessions_listed, argv[0]);
+	vc_admin_db_run(req, st_user_sessions, 2, params, sessions_listed, argv[0]);
 }
 
 static void session_revoked(vc_admin_req_t *req, const vc_pg_result_t *r, const char *sid)
@@ -383,7 +329,7 @@ void vc_admin_sessions_revoke(vc_admin_req_t *req, int argc, char **argv)
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%lld", id);
-	db_run(req, st_revoke, 1, params, session_revoked, buf);
+	vc_admin_db_run(req, st_revoke, 1, params, session_revoked, buf);
 }
 
 static void sessions_revoked(vc_admin_req_t *req, const vc_pg_result_t *r, const char *user)
@@ -410,7 +356,7 @@ void vc_admin_sessions_revoke_all(vc_admin_req_t *req, int argc, char **argv)
 	const char *params[2];
 
 	user_params(argv[0], params);
-	db_run(req, st_revoke_all, 2, params, sessions_revoked, argv[0]);
+	vc_admin_db_run(req, st_revoke_all, 2, params, sessions_revoked, argv[0]);
 }
 
 /* ---- users import ------------------------------------------------------------ */
@@ -616,7 +562,8 @@ static int import_checked(vc_actor_t *self, vc_msg_t *m)
 		vc_admin_fail(job->req, "nothing imported: %zu bad row%s; %s", job->bad,
 		              job->bad == 1 ? "" : "s", job->err);
 	else
-		db_run(job->req, st_import, 3, (const char *const *)job->arrays, imported, NULL);
+		vc_admin_db_run(job->req, st_import, 3, (const char *const *)job->arrays, imported,
+		                NULL);
 	vc_actor_unref(self);
 	return VC_MSG_DONE; /* the runtime frees the job */
 }

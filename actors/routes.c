@@ -11,6 +11,7 @@
 #include "actors/lobby.h"
 #include "actors/meeting_routes.h"
 #include "actors/meetings.h"
+#include "actors/servers.h"
 #include "wire/router.h"
 
 /* Credentials each route accepts, and how its errors look. */
@@ -34,6 +35,21 @@ static const vc_route_t routes[] = {
 	{ "GET", "/api/users/device-tokens", vc_accounts_devices, SESSION },
 	{ "PUT", "/api/users/device-tokens/{token}", vc_accounts_device_put, SESSION },
 	{ "DELETE", "/api/users/device-tokens/{token}", vc_accounts_device_delete, SESSION },
+
+	{ "GET", "/api/servers", vc_servers_list, PUBLIC },
+	{ "POST", "/api/servers", vc_servers_create, SESSION },
+	{ "GET", "/api/servers/{id}", vc_servers_get, PUBLIC },
+	{ "PUT", "/api/servers/{id}", vc_servers_update, SESSION },
+	{ "DELETE", "/api/servers/{id}", vc_servers_delete, SESSION },
+	{ "POST", "/api/servers/{id}/join", vc_servers_join, SESSION },
+	{ "POST", "/api/servers/{id}/leave", vc_servers_leave, SESSION },
+	{ "GET", "/api/servers/{id}/members", vc_servers_members, PUBLIC }, /* checks a credential */
+	{ "GET", "/api/servers/{id}/requests", vc_servers_requests, SESSION },
+	{ "PUT", "/api/requests/{id}", vc_servers_decide, SESSION },
+	{ "POST", "/api/servers/{id}/kick", vc_servers_kick, SESSION },
+	{ "POST", "/api/servers/{id}/ban", vc_servers_ban, SESSION },
+	{ "GET", "/api/servers/{id}/bans", vc_servers_bans, SESSION },
+	{ "DELETE", "/api/servers/{id}/bans/{user_id}", vc_servers_unban, SESSION },
 
 	{ "GET", "/session", vc_accounts_vc_session, VIDEOCALL },
 	{ "GET", "/profile", vc_accounts_vc_profile, VIDEOCALL },
@@ -65,6 +81,7 @@ void vc_routes_init(void)
 	vc_ops_init();
 	vc_auth_init();
 	vc_accounts_init();
+	vc_servers_init();
 	vc_meetings_init();
 }
 

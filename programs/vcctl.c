@@ -803,6 +803,7 @@ static const client_verb_t client_verbs[] = {
 	  "list one account's with 'vcctl sessions list USER'" },
 	{ "meetings list", NULL, 0, "meetings (newest first)",
 	  "narrow the list with --state S or --owner U" },
+	{ "servers list", NULL, 0, "servers (by name)", "see one with 'vcctl servers show ID'" },
 };
 /* clang-format on */
 

@@ -50,6 +50,7 @@ typedef struct vc_config {
 	bool cookie_secure;
 	char *cookie_domain;             /* "" for none */
 	char *auth_rate_limit;           /* "100/15m" or "off" (runtime/ratelimit.h) */
+	char *server_join_rate_limit;    /* "30/1m" or "off": server joins per user */
 	char *trusted_proxies;           /* addresses and CIDR blocks (wire/client_addr.h) */
 	double token_ttl;                /* seconds a room access token lives */
 	double meeting_idle_timeout;     /* seconds an idle meeting actor lives on */

@@ -679,7 +679,7 @@ static void test_print_keys(void **state)
 		"request_timeout\nidle_timeout\nshutdown_timeout\ncors_allowed_origin\n"
 		"cors_allowlist\noffload_threads\nnats_url\njwt_secret\nsession_jwt_compat\n"
 		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
-		"auth_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n"
+		"auth_rate_limit\nserver_join_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n"
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
 		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n";
 
