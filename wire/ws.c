@@ -173,24 +173,40 @@ static void ws_set_state(vc_ws_t *c, enum ws_state st)
 
 /* --- the output queue ------------------------------------------------------ */
 
-static vc_shared_t **ring_get(ws_server_t *s)
+static unsigned ring_class(uint32_t cap)
 {
-	if (s->nring_free > 0)
-		return s->ring_free[--s->nring_free];
-	return vc_malloc(WS_RING_MIN * sizeof(vc_shared_t *));
+	unsigned k = 0;
+
+	while (((uint32_t)WS_RING_MIN << k) < cap)
+		k++;
+	return k;
+}
+
+static vc_shared_t **ring_get(ws_server_t *s, uint32_t cap)
+{
+	unsigned k = ring_class(cap);
+
+	if (k < WS_RING_CLASSES && s->nring_free[k] > 0)
+		return s->ring_free[k][--s->nring_free[k]];
+	return vc_malloc(cap * sizeof(vc_shared_t *));
+}
+
+static void ring_put(ws_server_t *s, vc_shared_t **ring, uint32_t cap)
+{
+	unsigned k = ring_class(cap);
+
+	if (k < WS_RING_CLASSES && s->nring_free[k] < WS_RING_POOLED)
+		s->ring_free[k][s->nring_free[k]++] = ring;
+	else
+		free(ring);
 }
 
 /* Everything written: the ring goes back (an idle connection holds none). */
 static void ring_release(vc_ws_t *c)
 {
-	ws_server_t *s = c->srv;
-
 	if (c->ring == NULL)
 		return;
-	if (c->ring_cap == WS_RING_MIN && s->nring_free < VC_ARRAY_LEN(s->ring_free))
-		s->ring_free[s->nring_free++] = c->ring;
-	else
-		free(c->ring);
+	ring_put(c->srv, c->ring, c->ring_cap);
 	c->ring = NULL;
 	c->ring_head = c->ring_len = c->ring_cap = 0;
 	c->head_off = 0;
@@ -203,20 +219,17 @@ static void ring_reserve(vc_ws_t *c)
 	uint32_t cap;
 
 	if (c->ring == NULL) {
-		c->ring = ring_get(c->srv);
+		c->ring = ring_get(c->srv, WS_RING_MIN);
 		c->ring_cap = WS_RING_MIN;
 		return;
 	}
 	if (c->ring_len < c->ring_cap)
 		return;
 	cap = c->ring_cap * 2;
-	r = vc_malloc(cap * sizeof(*r));
+	r = ring_get(c->srv, cap);
 	for (uint32_t i = 0; i < c->ring_len; i++)
 		r[i] = c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
-	if (c->ring_cap == WS_RING_MIN && c->srv->nring_free < VC_ARRAY_LEN(c->srv->ring_free))
-		c->srv->ring_free[c->srv->nring_free++] = c->ring;
-	else
-		free(c->ring);
+	ring_put(c->srv, c->ring, c->ring_cap);
 	c->ring = r;
 	c->ring_cap = cap;
 	c->ring_head = 0;
@@ -890,8 +903,9 @@ void vc_ws_worker_stop(vc_worker_t *w)
 		ws_destroy(s->linger_list.head);
 	ev_timer_stop(s->loop, &s->sweep);
 	ws_pool_fini(&s->pool);
-	while (s->nring_free > 0)
-		free(s->ring_free[--s->nring_free]);
+	for (unsigned k = 0; k < WS_RING_CLASSES; k++)
+		while (s->nring_free[k] > 0)
+			free(s->ring_free[k][--s->nring_free[k]]);
 }
 
 void vc_ws_stats_sum(vc_ws_stats_t *out)

@@ -25,7 +25,9 @@ enum ws_state { WS_MOVING, WS_OPEN, WS_CLOSING, WS_LINGER, WS_DEAD };
 
 /* The output queue: a ring of framed payloads (or the raw 101 response),
  * allocated while something is queued and given back when it drains. */
-#define WS_RING_MIN 16 /* slots of a ring from the worker's pool */
+#define WS_RING_MIN 16    /* slots of the smallest ring */
+#define WS_RING_CLASSES 9 /* pooled ring sizes: 16, 32, ..., 4096 slots */
+#define WS_RING_POOLED 32 /* rings kept per size */
 
 typedef struct ws_link {
 	vc_ws_t *prev, *next;
@@ -118,8 +120,10 @@ struct ws_server {
 	struct ev_loop *loop;
 	ev_timer sweep;
 	ws_list_t ping_list, seen_list, linger_list;
-	vc_shared_t **ring_free[64]; /* rings of WS_RING_MIN slots, for reuse */
-	unsigned nring_free;
+	/* rings given back, by size class, for the next burst (no malloc in
+	 * the steady state of a busy room) */
+	vc_shared_t **ring_free[WS_RING_CLASSES][WS_RING_POOLED];
+	unsigned nring_free[WS_RING_CLASSES];
 	ws_pool_t pool; /* ws_read.c */
 	bool draining;
 	_Atomic int64_t connections;
