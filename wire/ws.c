@@ -71,6 +71,9 @@ unsigned vc_ws_close_slot(int code)
 
 static void start_close(vc_ws_t *c, int code, const char *reason);
 static void tell_owner(vc_ws_t *c, int code);
+static int drain(vc_ws_t *c);
+static void watch(vc_ws_t *c, int events);
+static int read_events(const vc_ws_t *c);
 
 /* --- per-worker server ----------------------------------------------------- */
 
@@ -302,6 +305,19 @@ bool vc_ws_send(vc_ws_t *c, vc_shared_t *msg, enum vc_ws_class cls)
 		return false;
 	vc_ws_frame(msg);
 	len = vc_shared_frame_len(msg);
+	/* Over the buffer: first see whether the socket takes it now (a burst
+	 * read in one turn is not a slow reader), then drop. */
+	if (cls == VC_WS_LOSSY && c->queued > cfg->ws_send_buffer && !c->want_write &&
+	    !c->write_failed) {
+		int r = drain(c);
+		if (r == 1) {
+			c->want_write = true;
+			watch(c, read_events(c) | EV_WRITE);
+		} else if (r < 0) { /* the owner hears of it in the flush */
+			c->write_failed = true;
+			vc_worker_want_flush(c->srv->w, &c->flush);
+		}
+	}
 	if (cls == VC_WS_LOSSY && c->queued > cfg->ws_send_buffer) {
 		c->dropped++;
 		VC_STAT_ADD(c->srv->dropped, 1);
@@ -356,7 +372,9 @@ static void written(vc_ws_t *c)
 	watch(c, read_events(c));
 }
 
-void ws_write(vc_ws_t *c)
+/* Write what the socket takes: 0 all written, 1 the socket is full, -1 it
+ * failed (errno). Nothing else happens to the connection. */
+static int drain(vc_ws_t *c)
 {
 	struct iovec iov[IOV_BATCH_WS];
 
@@ -372,14 +390,7 @@ void ws_write(vc_ws_t *c)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->want_write = true;
-				watch(c, read_events(c) | EV_WRITE);
-				return;
-			}
-			log_debug("%s: WebSocket write failed: %s", c->peer, strerror(errno));
-			ws_abort(c, VC_WS_ABNORMAL);
-			return;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
 		}
 		c->bytes_out += (uint64_t)w;
 		c->queued -= (size_t)w;
@@ -399,13 +410,32 @@ void ws_write(vc_ws_t *c)
 		}
 	}
 	ring_release(c);
-	written(c);
+	return 0;
+}
+
+void ws_write(vc_ws_t *c)
+{
+	switch (drain(c)) {
+	case 0: written(c); break;
+	case 1:
+		c->want_write = true;
+		watch(c, read_events(c) | EV_WRITE);
+		break;
+	default:
+		log_debug("%s: WebSocket write failed: %s", c->peer, strerror(errno));
+		ws_abort(c, VC_WS_ABNORMAL);
+		break;
+	}
 }
 
 static void on_flush(vc_flush_t *f)
 {
 	vc_ws_t *c = vc_container_of(f, vc_ws_t, flush);
 
+	if (c->write_failed && c->state != WS_DEAD) {
+		ws_abort(c, VC_WS_ABNORMAL);
+		return;
+	}
 	if (c->notify != 0)
 		tell_owner(c, c->notify);
 	if (c->state != WS_DEAD && !c->want_write)

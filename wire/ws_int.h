@@ -97,7 +97,8 @@ struct vc_ws {
 	int fd;
 	uint8_t state; /* enum ws_state */
 	bool want_write;
-	uint16_t notify; /* a close code the owner must still hear of (on_flush) */
+	bool write_failed; /* a write in vc_ws_send failed: on_flush ends it */
+	uint16_t notify;   /* a close code the owner must still hear of (on_flush) */
 	/* --- in (ws_read.c) --- */
 	ws_rx_t rx;
 	char *rest; /* bytes that came after the HTTP request */
