@@ -387,7 +387,7 @@ static int prepare(enum mode mode, const vc_config_t **out)
 	if (mode == MIGRATE_ONLY)
 		return -1;
 	/* Connects in the background: startup neither waits for nor fails on NATS. */
-	if (vc_nats_start(cfg->nats_url, err, sizeof(err)) < 0)
+	if (vc_nats_start(cfg->nats_url, cfg->nats_publish_queue, err, sizeof(err)) < 0)
 		return fail("configuration error", err);
 	if (vc_auth_subscribe() != 0)
 		return fail("", "cannot subscribe to session revocations on NATS");

@@ -230,7 +230,7 @@ static void test_disabled(void **state)
 	assert_int_equal(strlen(id), 16);
 	for (const char *p = id; *p; p++)
 		assert_true(isxdigit((unsigned char)*p) && !isupper((unsigned char)*p));
-	assert_int_equal(vc_nats_start("", err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start("", 0, err, sizeof(err)), 0);
 	assert_false(vc_nats_enabled());
 	assert_false(vc_nats_connected());
 	assert_int_equal(vc_nats_publish("vct.a", "x", 1), 0);
@@ -242,7 +242,7 @@ static void test_disabled(void **state)
 	assert_string_equal(vc_nats_node_id(), id);
 	vc_nats_stop();
 	vc_nats_stop();
-	assert_int_equal(vc_nats_start(NULL, err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start(NULL, 0, err, sizeof(err)), 0);
 	assert_false(vc_nats_enabled());
 	vc_nats_stop();
 }
@@ -269,7 +269,7 @@ static void test_bad_urls(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (vc_nats_start(bad[i], err, sizeof(err)) != -1)
+		if (vc_nats_start(bad[i], 0, err, sizeof(err)) != -1)
 			fail_msg("nats_url '%s' was accepted", bad[i]);
 		want = vct_strf("nats_url = '%s': expected nats://host:port", bad[i]);
 		if (strncmp(err, want, strlen(want)) != 0)
@@ -278,10 +278,10 @@ static void test_bad_urls(void **state)
 		assert_false(vc_nats_enabled());
 	}
 	/* Credentials never appear in the message. */
-	assert_int_equal(vc_nats_start("nats://alice:s3cret@host", err, sizeof(err)), -1);
+	assert_int_equal(vc_nats_start("nats://alice:s3cret@host", 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "'nats://alice:***@host'"));
 	assert_null(strstr(err, "s3cret"));
-	assert_int_equal(vc_nats_start("nats://b:1,tls://t0ken@host:x", err, sizeof(err)), -1);
+	assert_int_equal(vc_nats_start("nats://b:1,tls://t0ken@host:x", 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "'nats://b:1,tls://***@host:x'"));
 	assert_null(strstr(err, "t0ken"));
 }
@@ -299,7 +299,7 @@ static void test_good_urls(void **state)
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		err[0] = '\0';
-		if (vc_nats_start(urls[i], err, sizeof(err)) != 0)
+		if (vc_nats_start(urls[i], 0, err, sizeof(err)) != 0)
 			fail_msg("nats_url '%s' refused: %s", urls[i], err);
 		assert_true(vc_nats_enabled());
 		vc_nats_stop();
@@ -340,7 +340,7 @@ static void test_delivery(void **state)
 	vc_nats_stats_t st;
 	char err[512];
 
-	if (vc_nats_start(url, err, sizeof(err)) != 0)
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
 		fail_msg("vc_nats_start(%s): %s", url, err);
 	assert_int_equal(vc_nats_subscribe("vct.a", on_bridge_msg, &bridge_a), 0);
 	assert_int_equal(vc_nats_subscribe("vct.b", on_bridge_msg, &bridge_b), 0);
@@ -415,7 +415,7 @@ static void test_server_down(void **state)
 
 	capture_start();
 	t0 = vct_now_ms();
-	assert_int_equal(vc_nats_start(url, err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start(url, 0, err, sizeof(err)), 0);
 	assert_in_range(vct_now_ms() - t0, 0, 99);
 	assert_int_equal(vc_nats_subscribe("vct.c", on_bridge_msg, &bridge_c), 0);
 	vct_sleep_ms(100);
