@@ -193,6 +193,7 @@ static void worker_start(vc_worker_t *w, void *arg)
 	const vc_config_t *cfg = vc_config_get();
 
 	vc_pg_worker_start(w, vcd.conninfo, cfg->db_pool_size);
+	vc_auth_worker_start(w);
 	vc_ws_worker_start(w);
 	vc_lobby_worker_start(w);
 	vc_http_worker_start(w, vcd.listen_fds[vc_worker_index(w)], vc_routes_handle);
