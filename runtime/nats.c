@@ -21,10 +21,11 @@
  * reconnects). Only nats-pub waits; the queue meanwhile takes what workers
  * publish, up to nats_publish_queue bytes (subject, payload and a small
  * header each), past which publishes are dropped: counted, and one warning
- * until the queue has drained. A publish fails at once, without being
- * queued, while the connection is not up (counted, one warning per outage)
- * or when it is larger than the server's max_payload (counted, at most one
- * warning a minute). Whether the connection is up and the server's
+ * per episode (it ends DROP_QUIET_MS after the last drop, so a queue that
+ * fills and drains over and over warns once). A publish fails at once,
+ * without being queued, while the connection is not up (counted, one
+ * warning per outage) or when it is larger than the server's max_payload
+ * (counted, at most one warning a minute). Whether the connection is up and the server's
  * max_payload are atomics that nats.c's connection events refresh:
  * natsConnection_Status and _GetMaxPayload take the connection's lock, which
  * nats.c holds across a blocked write, so no worker may call them.
@@ -85,6 +86,7 @@
 #define STOP_CLOSE_WAIT_MS 500
 #define PUBLISH_QUEUE_DEFAULT (16u * 1024 * 1024)
 #define WARN_EVERY_MS 60000
+#define DROP_QUIET_MS 5000 /* without a drop: the episode of drops is over */
 
 enum cmd_kind { CMD_PUB, CMD_SUB, CMD_UNSUB };
 
@@ -127,6 +129,7 @@ static struct {
 	_Atomic size_t max_payload; /* refresh_state(); 0 while unknown */
 	_Atomic bool outage_noted;  /* the publish warning of this outage is out */
 	_Atomic bool drop_noted;    /* the queue-full warning of this episode is out */
+	_Atomic uint64_t last_drop_ms;
 	_Atomic uint64_t too_big_warned_ms, failure_warned_ms;
 	natsConnection *nc; /* nats-pub's; vc_nats_stop's once it ended */
 	natsOptions *opts;
@@ -140,7 +143,7 @@ static struct {
 	_Atomic uint64_t pending;
 	_Atomic size_t queued_bytes;
 	size_t queue_limit;
-	_Atomic bool queue_closed; /* nats-pub takes no more commands */
+	_Atomic bool queue_closed; /* no nats-pub takes commands */
 	_Atomic bool stop_asked;
 	pthread_mutex_t wake_mu;
 	pthread_cond_t wake_cv;
@@ -162,6 +165,7 @@ static struct {
 	.wake_cv = PTHREAD_COND_INITIALIZER,
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.closed_cv = PTHREAD_COND_INITIALIZER,
+	.queue_closed = true, /* until vc_nats_start */
 };
 
 /* --- node id --------------------------------------------------------------- */
@@ -588,16 +592,30 @@ static int publish_too_big(const char *subject, size_t len, size_t max)
 	return -1;
 }
 
+/* An episode of drops begins with a warning and ends with the first
+ * publish queued DROP_QUIET_MS after the last drop: a queue that fills and
+ * drains over and over warns once. */
 static int publish_dropped(void)
 {
 	atomic_fetch_add(&nats.publish_dropped, 1);
+	atomic_store_explicit(&nats.last_drop_ms, vc_now_ms(), memory_order_relaxed);
 	if (!atomic_load_explicit(&nats.drop_noted, memory_order_relaxed) &&
 	    !atomic_exchange(&nats.drop_noted, true))
 		log_warn("nats: the publish queue is full (nats_publish_queue = %zu bytes): NATS "
 		         "takes messages slower than vcd publishes them; publishes are dropped "
-		         "and counted in /metrics until the queue drains",
+		         "and counted in /metrics",
 		         nats.queue_limit);
 	return -1;
+}
+
+static void drops_over(void)
+{
+	uint64_t last = atomic_load_explicit(&nats.last_drop_ms, memory_order_relaxed);
+
+	if (vc_now_ms() - last >= DROP_QUIET_MS && atomic_exchange(&nats.drop_noted, false))
+		log_info("nats: no publish dropped for %d s; %llu dropped so far (see /metrics)",
+		         DROP_QUIET_MS / 1000,
+		         (unsigned long long)atomic_load(&nats.publish_dropped));
 }
 
 int vc_nats_publish(const char *subject, const void *data, size_t len)
@@ -634,6 +652,8 @@ int vc_nats_publish(const char *subject, const void *data, size_t len)
 		atomic_fetch_sub(&nats.queued_bytes, cost);
 		free(p);
 	}
+	if (atomic_load_explicit(&nats.drop_noted, memory_order_relaxed))
+		drops_over();
 	return 0;
 }
 
@@ -661,12 +681,7 @@ static void do_publish(pub_t *p)
 		atomic_fetch_add_explicit(&nats.published, 1, memory_order_relaxed);
 	else
 		publish_failed(p, s);
-	if (atomic_fetch_sub(&nats.queued_bytes, p->cost) == p->cost &&
-	    atomic_load_explicit(&nats.drop_noted, memory_order_relaxed) &&
-	    atomic_exchange(&nats.drop_noted, false))
-		log_info("nats: the publish queue has drained; %llu publishes dropped so far "
-		         "(see /metrics)",
-		         (unsigned long long)atomic_load(&nats.publish_dropped));
+	atomic_fetch_sub(&nats.queued_bytes, p->cost);
 	free(p);
 }
 
@@ -778,6 +793,7 @@ static void reset_state(size_t queue_limit)
 	atomic_store(&nats.reconnects, 0);
 	atomic_store(&nats.outage_noted, false);
 	atomic_store(&nats.drop_noted, false);
+	atomic_store(&nats.last_drop_ms, 0);
 	atomic_store(&nats.too_big_warned_ms, 0);
 	atomic_store(&nats.failure_warned_ms, 0);
 	atomic_store(&nats.stopping, false);
@@ -850,8 +866,10 @@ int vc_nats_start(const char *url, size_t publish_queue, char *err, size_t errle
 	signals_block(&old);
 	rc = start_library(url, tls, err, errlen);
 	signals_restore(&old);
-	if (rc < 0)
+	if (rc < 0) {
+		atomic_store(&nats.queue_closed, true);
 		return -1;
+	}
 	atomic_store(&nats.enabled, true);
 	return 0;
 }
