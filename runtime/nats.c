@@ -623,7 +623,7 @@ int vc_nats_publish(const char *subject, const void *data, size_t len)
 	size_t slen, cost, max;
 	pub_t *p;
 
-	if (!atomic_load_explicit(&nats.enabled, memory_order_relaxed))
+	if (!atomic_load_explicit(&nats.enabled, memory_order_acquire))
 		return 0;
 	if (!atomic_load_explicit(&nats.connected, memory_order_relaxed))
 		return publish_unreachable();
