@@ -5,6 +5,7 @@
  */
 #include "actors/auth.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "wire/jwt.h"
 
 static int stmt_lookup, stmt_touch;
+/* The actor that applies other nodes' revocations (see on_forget). */
+static pthread_mutex_t forgetter_mu = PTHREAD_MUTEX_INITIALIZER;
+static vc_actor_t *forgetter; /* under forgetter_mu */
 
 typedef struct pending {
 	vc_http_handler_fn handler;
@@ -177,11 +181,21 @@ static const vc_behaviour_t sink_behaviour = { .name = "auth-sink",
 
 void vc_auth_worker_stop(vc_worker_t *w)
 {
-	vc_actor_t *sink = vc_worker_slot(w, VC_SLOT_APP);
+	vc_actor_t *sink = vc_worker_slot(w, VC_SLOT_APP), *f = NULL;
 
 	if (sink != NULL) {
 		vc_worker_set_slot(w, VC_SLOT_APP, NULL);
 		vc_actor_unref(sink); /* freed once its last answer has been dropped */
+	}
+	if (vc_worker_index(w) == 0) {
+		pthread_mutex_lock(&forgetter_mu);
+		f = forgetter;
+		forgetter = NULL;
+		pthread_mutex_unlock(&forgetter_mu);
+	}
+	if (f != NULL) {
+		vc_actor_stop(f);
+		vc_actor_unref(f);
 	}
 }
 
@@ -365,11 +379,25 @@ void vc_auth_forget_user(const char *user_id)
 	announce(json_pack("{s:s}", "user_id", user_id));
 }
 
-/* On a nats.c thread: another node revoked something. The cache is
- * thread-safe, so this is applied here directly. */
-static void on_forget(const char *subject, const void *data, size_t len, void *arg)
+/*
+ * Other nodes' revocations arrive on a nats.c thread, which only turns each
+ * into a message (DESIGN.md §3) for the forgetter: one actor, on worker 0,
+ * that applies them to the cache. Before the workers start and after they
+ * stop there is no forgetter, and no request to serve from the cache: the
+ * message is dropped.
+ */
+#define FORGET_MAX 1024 /* bytes: the messages are a few dozen */
+
+typedef struct forget_msg {
+	vc_msg_t msg;
+	size_t len;
+	char text[];
+} forget_msg_t;
+
+static int on_forget_msg(vc_actor_t *self, vc_msg_t *msg)
 {
-	json_t *m = json_loadb(data, len, 0, NULL);
+	forget_msg_t *f = (forget_msg_t *)msg;
+	json_t *m = json_loadb(f->text, f->len, 0, NULL);
 	const char *hex = json_string_value(json_object_get(m, "token_hash"));
 	const char *user = json_string_value(json_object_get(m, "user_id"));
 	json_t *sid = json_object_get(m, "session_id");
@@ -384,8 +412,45 @@ static void on_forget(const char *subject, const void *data, size_t len, void *a
 	else if (json_is_integer(sid))
 		vc_session_cache_forget_session(json_integer_value(sid));
 	else
-		log_warn("ignored a malformed message on %s", subject);
+		log_warn("ignored a malformed message on %s", VC_AUTH_SUBJECT);
 	json_decref(m);
+	return VC_MSG_DONE;
+}
+
+static const vc_handler_fn forgetter_handlers[] = { on_forget_msg };
+static const vc_behaviour_t forgetter_behaviour = { .name = "auth-forget",
+	                                            .handlers = forgetter_handlers,
+	                                            .nhandlers = 1 };
+
+/* On a nats.c thread: another node revoked something. */
+static void on_forget(const char *subject, const void *data, size_t len, void *arg)
+{
+	forget_msg_t *f;
+
+	if (len > FORGET_MAX) {
+		log_warn("ignored a %zu-byte message on %s (revocations are small)", len, subject);
+		return;
+	}
+	f = vc_msg_new(sizeof(*f) + len, 0);
+	f->len = len;
+	memcpy(f->text, data, len);
+	pthread_mutex_lock(&forgetter_mu);
+	if (forgetter != NULL) {
+		vc_actor_send(forgetter, &f->msg);
+		f = NULL;
+	}
+	pthread_mutex_unlock(&forgetter_mu);
+	if (f != NULL)
+		vc_msg_destroy(&f->msg);
+}
+
+void vc_auth_worker_start(vc_worker_t *w)
+{
+	if (vc_worker_index(w) != 0)
+		return;
+	pthread_mutex_lock(&forgetter_mu);
+	forgetter = vc_actor_new(&forgetter_behaviour, w, NULL);
+	pthread_mutex_unlock(&forgetter_mu);
 }
 
 int vc_auth_subscribe(void)

@@ -73,6 +73,9 @@ void vc_auth_forget_token(const uint8_t hash[32]);
 void vc_auth_forget_session(int64_t session_id);
 void vc_auth_forget_user(const char *user_id);
 
+/* On worker w's thread before its loop runs: worker 0 gets the actor that
+ * applies other nodes' revocations (vc_auth_subscribe) to the cache. */
+void vc_auth_worker_start(vc_worker_t *w);
 /* On worker w's thread as it stops (after its PostgreSQL pool): release
  * what auth keeps per worker. */
 void vc_auth_worker_stop(vc_worker_t *w);

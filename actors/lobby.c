@@ -642,6 +642,10 @@ void vc_lobby_worker_stop(vc_worker_t *w)
 	for (unsigned b = 0; b < VC_ARRAY_LEN(l->rooms); b++)
 		while (l->rooms[b] != NULL)
 			room_drop(l->rooms[b]);
+	/* Their subscriptions' closed() send the rooms' last references home:
+	 * let them arrive while this worker still runs what it is sent. */
+	if (!vc_nats_wait_closed(2000))
+		log_warn("lobby: NATS subscriptions of closed rooms still open after 2 s");
 	vc_worker_set_slot(w, VC_SLOT_LOBBY, NULL);
 	vc_actor_stop(&l->actor);
 	vc_actor_unref(&l->actor);

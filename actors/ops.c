@@ -182,10 +182,21 @@ static void nats_metrics(text_t *t)
 	metric(t, "vcd_nats_publish_failures_total", "counter",
 	       "Publishes that failed, mostly while NATS was unreachable.");
 	put(t, "vcd_nats_publish_failures_total %llu\n", (unsigned long long)n.publish_failures);
+	metric(t, "vcd_nats_publish_dropped_total", "counter",
+	       "Publishes dropped because the queue to NATS was full (nats_publish_queue).");
+	put(t, "vcd_nats_publish_dropped_total %llu\n", (unsigned long long)n.publish_dropped);
+	metric(t, "vcd_nats_publish_too_big_total", "counter",
+	       "Publishes refused for being over the server's max_payload.");
+	put(t, "vcd_nats_publish_too_big_total %llu\n", (unsigned long long)n.publish_too_big);
 	metric(t, "vcd_nats_received_total", "counter", "Messages received from NATS.");
 	put(t, "vcd_nats_received_total %llu\n", (unsigned long long)n.received);
 	metric(t, "vcd_nats_reconnects_total", "counter", "Reconnections after a lost connection.");
 	put(t, "vcd_nats_reconnects_total %llu\n", (unsigned long long)n.reconnects);
+	metric(t, "vcd_nats_subscriptions", "gauge", "NATS subscriptions held now.");
+	put(t, "vcd_nats_subscriptions %llu\n", (unsigned long long)n.subscriptions);
+	metric(t, "vcd_nats_max_payload_bytes", "gauge",
+	       "The NATS server's max_payload (0 until first connected).");
+	put(t, "vcd_nats_max_payload_bytes %zu\n", n.max_payload);
 }
 
 static void ws_metrics(text_t *t)

@@ -83,7 +83,8 @@ static vc_shared_t *member_packet(const room_t *r, enum vc_meeting_event ev, con
 /* --- NATS ------------------------------------------------------------------- */
 
 /* Publish a packet on room.{id}.{tail}; a packet too big for the server still
- * reached the local sessions, and is counted. */
+ * reached the local sessions, and is counted here as well as by the bridge
+ * (which refuses it). */
 static void publish(room_t *r, const char *tail, const vc_shared_t *s)
 {
 	char subject[ROOM_SUBJECT_MAX + 24];
@@ -93,12 +94,10 @@ static void publish(room_t *r, const char *tail, const vc_shared_t *s)
 		return;
 	snprintf(subject, sizeof(subject), "%s%s", r->subject_prefix, tail);
 	max = vc_nats_max_payload();
-	if (max != 0 && s->len > max) {
-		lobby_count_drop(r->lobby, VC_DROP_NATS_TOO_BIG);
-		return;
-	}
 	if (vc_nats_publish(subject, s->data, s->len) == 0)
 		atomic_fetch_add_explicit(&r->lobby->published, 1, memory_order_relaxed);
+	else if (max != 0 && s->len > max)
+		lobby_count_drop(r->lobby, VC_DROP_NATS_TOO_BIG);
 }
 
 /* To this node's sessions (except one) and to the room on every node. */

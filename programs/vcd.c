@@ -193,6 +193,7 @@ static void worker_start(vc_worker_t *w, void *arg)
 	const vc_config_t *cfg = vc_config_get();
 
 	vc_pg_worker_start(w, vcd.conninfo, cfg->db_pool_size);
+	vc_auth_worker_start(w);
 	vc_ws_worker_start(w);
 	vc_lobby_worker_start(w);
 	vc_http_worker_start(w, vcd.listen_fds[vc_worker_index(w)], vc_routes_handle);
@@ -387,7 +388,7 @@ static int prepare(enum mode mode, const vc_config_t **out)
 	if (mode == MIGRATE_ONLY)
 		return -1;
 	/* Connects in the background: startup neither waits for nor fails on NATS. */
-	if (vc_nats_start(cfg->nats_url, err, sizeof(err)) < 0)
+	if (vc_nats_start(cfg->nats_url, cfg->nats_publish_queue, err, sizeof(err)) < 0)
 		return fail("configuration error", err);
 	if (vc_auth_subscribe() != 0)
 		return fail("", "cannot subscribe to session revocations on NATS");

@@ -42,6 +42,7 @@ typedef struct vc_config {
 	char *cors_allowlist;      /* more origins (Toju's CORS_ALLOWLIST) */
 	unsigned offload_threads;  /* resolved: "auto" becomes the number of CPUs */
 	char *nats_url;            /* "" disables NATS */
+	size_t nats_publish_queue; /* bytes of publishes waiting for NATS */
 	char *jwt_secret;          /* HMAC key of videocall.rs tokens */
 	bool session_jwt_compat;   /* accept videocall.rs session JWTs */
 	double session_ttl;        /* seconds */

@@ -6,6 +6,10 @@
  * mode, nats_url checks (credentials never shown), and a server that is down
  * at start, comes up, dies and comes back (started and killed by the test on
  * a free port), with the counters and the once-per-outage log lines.
+ * Media-rate parts: publishing to a stalled (SIGSTOPped) server never holds
+ * up the caller, the queue's bound drops and counts; a payload over the
+ * server's max_payload is refused and counted; subscriptions made and ended
+ * at run time from any thread, in order with publishes, closed() once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime/nats.h"
@@ -41,7 +46,7 @@ typedef struct box {
 
 static struct {
 	natsConnection *peer; /* the test's own connection */
-	natsSubscription *peer_sub;
+	natsSubscription *peer_sub, *peer_sub2;
 	pid_t server;
 	int saved_stderr; /* -1 when stderr is not captured */
 	char *capture;    /* file stderr goes to while captured */
@@ -103,6 +108,79 @@ static bool wait_connected(bool want, unsigned ms)
 	return vc_nats_connected() == want;
 }
 
+/* A vc_nats_sub handle's life as the bridge shows it. */
+typedef struct life {
+	box_t box;
+	_Atomic unsigned closed;
+	_Atomic unsigned after_closed; /* cb calls after closed() */
+	_Atomic unsigned after_unsub;  /* cb calls begun after vc_nats_unsub returned */
+	_Atomic bool unsubbed;         /* set by the test once vc_nats_unsub returned */
+	pthread_t closed_on;
+	vc_nats_sub_t *handle;
+	pthread_t caller; /* the thread that called vc_nats_sub / vc_nats_unsub */
+} life_t;
+
+static void on_life_msg(const char *subject, const void *data, size_t len, void *arg)
+{
+	life_t *l = arg;
+
+	if (atomic_load(&l->unsubbed))
+		atomic_fetch_add(&l->after_unsub, 1);
+	if (atomic_load(&l->closed) > 0)
+		atomic_fetch_add(&l->after_closed, 1);
+	box_add(&l->box, subject, data, len);
+}
+
+static void on_life_closed(void *arg)
+{
+	life_t *l = arg;
+
+	l->closed_on = pthread_self();
+	atomic_fetch_add(&l->closed, 1);
+}
+
+static void wait_closed(life_t *l, unsigned want, unsigned ms)
+{
+	uint64_t end = vct_now_ms() + ms;
+
+	while (atomic_load(&l->closed) < want && vct_now_ms() < end)
+		vct_sleep_ms(5);
+	if (atomic_load(&l->closed) != want)
+		fail_msg("closed() ran %u times for '%s' within %u ms, expected %u",
+		         atomic_load(&l->closed), l->box.subject ? l->box.subject : "?", ms, want);
+}
+
+/* vc_nats_sub / vc_nats_unsub on a thread of their own. */
+static void *sub_main(void *arg)
+{
+	life_t *l = arg;
+
+	l->handle = vc_nats_sub(l->box.subject, on_life_msg, l, on_life_closed);
+	return NULL;
+}
+
+static void *unsub_main(void *arg)
+{
+	life_t *l = arg;
+
+	vc_nats_unsub(l->handle);
+	return NULL;
+}
+
+static void on_thread(void *(*fn)(void *), life_t *l)
+{
+	assert_int_equal(pthread_create(&l->caller, NULL, fn, l), 0);
+	assert_int_equal(pthread_join(l->caller, NULL), 0);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* --- the test's own connection --------------------------------------------- */
 
 static void peer_open(const char *url, const char *subject, box_t *box)
@@ -147,8 +225,9 @@ static void peer_sync(const char *subject, box_t *box)
 static void peer_close(void)
 {
 	natsSubscription_Destroy(t.peer_sub);
+	natsSubscription_Destroy(t.peer_sub2);
 	natsConnection_Destroy(t.peer);
-	t.peer_sub = NULL;
+	t.peer_sub = t.peer_sub2 = NULL;
 	t.peer = NULL;
 }
 
@@ -199,6 +278,17 @@ static unsigned log_count(const char *needle)
 	return n;
 }
 
+static void wait_log_min(const char *needle, unsigned want)
+{
+	uint64_t end = vct_now_ms() + 10000;
+
+	while (log_count(needle) < want && vct_now_ms() < end)
+		vct_sleep_ms(10);
+	if (log_count(needle) < want)
+		fail_msg("log: '%s' %u times within 10 s, expected at least %u", needle,
+		         log_count(needle), want);
+}
+
 static void wait_log(const char *needle, unsigned want)
 {
 	uint64_t end = vct_now_ms() + 5000;
@@ -224,25 +314,36 @@ static void test_disabled(void **state)
 {
 	char err[256] = "";
 	box_t box = { 0 };
+	life_t l = { .box = { .subject = "vct.a" } };
 	vc_nats_stats_t st;
 	const char *id = vc_nats_node_id();
 
 	assert_int_equal(strlen(id), 16);
 	for (const char *p = id; *p; p++)
 		assert_true(isxdigit((unsigned char)*p) && !isupper((unsigned char)*p));
-	assert_int_equal(vc_nats_start("", err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start("", 0, err, sizeof(err)), 0);
 	assert_false(vc_nats_enabled());
 	assert_false(vc_nats_connected());
 	assert_int_equal(vc_nats_publish("vct.a", "x", 1), 0);
 	assert_int_equal(vc_nats_subscribe("vct.a", on_bridge_msg, &box), 0);
+	/* A handle that never fires; closed() at once, in vc_nats_unsub. */
+	l.handle = vc_nats_sub("vct.a", on_life_msg, &l, on_life_closed);
+	assert_non_null(l.handle);
+	assert_true(vc_nats_wait_closed(0));
+	vc_nats_unsub(l.handle);
+	assert_int_equal(atomic_load(&l.closed), 1);
+	assert_true(vc_nats_wait_closed(0));
+	assert_int_equal(vc_nats_max_payload(), 0);
 	vc_nats_stats(&st);
 	assert_false(st.enabled);
 	assert_false(st.connected);
 	assert_int_equal(st.published + st.publish_failures + st.received, 0);
+	assert_int_equal(st.publish_dropped + st.publish_too_big + st.subscriptions, 0);
+	assert_int_equal(st.max_payload, 0);
 	assert_string_equal(vc_nats_node_id(), id);
 	vc_nats_stop();
 	vc_nats_stop();
-	assert_int_equal(vc_nats_start(NULL, err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start(NULL, 0, err, sizeof(err)), 0);
 	assert_false(vc_nats_enabled());
 	vc_nats_stop();
 }
@@ -269,7 +370,7 @@ static void test_bad_urls(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		if (vc_nats_start(bad[i], err, sizeof(err)) != -1)
+		if (vc_nats_start(bad[i], 0, err, sizeof(err)) != -1)
 			fail_msg("nats_url '%s' was accepted", bad[i]);
 		want = vct_strf("nats_url = '%s': expected nats://host:port", bad[i]);
 		if (strncmp(err, want, strlen(want)) != 0)
@@ -278,10 +379,10 @@ static void test_bad_urls(void **state)
 		assert_false(vc_nats_enabled());
 	}
 	/* Credentials never appear in the message. */
-	assert_int_equal(vc_nats_start("nats://alice:s3cret@host", err, sizeof(err)), -1);
+	assert_int_equal(vc_nats_start("nats://alice:s3cret@host", 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "'nats://alice:***@host'"));
 	assert_null(strstr(err, "s3cret"));
-	assert_int_equal(vc_nats_start("nats://b:1,tls://t0ken@host:x", err, sizeof(err)), -1);
+	assert_int_equal(vc_nats_start("nats://b:1,tls://t0ken@host:x", 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "'nats://b:1,tls://***@host:x'"));
 	assert_null(strstr(err, "t0ken"));
 }
@@ -299,7 +400,7 @@ static void test_good_urls(void **state)
 
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		err[0] = '\0';
-		if (vc_nats_start(urls[i], err, sizeof(err)) != 0)
+		if (vc_nats_start(urls[i], 0, err, sizeof(err)) != 0)
 			fail_msg("nats_url '%s' refused: %s", urls[i], err);
 		assert_true(vc_nats_enabled());
 		vc_nats_stop();
@@ -340,7 +441,7 @@ static void test_delivery(void **state)
 	vc_nats_stats_t st;
 	char err[512];
 
-	if (vc_nats_start(url, err, sizeof(err)) != 0)
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
 		fail_msg("vc_nats_start(%s): %s", url, err);
 	assert_int_equal(vc_nats_subscribe("vct.a", on_bridge_msg, &bridge_a), 0);
 	assert_int_equal(vc_nats_subscribe("vct.b", on_bridge_msg, &bridge_b), 0);
@@ -410,14 +511,17 @@ static void test_server_down(void **state)
 	int port = vct_free_port(), mport = vct_free_port();
 	char *url = vct_strf("nats://127.0.0.1:%d", port), err[512];
 	box_t bridge_c = { .subject = "vct.c" }, peer_d = { .subject = "vct.d" };
+	life_t g = { .box = { .subject = "vct.g" } };
 	vc_nats_stats_t st;
+	unsigned got;
 	uint64_t t0;
 
 	capture_start();
 	t0 = vct_now_ms();
-	assert_int_equal(vc_nats_start(url, err, sizeof(err)), 0);
+	assert_int_equal(vc_nats_start(url, 0, err, sizeof(err)), 0);
 	assert_in_range(vct_now_ms() - t0, 0, 99);
 	assert_int_equal(vc_nats_subscribe("vct.c", on_bridge_msg, &bridge_c), 0);
+	on_thread(sub_main, &g); /* made while NATS is unreachable */
 	vct_sleep_ms(100);
 	assert_false(vc_nats_connected());
 	t0 = vct_now_ms();
@@ -440,6 +544,7 @@ static void test_server_down(void **state)
 	check_client_name(mport);
 	peer_open(url, "vct.d", &peer_d);
 	peer_sync("vct.c", &bridge_c);
+	peer_sync("vct.g", &g.box); /* both made before the server was there */
 	for (unsigned i = 0; i < 10; i++) {
 		char buf[16];
 		int n = snprintf(buf, sizeof(buf), "0 %u", i);
@@ -456,6 +561,11 @@ static void test_server_down(void **state)
 	assert_int_equal(vc_nats_publish("vct.d", "x", 1), -1);
 	wait_log("nats: lost the connection to", 1);
 	wait_log("nats: publish failed, NATS unreachable", 2);
+	/* Ended while disconnected: closed() all the same, once. */
+	got = atomic_load(&g.box.count);
+	on_thread(unsub_main, &g);
+	atomic_store(&g.unsubbed, true);
+	wait_closed(&g, 1, 5000);
 	vc_nats_stats(&st);
 	assert_int_equal(st.disconnects, 1);
 	assert_int_equal(st.reconnects, 0);
@@ -472,10 +582,309 @@ static void test_server_down(void **state)
 	peer_open(url, NULL, NULL);
 	peer_sync("vct.c", &bridge_c); /* re-subscribed after the reconnect */
 	assert_int_equal(atomic_load(&bridge_c.bad), 0);
+	/* vct.g was not: what the test connection sends there reaches nobody. */
+	peer_publish("vct.g", 0, 0);
+	peer_sync("vct.c", &bridge_c);
+	assert_int_equal(atomic_load(&g.box.count), got);
+	assert_int_equal(atomic_load(&g.after_unsub) + atomic_load(&g.after_closed), 0);
+	assert_int_equal(atomic_load(&g.closed), 1);
 	peer_close();
 	vc_nats_stop();
 	vc_nats_stop();
 	wait_log("nats: stopped (10 published, 1002 failed", 1);
+	free(url);
+}
+
+/* --- subscriptions at run time ----------------------------------------------- */
+
+/* Made and ended on threads of their own while running: messages arrive in
+ * order, none after vc_nats_unsub returned, closed() once, on a thread
+ * other than the caller's, after the last message; the gauge follows. A
+ * handle still open at vc_nats_stop ends at its vc_nats_unsub. */
+static void test_sub_unsub(void **state)
+{
+	const char *url = vct_env("VCT_NATS_URL");
+	life_t e = { .box = { .subject = "vct.e" } }, h = { .box = { .subject = "vct.h" } };
+	box_t sync = { 0 };
+	vc_nats_stats_t st;
+	unsigned before;
+	char err[512];
+
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
+		fail_msg("vc_nats_start(%s): %s", url, err);
+	assert_int_equal(vc_nats_subscribe("vct.sync", on_bridge_msg, &sync), 0);
+	assert_true(wait_connected(true, 10000));
+	peer_open(url, NULL, NULL);
+	peer_sync("vct.sync", &sync);
+
+	on_thread(sub_main, &e);
+	assert_non_null(e.handle);
+	peer_sync("vct.e", &e.box); /* the subscription is in place */
+	for (unsigned i = 0; i < B_MESSAGES; i++)
+		peer_publish("vct.e", 0, i);
+	/* One delivery thread, one server connection: once this arrives,
+	 * everything published on vct.e before it has been handled. */
+	peer_sync("vct.sync", &sync);
+	assert_int_equal(e.box.next[0], B_MESSAGES);
+	assert_int_equal(atomic_load(&e.box.bad), 0);
+	vc_nats_stats(&st);
+	assert_int_equal(st.subscriptions, 2);
+
+	before = atomic_load(&e.box.count);
+	on_thread(unsub_main, &e);
+	atomic_store(&e.unsubbed, true);
+	for (unsigned i = 0; i < B_MESSAGES; i++)
+		peer_publish("vct.e", 1, i);
+	peer_sync("vct.sync", &sync);
+	wait_closed(&e, 1, 5000);
+	peer_sync("vct.sync", &sync);
+	assert_int_equal(atomic_load(&e.box.count), before);
+	assert_int_equal(atomic_load(&e.after_unsub), 0);
+	assert_int_equal(atomic_load(&e.after_closed), 0);
+	assert_int_equal(atomic_load(&e.closed), 1);
+	assert_false(pthread_equal(e.closed_on, e.caller));
+	assert_false(pthread_equal(e.closed_on, pthread_self()));
+	assert_true(vc_nats_wait_closed(1000));
+	vc_nats_stats(&st);
+	assert_int_equal(st.subscriptions, 1);
+
+	/* Open at stop: no closed() then; vc_nats_unsub afterwards ends it. */
+	on_thread(sub_main, &h);
+	peer_sync("vct.h", &h.box);
+	peer_close();
+	vc_nats_stop();
+	assert_int_equal(atomic_load(&h.closed), 0);
+	vc_nats_unsub(h.handle);
+	assert_int_equal(atomic_load(&h.closed), 1);
+	assert_true(vc_nats_wait_closed(0));
+}
+
+/* The test connection answers each message on vct.req.N with one on
+ * vct.rep.N. */
+static void on_peer_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+{
+	char subject[64];
+
+	snprintf(subject, sizeof(subject), "vct.rep.%s",
+	         natsMsg_GetSubject(msg) + strlen("vct.req."));
+	(void)natsConnection_PublishString(nc, subject, "0 0");
+	natsMsg_Destroy(msg);
+}
+
+typedef struct replies {
+	_Atomic unsigned got, closed;
+} replies_t;
+
+static void on_reply(const char *subject, const void *data, size_t len, void *arg)
+{
+	atomic_fetch_add(&((replies_t *)arg)->got, 1);
+}
+
+static void on_reply_closed(void *arg)
+{
+	atomic_fetch_add(&((replies_t *)arg)->closed, 1);
+}
+
+/* A subscription asked for before a publish reaches the server before it:
+ * subscribe to vct.rep.N, then ask on vct.req.N for an answer there, which
+ * the test connection sends at once. Every answer arrives. */
+static void test_sub_before_publish(void **state)
+{
+	enum { ROUNDS = 50 };
+	const char *url = vct_env("VCT_NATS_URL");
+	vc_nats_sub_t *subs[ROUNDS];
+	replies_t r = { 0 };
+	uint64_t end;
+	char err[512];
+
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
+		fail_msg("vc_nats_start(%s): %s", url, err);
+	assert_true(wait_connected(true, 10000));
+	peer_open(url, NULL, NULL);
+	assert_int_equal(natsConnection_Subscribe(&t.peer_sub2, t.peer, "vct.req.*",
+	                                          on_peer_request, NULL),
+	                 NATS_OK);
+	assert_int_equal(natsConnection_FlushTimeout(t.peer, 5000), NATS_OK);
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		char subject[32];
+		snprintf(subject, sizeof(subject), "vct.rep.%u", i);
+		subs[i] = vc_nats_sub(subject, on_reply, &r, on_reply_closed);
+		snprintf(subject, sizeof(subject), "vct.req.%u", i);
+		assert_int_equal(vc_nats_publish(subject, "?", 1), 0);
+	}
+	end = vct_now_ms() + 10000;
+	while (atomic_load(&r.got) < ROUNDS && vct_now_ms() < end)
+		vct_sleep_ms(5);
+	if (atomic_load(&r.got) != ROUNDS)
+		fail_msg("%u of %u answers arrived within 10 s: a publish overtook its "
+		         "subscription",
+		         atomic_load(&r.got), ROUNDS);
+	for (unsigned i = 0; i < ROUNDS; i++)
+		vc_nats_unsub(subs[i]);
+	if (!vc_nats_wait_closed(5000))
+		fail_msg("closed() ran for %u of %u subscriptions within 5 s",
+		         atomic_load(&r.closed), ROUNDS);
+	assert_int_equal(atomic_load(&r.closed), ROUNDS);
+}
+
+/* --- max_payload ------------------------------------------------------------ */
+
+typedef struct sizes {
+	_Atomic unsigned count;
+	_Atomic size_t last;
+} sizes_t;
+
+static void on_peer_size(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *arg)
+{
+	sizes_t *z = arg;
+
+	atomic_store(&z->last, (size_t)natsMsg_GetDataLength(msg));
+	atomic_fetch_add(&z->count, 1);
+	natsMsg_Destroy(msg);
+}
+
+static void wait_sizes(sizes_t *z, unsigned want)
+{
+	uint64_t end = vct_now_ms() + 10000;
+
+	while (atomic_load(&z->count) < want && vct_now_ms() < end)
+		vct_sleep_ms(5);
+	if (atomic_load(&z->count) != want)
+		fail_msg("the test connection got %u messages on vct.big within 10 s, expected %u",
+		         atomic_load(&z->count), want);
+}
+
+/* The shared nats-server (t/lib/stack.sh) takes 8 MB: a 4,000,000-byte
+ * message (ws_max_message) crosses; one over max_payload is refused at once,
+ * counted, warned about once a minute, and never sent. */
+static void test_max_payload(void **state)
+{
+	const char *url = vct_env("VCT_NATS_URL");
+	size_t max, media = 4000000;
+	sizes_t got = { 0 };
+	vc_nats_stats_t st;
+	char err[512], *buf;
+
+	capture_start();
+	assert_int_equal(vc_nats_max_payload(), 0);
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
+		fail_msg("vc_nats_start(%s): %s", url, err);
+	assert_true(wait_connected(true, 10000));
+	max = vc_nats_max_payload();
+	assert_int_equal(max, 8388608);
+	wait_log("(max_payload 8388608 bytes)", 1);
+	peer_open(url, NULL, NULL);
+	assert_int_equal(natsConnection_Subscribe(&t.peer_sub, t.peer, "vct.big", on_peer_size, &got),
+	                 NATS_OK);
+	assert_int_equal(natsConnection_FlushTimeout(t.peer, 5000), NATS_OK);
+
+	buf = vct_strf("%*s", (int)(max + 1000), "");
+	assert_int_equal(vc_nats_publish("vct.big", buf, media), 0);
+	assert_int_equal(vc_nats_publish("vct.big", buf, max + 1), -1);
+	assert_int_equal(vc_nats_publish("vct.big", buf, max + 1000), -1);
+	assert_int_equal(vc_nats_publish("vct.big", buf, max), 0);
+	wait_sizes(&got, 2);
+	assert_int_equal(atomic_load(&got.last), max);
+	assert_int_equal(vc_nats_publish("vct.big", "x", 1), 0);
+	wait_sizes(&got, 3); /* nothing else was sent in between */
+	vc_nats_stats(&st);
+	assert_int_equal(st.published, 3);
+	assert_int_equal(st.publish_too_big, 2);
+	assert_int_equal(st.publish_failures + st.publish_dropped, 0);
+	assert_int_equal(st.max_payload, max);
+	wait_log("is over the server's max_payload (8388608 bytes)", 1);
+	free(buf);
+}
+
+/* --- a stalled server -------------------------------------------------------- */
+
+#define STALL_QUEUE (256 * 1024)
+#define STALL_MSG (16 * 1024)
+/* A publish that waits for libnats sits out its 500 ms write deadline. */
+#define STALL_CALL_MAX_US 400000
+
+typedef struct flood {
+	unsigned calls, refused;
+	uint64_t slowest_us;
+} flood_t;
+
+/* Publish STALL_MSG-byte messages as fast as this thread can until the
+ * bridge is no longer connected or ms passed. With the server stopped, the
+ * connection ends when nats-pub, stuck writing to it, reaches the write
+ * deadline. */
+static void flood(flood_t *f, unsigned ms)
+{
+	static char buf[STALL_MSG];
+	uint64_t end = vct_now_ms() + ms;
+
+	while (vc_nats_connected() && vct_now_ms() < end) {
+		uint64_t t0 = now_us(), dt;
+		if (vc_nats_publish("vct.flood", buf, sizeof(buf)) != 0)
+			f->refused++;
+		dt = now_us() - t0;
+		if (dt > f->slowest_us)
+			f->slowest_us = dt;
+		f->calls++;
+	}
+}
+
+/* The server is SIGSTOPped: the socket and libnats's buffer fill, nats-pub
+ * waits in a publish until the write deadline ends the connection. All
+ * that time the test thread publishes and no call waits: the queue fills
+ * to its bound, then publishes are dropped and counted, with one warning
+ * for the episode. When the server runs again the bridge reconnects,
+ * publishing works, and 5 s without a drop end the episode (logged). */
+static void test_stalled_server(void **state)
+{
+	int port = vct_free_port();
+	char *url = vct_strf("nats://127.0.0.1:%d", port), err[512];
+	box_t after = { .subject = "vct.after" };
+	flood_t f = { 0 };
+	unsigned attempts = 0, full;
+	vc_nats_stats_t st = { 0 };
+	uint64_t end;
+
+	capture_start();
+	t.server = vct_nats_server_start(port, 0, true);
+	assert_int_equal(vc_nats_start(url, STALL_QUEUE, err, sizeof(err)), 0);
+	if (!wait_connected(true, 10000))
+		fail_msg("the bridge did not connect to %s within 10 s", url);
+	/* Should the test thread be descheduled for the whole write deadline,
+	 * nothing is dropped: resume the server and try again. */
+	while (st.publish_dropped == 0 && attempts++ < 3) {
+		assert_int_equal(kill(t.server, SIGSTOP), 0);
+		flood(&f, 20000);
+		if (vc_nats_connected())
+			fail_msg("still connected 20 s after the server stopped (%u publishes)",
+			         f.calls);
+		vc_nats_stats(&st);
+		assert_int_equal(kill(t.server, SIGCONT), 0);
+		if (!wait_connected(true, 15000))
+			fail_msg("the bridge did not reconnect within 15 s of the server resuming");
+	}
+	if (st.publish_dropped == 0)
+		fail_msg("no publish dropped in %u stalls (%u publishes)", attempts, f.calls);
+	if (f.slowest_us >= STALL_CALL_MAX_US)
+		fail_msg("a publish took %llu us while the server was stopped",
+		         (unsigned long long)f.slowest_us);
+	assert_true(st.publish_dropped <= f.refused);
+	/* One warning for the whole episode, however often the queue filled. */
+	full = log_count("nats: the publish queue is full (nats_publish_queue = 262144 bytes)");
+	if (full != 1 || st.publish_dropped < 2)
+		fail_msg("%u 'queue is full' warnings for %llu drops, expected one", full,
+		         (unsigned long long)st.publish_dropped);
+
+	peer_open(url, "vct.after", &after);
+	assert_int_equal(vc_nats_publish("vct.after", "0 0", 3), 0);
+	if (!wait_count(&after, 1, 10000))
+		fail_msg("nothing arrived on vct.after within 10 s of the server resuming");
+	/* The episode ends with a publish 5 s after the last drop. */
+	end = vct_now_ms() + 15000;
+	while (log_count("nats: no publish dropped for 5 s") == 0 && vct_now_ms() < end) {
+		assert_int_equal(vc_nats_publish("vct.idle", "x", 1), 0);
+		vct_sleep_ms(50);
+	}
+	wait_log("nats: no publish dropped for 5 s", 1);
 	free(url);
 }
 
@@ -507,6 +916,11 @@ static void test_vcd_connected(void **state)
 	assert_true(vct_metric_get(v->port, "vcd_nats_publish_failures_total") == 0);
 	assert_true(vct_metric_get(v->port, "vcd_nats_received_total") >= 0);
 	assert_true(vct_metric_get(v->port, "vcd_nats_reconnects_total") == 0);
+	assert_true(vct_metric_get(v->port, "vcd_nats_publish_dropped_total") == 0);
+	assert_true(vct_metric_get(v->port, "vcd_nats_publish_too_big_total") == 0);
+	/* t/lib/stack.sh's server; auth's and the lobby's subscriptions */
+	assert_true(wait_metric(v, "vcd_nats_max_payload_bytes", 8388608, 10000) == 8388608);
+	assert_true(wait_metric(v, "vcd_nats_subscriptions", 2, 10000) == 2);
 	assert_true(vct_vcd_wait_log(v, "nats: connected to", 5000));
 	vct_vcd_stop_ok(v);
 	assert_true(vct_vcd_log_has(v, "nats: stopped"));
@@ -560,9 +974,12 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_disabled),        T(test_bad_urls),    T(test_good_urls),
-		T(test_delivery),        T(test_server_down), V(test_vcd_connected),
-		V(test_vcd_unreachable), V(test_vcd_bad_url),
+		T(test_disabled),          T(test_bad_urls),
+		T(test_good_urls),         T(test_delivery),
+		T(test_server_down),       T(test_sub_unsub),
+		T(test_sub_before_publish), T(test_max_payload),
+		T(test_stalled_server),    V(test_vcd_connected),
+		V(test_vcd_unreachable),   V(test_vcd_bad_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);

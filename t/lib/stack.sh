@@ -299,6 +299,8 @@ stack_pg_createdb() {
 # Start a nats-server on 127.0.0.1 with a port it picks itself, keeping its
 # config, pid and ports files in directory $1 and its log in $2 (default
 # $1/nats.log). Sets STACK_NATS_PID, STACK_NATS_PORT and STACK_NATS_URL.
+# max_payload is 8 MB (the server's default is 1 MB): a /lobby message may
+# be 4,000,000 bytes (ws_max_message) and crosses to other nodes whole.
 stack_nats_start() {
 	local dir=$1 log=${2:-$1/nats.log} bin i ports=() url=
 	bin=$(command -v nats-server) ||
@@ -309,6 +311,7 @@ stack_nats_start() {
 	{
 		printf '# Written by t/lib/stack.sh.\n'
 		printf 'host: 127.0.0.1\nport: -1\n'
+		printf 'max_payload: 8388608\n'
 		printf 'ports_file_dir: "%s"\n' "$dir"
 		printf 'pid_file: "%s/nats.pid"\n' "$dir"
 	} >"$dir/nats.conf"
