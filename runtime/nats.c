@@ -742,13 +742,17 @@ vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg, void (
 
 void vc_nats_unsub(vc_nats_sub_t *s)
 {
-	if (s->ns == NULL) {
+	natsSubscription *ns = s->ns;
+
+	if (ns == NULL) {
 		s->closed(s->arg);
 		free(s);
 		return;
 	}
-	natsSubscription_Unsubscribe(s->ns);
-	natsSubscription_Destroy(s->ns);
+	/* Once unsubscribed, tmp_on_complete may run (and free s) on the
+	 * subscription's thread at any moment: s is not read after this. */
+	natsSubscription_Unsubscribe(ns);
+	natsSubscription_Destroy(ns);
 }
 
 size_t vc_nats_max_payload(void)
