@@ -11,6 +11,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -41,6 +43,7 @@
 
 static vct_ws_t *open_ws; /* every connection not freed */
 static vcl_t *open_sessions;
+static int next_rcvbuf; /* vct_ws_rcvbuf_next */
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -182,13 +185,39 @@ static void check_101(const vct_resp_t *r, const char *key, const char *what)
 	free(want);
 }
 
+void vct_ws_rcvbuf_next(int bytes)
+{
+	next_rcvbuf = bytes;
+}
+
+/* A connection like vct_conn_open's (not in vctest's list: vct_conn_close
+ * frees it all the same) whose SO_RCVBUF is set before it connects. */
+static vct_conn_t *conn_with_rcvbuf(int port, int bytes)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	vct_conn_t *c;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		fail_msg("connecting to 127.0.0.1:%d with SO_RCVBUF %d: %s", port, bytes,
+		         strerror(errno));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c = xrealloc(NULL, sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	return c;
+}
+
 vct_ws_t *vct_ws_try(int port, const char *target, const char *headers, vct_resp_t *refusal)
 {
 	char *key = vct_ws_key(), *what = short_target(target);
-	vct_conn_t *c = vct_conn_open(port);
+	vct_conn_t *c = next_rcvbuf > 0 ? conn_with_rcvbuf(port, next_rcvbuf) : vct_conn_open(port);
 	vct_resp_t r;
 	vct_ws_t *ws = NULL;
 
+	next_rcvbuf = 0;
 	if (!vct_conn_sendf(c,
 	                    "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
 	                    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
@@ -487,7 +516,8 @@ static int frame_parse(vct_ws_t *ws)
 		for (int i = 0; i < 8; i++)
 			len = len << 8 | b[2 + i];
 		if (len >> 63)
-			fail_msg("%s: vcd sent a 64-bit frame length with the top bit set", ws->name);
+			fail_msg("%s: vcd sent a 64-bit frame length with the top bit set",
+			         ws->name);
 		hl = 10;
 	}
 	if (opcode >= 8 && (len > 125 || !fin))
@@ -550,23 +580,22 @@ const vct_ws_msg_t *vct_ws_wait_msg(vct_ws_t *ws, unsigned i, unsigned ms, const
 
 	while (ws->n <= i) {
 		if (ws->close_seen || ws->eof || left_ms(deadline) == 0)
-			fail_msg("%s: awaited %s (message #%u) for %u ms: %s", ws->name, what, i, ms,
-			         end_state(ws, why, sizeof(why)));
+			fail_msg("%s: awaited %s (message #%u) for %u ms: %s", ws->name, what, i,
+			         ms, end_state(ws, why, sizeof(why)));
 		vct_ws_pump(ws, (unsigned)left_ms(deadline));
 	}
 	return &ws->inbox[i];
 }
 
-void vct_ws_expect_close(vct_ws_t *ws, int code, const char *reason, unsigned ms,
-                         const char *what)
+void vct_ws_expect_close(vct_ws_t *ws, int code, const char *reason, unsigned ms, const char *what)
 {
 	uint64_t deadline = vct_now_ms() + ms;
 	char why[200];
 
 	while (!ws->close_seen) {
 		if (ws->eof || left_ms(deadline) == 0)
-			fail_msg("%s: awaited close %d (%s) for %u ms: %s", ws->name, code, what, ms,
-			         end_state(ws, why, sizeof(why)));
+			fail_msg("%s: awaited close %d (%s) for %u ms: %s", ws->name, code, what,
+			         ms, end_state(ws, why, sizeof(why)));
 		vct_ws_pump(ws, (unsigned)left_ms(deadline));
 	}
 	if (ws->close_code != code)
@@ -924,8 +953,9 @@ void vct_media_packet(vct_buf_t *out, uint64_t media_type, const char *user, con
 const char *vct_pt_name(uint64_t t)
 {
 	static const char *const names[] = {
-		"UNKNOWN",     "RSA_PUB_KEY", "AES_KEY", "MEDIA",            "CONNECTION",
-		"DIAGNOSTICS", "HEALTH",      "MEETING", "SESSION_ASSIGNED", "CONGESTION",
+		"UNKNOWN",          "RSA_PUB_KEY", "AES_KEY", "MEDIA",
+		"CONNECTION",       "DIAGNOSTICS", "HEALTH",  "MEETING",
+		"SESSION_ASSIGNED", "CONGESTION",
 	};
 
 	return t < 10 ? names[t] : "PACKET_TYPE_?";
@@ -934,9 +964,15 @@ const char *vct_pt_name(uint64_t t)
 const char *vct_ev_name(uint64_t e)
 {
 	static const char *const names[] = {
-		"UNKNOWN",           "MEETING_STARTED",      "MEETING_ENDED",
-		"PARTICIPANT_JOINED", "PARTICIPANT_LEFT",    "MEETING_ACTIVATED",
-		"PARTICIPANT_ADMITTED", "PARTICIPANT_REJECTED", "WAITING_ROOM_UPDATED",
+		"UNKNOWN",
+		"MEETING_STARTED",
+		"MEETING_ENDED",
+		"PARTICIPANT_JOINED",
+		"PARTICIPANT_LEFT",
+		"MEETING_ACTIVATED",
+		"PARTICIPANT_ADMITTED",
+		"PARTICIPANT_REJECTED",
+		"WAITING_ROOM_UPDATED",
 	};
 
 	return e < 9 ? names[e] : "EVENT_?";
@@ -944,8 +980,8 @@ const char *vct_ev_name(uint64_t e)
 
 static const char *mt_name(uint64_t t)
 {
-	static const char *const names[] = { "UNKNOWN", "VIDEO", "AUDIO",           "SCREEN",
-		                             "HEARTBEAT", "RTT", "KEYFRAME_REQUEST" };
+	static const char *const names[] = { "UNKNOWN",   "VIDEO", "AUDIO",           "SCREEN",
+		                             "HEARTBEAT", "RTT",   "KEYFRAME_REQUEST" };
 
 	return t < 7 ? names[t] : "MEDIA_TYPE_?";
 }
@@ -1128,7 +1164,8 @@ bool vcl_matches(const vct_ws_msg_t *msg, const vcl_match_t *m)
 			return false;
 	}
 	if (m->tag != NULL) {
-		if (pw.packet_type != VCT_PT_MEDIA || !vct_media_decode(pw.data.p, pw.data.len, &md))
+		if (pw.packet_type != VCT_PT_MEDIA ||
+		    !vct_media_decode(pw.data.p, pw.data.len, &md))
 			return false;
 		if (!vct_pb_eq(md.data, m->tag))
 			return false;
@@ -1175,12 +1212,16 @@ unsigned vcl_wait(vcl_t *s, const vcl_match_t *m, unsigned ms, const char *what)
 				return i;
 			}
 		}
-		if (s->ws->close_seen || s->ws->eof || left_ms(deadline) == 0)
-			fail_msg("%s (session %llu, room '%s'): awaited %s for %u ms: %s; received "
-			         "meanwhile:%s",
+		if (s->ws->close_seen || s->ws->eof || left_ms(deadline) == 0) {
+			char *d = describe_range(s, s->cursor, s->ws->n);
+			/* cmocka cuts long messages: the list goes to stderr first */
+			fprintf(stderr, "%s: received since #%u:%s\n", s->user, s->cursor, d);
+			fflush(stderr);
+			fail_msg("%s (session %llu, room '%s'): awaited %s for %u ms: %s (%u "
+			         "messages since, listed above)",
 			         s->user, (unsigned long long)s->session_id, s->room, what, ms,
-			         end_state(s->ws, why, sizeof(why)),
-			         describe_range(s, s->cursor, s->ws->n));
+			         end_state(s->ws, why, sizeof(why)), s->ws->n - s->cursor);
+		}
 		vct_ws_pump(s->ws, (unsigned)left_ms(deadline));
 	}
 }
@@ -1201,8 +1242,12 @@ void vcl_expect_none(const vcl_t *s, unsigned from, unsigned to, const vcl_match
 		if (vcl_matches(&s->ws->inbox[i], m)) {
 			char *d = vct_pb_describe(s->ws->inbox[i].data, s->ws->inbox[i].len,
 			                          s->ws->inbox[i].opcode);
-			fail_msg("%s: received #%u %s, which must not come (%s); all of #%u..#%u:%s",
-			         s->user, i, d, what, from, to, describe_range(s, from, to));
+			char *all = describe_range(s, from, to);
+			fprintf(stderr, "%s: received #%u..#%u:%s\n", s->user, from, to, all);
+			fflush(stderr);
+			fail_msg("%s: received #%u %s, which must not come (%s; all of #%u..#%u "
+			         "listed above)",
+			         s->user, i, d, what, from, to);
 		}
 	}
 }
@@ -1233,11 +1278,15 @@ void vcl_expect_member_fields(const vcl_t *s, unsigned i, uint64_t ev, const cha
 	if (!vct_pb_eq(pw.user_id, VCT_SYSTEM_USER) || mp.event_type != ev ||
 	    !vct_pb_eq(mp.room_id, s->room) || !vct_pb_eq(mp.target_user_id, user) ||
 	    mp.session_id != session_id || !vct_pb_eq(mp.display_name, name) ||
-	    !vct_pb_eq(mp.message, text))
-		fail_msg("%s: message #%u is\n    %s\nexpected %s of '%s' in room '%s' from the "
-		         "system user: session_id %llu, display_name '%s', message '%s'",
-		         s->user, i, vct_pb_describe(msg->data, msg->len, msg->opcode),
-		         vct_ev_name(ev), user, s->room, (unsigned long long)session_id, name, text);
+	    !vct_pb_eq(mp.message, text)) {
+		fprintf(stderr, "%s: message #%u is %s\n", s->user, i,
+		        vct_pb_describe(msg->data, msg->len, msg->opcode));
+		fflush(stderr);
+		fail_msg("%s: message #%u (above) is not %s of '%s' in room '%s' from the system "
+		         "user with session_id %llu, display_name '%s', message '%s'",
+		         s->user, i, vct_ev_name(ev), user, s->room, (unsigned long long)session_id,
+		         name, text);
+	}
 	free(text);
 }
 
@@ -1286,8 +1335,7 @@ vcl_t *vcl_open_target(int port, const char *target, const char *user, const cha
 	return s;
 }
 
-vcl_t *vcl_open(int port, const char *token, const char *user, const char *room,
-                const char *name)
+vcl_t *vcl_open(int port, const char *token, const char *user, const char *room, const char *name)
 {
 	char *target = vct_lobby_target(token);
 	vcl_t *s = vcl_open_target(port, target, user, room, name);
@@ -1296,8 +1344,7 @@ vcl_t *vcl_open(int port, const char *token, const char *user, const char *room,
 	return s;
 }
 
-vcl_t *vcl_join(int port, const char *secret, const char *user, const char *room,
-                const char *name)
+vcl_t *vcl_join(int port, const char *secret, const char *user, const char *room, const char *name)
 {
 	char *t = vct_room_token(secret, user, room, name);
 	vcl_t *s = vcl_open(port, t, user, room, name);

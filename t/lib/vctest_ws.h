@@ -107,6 +107,9 @@ vct_ws_t *vct_ws_try(int port, const char *target, const char *headers, vct_resp
  * answered 404, expected 101: '<body>'". `name` names the connection in
  * later messages. */
 vct_ws_t *vct_ws_open(int port, const char *target, const char *headers, const char *name);
+/* The next upgrade (only the next) connects from a socket whose SO_RCVBUF
+ * is set to `bytes` before it connects (a reader with a small window). */
+void vct_ws_rcvbuf_next(int bytes);
 /* Send `request` (the whole request head, "\r\n\r\n" included) as it is on a
  * fresh connection and read the answer (5 s); the status, 0 for none. */
 int vct_ws_request_raw(int port, const char *request, vct_resp_t *r);
@@ -168,8 +171,7 @@ const vct_ws_msg_t *vct_ws_wait_msg(vct_ws_t *ws, unsigned i, unsigned ms, const
  * inbox), fail unless its code is `code` (and its reason `reason`, unless
  * NULL), answer it with a close of the same code (unless one was sent),
  * then wait up to 5 s for vcd to end the TCP connection. */
-void vct_ws_expect_close(vct_ws_t *ws, int code, const char *reason, unsigned ms,
-                         const char *what);
+void vct_ws_expect_close(vct_ws_t *ws, int code, const char *reason, unsigned ms, const char *what);
 /* Wait up to ms for a pong after the ones counted so far: fail unless its
  * payload is data[0..len). */
 void vct_ws_expect_pong(vct_ws_t *ws, const void *data, size_t len, unsigned ms, const char *what);
@@ -340,14 +342,12 @@ typedef struct vcl {
  * second, MEETING_STARTED for `room`. The cursor is then after them. user,
  * room and name are what the token says (for messages and matching).
  */
-vcl_t *vcl_open(int port, const char *token, const char *user, const char *room,
-                const char *name);
+vcl_t *vcl_open(int port, const char *token, const char *user, const char *room, const char *name);
 /* The same on any request target (the deprecated /lobby/{user_id}/{room}). */
 vcl_t *vcl_open_target(int port, const char *target, const char *user, const char *room,
                        const char *name);
 /* vcl_open with a room token (or an observer token) minted with secret. */
-vcl_t *vcl_join(int port, const char *secret, const char *user, const char *room,
-                const char *name);
+vcl_t *vcl_join(int port, const char *secret, const char *user, const char *room, const char *name);
 vcl_t *vcl_observe(int port, const char *secret, const char *user, const char *room,
                    const char *name);
 /* Close the socket without a close frame (a client that vanished) and free. */
