@@ -293,42 +293,101 @@ static void test_relay_across_nodes(void **state)
 
 /* --- members and start time ---------------------------------------------------- */
 
+/* Wait (10 s) until `vcctl rooms list` on v shows `room` with started_ms
+ * `want`: the node took the other node's answer to its sync (doc/lobby.md
+ * "Many nodes"), so what it tells a joiner now is settled. */
+static void wait_room_started(const vct_vcd_t *v, const char *room, uint64_t want)
+{
+	static const char *const words[] = { "rooms", "list", NULL };
+	uint64_t end = vct_now_ms() + 10000;
+	json_int_t got = -1;
+
+	for (;;) {
+		json_t *a = vct_vcctl_json(v, words), *e;
+		size_t i;
+		json_array_foreach(a, i, e)
+		{
+			if (json_is_string(json_object_get(e, "room")) &&
+			    strcmp(json_string_value(json_object_get(e, "room")), room) == 0)
+				got = json_integer_value(json_object_get(e, "started_ms"));
+		}
+		json_decref(a);
+		if (got == (json_int_t)want)
+			return;
+		if (vct_now_ms() > end)
+			fail_msg("vcctl rooms list on %s: room %s has started_ms %lld after 10 s, "
+			         "expected the other node's %llu",
+			         v->name, room, (long long)got, (unsigned long long)want);
+		vct_sleep_ms(20);
+	}
+}
+
+/* Wait until the raw subscriber s holds a system event `ev` for `target`. */
+static void wait_event(vcm_sub_t *s, int ev, const char *target, const char *what)
+{
+	for (uint64_t end = vct_now_ms() + WAIT;; vct_sleep_ms(5)) {
+		for (unsigned i = 0; i < vcm_sub_count(s); i++) {
+			size_t len;
+			uint8_t *b = vcm_sub_msg(s, i, &len, NULL);
+			vcm_event_t e;
+			bool hit = vcm_decode_event(b, len, &e) && e.event_type == ev &&
+			           (target == NULL || strcmp(e.target, target) == 0);
+			free(b);
+			if (hit)
+				return;
+		}
+		if (vct_now_ms() > end)
+			fail_msg("NATS: no %s within %d ms", what, WAIT);
+	}
+}
+
 static void test_joiner_learns_remote_members(void **state)
 {
 	const char *room = "cl-members";
+	vcm_sub_t *sys = vcm_sub_open("room.cl-members.system");
 	vcl_t *a1 = join_at(node_a, "a1@example.com", room), *j, *b1;
 	vcl_t *two[2];
 	unsigned i;
 
 	vcl_activate(a1);
 	expect_joined(a1, a1, "a1's own PARTICIPANT_JOINED");
-	/* The room is new on node B: its first joiner learns a1 from node A. */
+	wait_event(sys, VCT_EV_PARTICIPANT_JOINED, a1->user, "a1's PARTICIPANT_JOINED");
+	vcm_sub_close(sys);
+	/* The room is new on node B: its first joiner hears of a1, from node
+	 * A's answer to node B's sync (in its welcome, or right after when the
+	 * answer comes later than LOBBY_SETTLE). */
 	j = join_at(node_b, "joiner@example.com", room);
-	if (j->start_time_ms != a1->start_time_ms)
+	i = seen(j, 2, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a1->user), WAIT,
+	         "PARTICIPANT_JOINED of a1, a member on the other node");
+	vcl_expect_member_event(j, i, VCT_EV_PARTICIPANT_JOINED, a1);
+	/* Once node B has node A's answer, a joiner there gets the room's start
+	 * time and its member list first thing. */
+	wait_room_started(node_b, room, a1->start_time_ms);
+	b1 = join_at(node_b, "b1@example.com", room);
+	if (b1->start_time_ms != a1->start_time_ms)
 		fail_msg("MEETING_STARTED on node B has start_time_ms %llu, on node A %llu: the "
 		         "room's start is when its first session connected, on any node",
-		         (unsigned long long)j->start_time_ms,
+		         (unsigned long long)b1->start_time_ms,
 		         (unsigned long long)a1->start_time_ms);
-	i = vcl_wait(j, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a1->user), WAIT,
-	             "PARTICIPANT_JOINED of a1, a member on the other node");
-	if (i != 2)
-		fail_msg("the joiner's third message is not a1's PARTICIPANT_JOINED (it is #%u)", i);
-	vcl_expect_member_event(j, i, VCT_EV_PARTICIPANT_JOINED, a1);
-	/* A member of node B joined after that is news to both nodes. */
-	b1 = join_at(node_b, "b1@example.com", room);
 	i = vcl_wait(b1, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a1->user), WAIT,
-	             "PARTICIPANT_JOINED of a1 for a second joiner on node B");
+	             "PARTICIPANT_JOINED of a1 for a joiner on node B");
+	if (i != 2)
+		fail_msg("b1's third message is not a1's PARTICIPANT_JOINED (that is #%u)", i);
 	vcl_expect_member_event(b1, i, VCT_EV_PARTICIPANT_JOINED, a1);
-	vcl_expect_none(b1, 2, b1->ws->n,
-	                VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, "joiner@example.com"),
-	                "the joiner, who never became active");
 	two[0] = a1;
 	two[1] = j;
 	activate_all(b1, two, 2);
-	/* The joiner on node A's side: it is announced there too. */
 	two[0] = a1;
 	two[1] = b1;
 	activate_all(j, two, 2);
+	/* The joiner was announced once, when it became active (not when it
+	 * joined); a1 was announced to the joiner once. */
+	if (vcl_count(b1, 2, b1->ws->n, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, j->user)) != 1)
+		fail_msg("b1 heard of the joiner %u times, expected once (at its activation)",
+		         vcl_count(b1, 2, b1->ws->n, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, j->user)));
+	if (vcl_count(j, 2, j->ws->n, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a1->user)) != 1)
+		fail_msg("the joiner heard of a1 %u times, expected once",
+		         vcl_count(j, 2, j->ws->n, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a1->user)));
 	vcl_leave(j);
 	vcl_leave(b1);
 	vcl_leave(a1);
@@ -340,10 +399,15 @@ static void test_meeting_started_once_per_meeting(void **state)
 {
 	const char *room = "cl-started";
 	vcm_sub_t *sub = vcm_sub_open("room.cl-started.system");
-	vcl_t *a1, *b1, *a2;
+	char *ot = vct_observer_token(SECRET, "watcher@example.com", room, "Watcher");
+	vcl_t *a1, *b1, *a2, *ob;
 	unsigned started = 0, joined = 0, n;
 
 	a1 = join_at(node_a, "a1@example.com", room);
+	/* An observer opens the room on node B (observers never start a
+	 * meeting); once node B took node A's answer, members join there. */
+	ob = vcl_open(node_b->port, ot, "watcher@example.com", room, "Watcher");
+	wait_room_started(node_b, room, a1->start_time_ms);
 	b1 = join_at(node_b, "b1@example.com", room);
 	a2 = join_at(node_a, "a2@example.com", room);
 	/* Markers after each node's welcomes: a JOINED published by each node. */
@@ -380,10 +444,18 @@ static void test_meeting_started_once_per_meeting(void **state)
 	                "a second MEETING_STARTED");
 	vcl_expect_none(a2, 2, a2->ws->n, VCL_EVENT(VCT_EV_MEETING_STARTED, NULL),
 	                "a second MEETING_STARTED");
+	/* The observer, there before b1, got a1's broadcast? No: a1 started the
+	 * meeting before node B had the room. It hears of b1 and a2. */
+	seen(ob, 2, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, a2->user), WAIT,
+	     "a2's PARTICIPANT_JOINED at the observer on node B");
+	vcl_expect_none(ob, 2, ob->ws->n, VCL_EVENT(VCT_EV_MEETING_STARTED, NULL),
+	                "a second MEETING_STARTED at the observer");
 	vcm_sub_close(sub);
 	vcl_leave(a1);
 	vcl_leave(b1);
 	vcl_leave(a2);
+	vcl_leave(ob);
+	free(ot);
 	vct_pass();
 }
 
@@ -425,6 +497,36 @@ static void test_reconnect_on_other_node(void **state)
 			fail_msg("node B published no \"leaving\" on vcd.rooms.cl-move within %d ms "
 			         "of the mover's close",
 			         WAIT);
+	}
+	/* ... and once node A took it: node A answers a sync (doc/lobby.md, "Many
+	 * nodes") after what came before it on vcd.rooms.*, the "leaving" too. */
+	{
+		natsConnection *nc = nats_open(vct_env("VCT_NATS_URL"));
+		const char *sync = "{\"op\":\"sync\",\"node\":\"test_lobby_cluster\"}";
+		bool answered = false;
+
+		nats_publish(nc, "vcd.rooms.cl-move", sync, strlen(sync));
+		for (uint64_t end = vct_now_ms() + WAIT; !answered; vct_sleep_ms(5)) {
+			for (unsigned k = 0; k < vcm_sub_count(ctl) && !answered; k++) {
+				size_t len;
+				uint8_t *b = vcm_sub_msg(ctl, k, &len, NULL);
+				json_t *j = json_loadb((const char *)b, len, 0, NULL);
+				json_t *m = json_object_get(j, "members");
+				size_t x;
+				json_t *e;
+				json_array_foreach(m, x, e)
+				{
+					const char *u = json_string_value(json_object_get(e, "user"));
+					answered = answered || (u != NULL && strcmp(u, w->user) == 0);
+				}
+				json_decref(j);
+				free(b);
+			}
+			if (!answered && vct_now_ms() > end)
+				fail_msg("node A did not answer a sync on vcd.rooms.cl-move within %d ms",
+				         WAIT);
+		}
+		natsConnection_Destroy(nc);
 	}
 	vcm_sub_close(ctl);
 	from = w->ws->n;
