@@ -1483,6 +1483,7 @@ static void test_fragments_reassembled_and_relayed(void **state)
 	vcl_t *a = join("a@example.com", room), *b;
 	vct_buf_t p = { 0 };
 	char tag[600];
+	unsigned i;
 
 	vcl_activate(a);
 	b = join_active("b@example.com", room, (vcl_t *[]){ a }, 1);
@@ -1505,7 +1506,11 @@ static void test_fragments_reassembled_and_relayed(void **state)
 	memcpy(tag, "five-", 5);
 	vct_media_packet(&p, VCT_MT_VIDEO, "a@example.com", tag, a->session_id);
 	vct_ws_send_fragments(a->ws, VCT_WS_BINARY, p.p, p.len, 5);
-	vcl_wait(b, VCL_BYTES(p.p, p.len), WAIT, "the message sent in five fragments, whole");
+	i = vcl_wait(b, VCL_BYTES(p.p, p.len), WAIT, "the message sent in five fragments, whole");
+	if (b->ws->inbox[i].frames != 1)
+		fail_msg("the message a sent in five fragments reached b in %u frames, expected "
+		         "one",
+		         b->ws->inbox[i].frames);
 	vct_buf_free(&p);
 	/* one frame cut into TCP writes of 7 bytes */
 	tag[250] = '\0';

@@ -439,14 +439,9 @@ static void frame_handle(vct_ws_t *ws, bool fin, unsigned opcode, uint8_t *p, si
 		ws->last_pong_len = len;
 		free(p);
 		return;
-	case VCT_WS_CLOSE:
-		if (len == 1)
-			fail_msg("%s: vcd sent a close frame with a 1-byte payload", ws->name);
+	case VCT_WS_CLOSE: /* checked by frame_take */
 		ws->close_seen = true;
 		ws->close_code = len >= 2 ? (p[0] << 8 | p[1]) : VCT_WS_NO_STATUS;
-		if (len >= 2 && !close_code_allowed(ws->close_code))
-			fail_msg("%s: vcd sent close code %d, which RFC 6455 forbids on the wire",
-			         ws->name, ws->close_code);
 		snprintf(ws->close_reason, sizeof(ws->close_reason), "%.*s",
 		         len > 2 ? (int)(len - 2) : 0, len > 2 ? (const char *)p + 2 : "");
 		free(p);
@@ -481,37 +476,37 @@ static void frame_handle(vct_ws_t *ws, bool fin, unsigned opcode, uint8_t *p, si
 	}
 }
 
-/* Parse one frame at the start of the buffer: 1 handled, 0 incomplete. */
-static int frame_parse(vct_ws_t *ws)
+/* Take one frame off the start of the buffer, checked as a client must:
+ * true with *f filled (payload owned by f), false while it is incomplete. */
+static bool frame_take(vct_ws_t *ws, vct_ws_frame_t *f)
 {
 	const uint8_t *b = (const uint8_t *)ws->c->buf;
 	size_t have = ws->c->len, hl = 2;
 	uint64_t len;
-	bool fin;
-	unsigned opcode;
-	uint8_t *p;
 
 	if (have < 2)
-		return 0;
-	fin = b[0] & 0x80;
-	opcode = b[0] & 0x0f;
-	if (b[0] & 0x70)
-		fail_msg("%s: vcd sent a frame with RSV bits 0x%x (no extension was negotiated)",
-		         ws->name, b[0] & 0x70);
+		return false;
+	memset(f, 0, sizeof(*f));
+	f->fin = b[0] & 0x80;
+	f->rsv = (b[0] >> 4) & 7;
+	f->opcode = b[0] & 0x0f;
+	if (f->rsv != 0)
+		fail_msg("%s: vcd sent a frame with RSV bits %u (no extension was negotiated)",
+		         ws->name, f->rsv);
 	if (b[1] & 0x80)
 		fail_msg("%s: vcd sent a masked frame (a server must not mask, RFC 6455 5.1)",
 		         ws->name);
-	if ((opcode >= 3 && opcode <= 7) || opcode >= 11)
-		fail_msg("%s: vcd sent a frame with the reserved opcode %u", ws->name, opcode);
+	if ((f->opcode >= 3 && f->opcode <= 7) || f->opcode >= 11)
+		fail_msg("%s: vcd sent a frame with the reserved opcode %u", ws->name, f->opcode);
 	len = b[1] & 0x7f;
 	if (len == 126) {
 		if (have < 4)
-			return 0;
+			return false;
 		len = (uint64_t)b[2] << 8 | b[3];
 		hl = 4;
 	} else if (len == 127) {
 		if (have < 10)
-			return 0;
+			return false;
 		len = 0;
 		for (int i = 0; i < 8; i++)
 			len = len << 8 | b[2 + i];
@@ -520,17 +515,73 @@ static int frame_parse(vct_ws_t *ws)
 			         ws->name);
 		hl = 10;
 	}
-	if (opcode >= 8 && (len > 125 || !fin))
-		fail_msg("%s: vcd sent a control frame (opcode %u) that is %s", ws->name, opcode,
+	if (f->opcode >= 8 && (len > 125 || !f->fin))
+		fail_msg("%s: vcd sent a control frame (opcode %u) that is %s", ws->name, f->opcode,
 		         len > 125 ? "longer than 125 bytes" : "fragmented");
 	if (have < hl + len)
-		return 0;
-	p = xrealloc(NULL, (size_t)len + 1);
-	memcpy(p, b + hl, (size_t)len);
-	p[len] = '\0';
+		return false;
+	f->data = xrealloc(NULL, (size_t)len + 1);
+	memcpy(f->data, b + hl, (size_t)len);
+	f->data[len] = '\0';
+	f->len = (size_t)len;
 	vct_conn_consume(ws->c, hl + (size_t)len);
-	frame_handle(ws, fin, opcode, p, (size_t)len);
+	if (f->opcode == VCT_WS_CLOSE) {
+		if (f->len == 1)
+			fail_msg("%s: vcd sent a close frame with a 1-byte payload", ws->name);
+		f->close_code = f->len >= 2 ? (f->data[0] << 8 | f->data[1]) : VCT_WS_NO_STATUS;
+		if (f->len >= 2 && !close_code_allowed(f->close_code))
+			fail_msg("%s: vcd sent close code %d, which RFC 6455 forbids on the wire",
+			         ws->name, f->close_code);
+		snprintf(f->close_reason, sizeof(f->close_reason), "%.*s",
+		         f->len > 2 ? (int)(f->len - 2) : 0,
+		         f->len > 2 ? (const char *)f->data + 2 : "");
+	}
+	return true;
+}
+
+/* Parse one frame at the start of the buffer: 1 handled, 0 incomplete. */
+static int frame_parse(vct_ws_t *ws)
+{
+	vct_ws_frame_t f;
+
+	if (!frame_take(ws, &f))
+		return 0;
+	frame_handle(ws, f.fin, f.opcode, f.data, f.len);
 	return 1;
+}
+
+void vct_ws_frame_free(vct_ws_frame_t *f)
+{
+	free(f->data);
+	f->data = NULL;
+}
+
+int vct_ws_recv_frame(vct_ws_t *ws, vct_ws_frame_t *f, unsigned ms)
+{
+	uint64_t deadline = vct_now_ms() + ms;
+	bool tried = false;
+
+	for (;;) {
+		if (frame_take(ws, f)) {
+			if (ws->close_seen)
+				fail_msg("%s: vcd sent a frame (opcode %u) after its close frame",
+				         ws->name, f->opcode);
+			if (f->opcode == VCT_WS_CLOSE) {
+				ws->close_seen = true;
+				ws->close_code = f->close_code;
+				memcpy(ws->close_reason, f->close_reason, sizeof(ws->close_reason));
+			}
+			return 1;
+		}
+		if (ws->c->eof) {
+			ws->eof = true;
+			return -1;
+		}
+		if (tried && left_ms(deadline) == 0)
+			return 0;
+		vct_conn_recv(ws->c, (unsigned)left_ms(deadline));
+		tried = true;
+	}
 }
 
 int vct_ws_pump(vct_ws_t *ws, unsigned ms)

@@ -161,6 +161,21 @@ bool vct_ws_send_fragments(vct_ws_t *ws, unsigned opcode, const void *data, size
  * place, a close code not allowed on the wire, a frame after its close).
  */
 int vct_ws_pump(vct_ws_t *ws, unsigned ms);
+/* One frame as it came, for tests of framing itself. */
+typedef struct vct_ws_frame {
+	bool fin;
+	unsigned rsv, opcode;
+	uint8_t *data; /* malloc'd, NUL-terminated (not counted in len) */
+	size_t len;
+	int close_code; /* close frames: the code, VCT_WS_NO_STATUS for none */
+	char close_reason[124];
+} vct_ws_frame_t;
+/* The next frame within ms, not reassembled nor put in the inbox (a close
+ * frame is also recorded in ws->close_*): 1, 0 when none came in time, -1
+ * when the connection ended. The same checks as vct_ws_pump. Free with
+ * vct_ws_frame_free. */
+int vct_ws_recv_frame(vct_ws_t *ws, vct_ws_frame_t *f, unsigned ms);
+void vct_ws_frame_free(vct_ws_frame_t *f);
 /* Message i of the inbox (fails unless i < ws->n). */
 const vct_ws_msg_t *vct_ws_msg(const vct_ws_t *ws, unsigned i);
 /* Wait up to ms until the inbox has more than `i` messages: message i.
