@@ -250,13 +250,16 @@ static void test_upgrade_without_secret_500(void **state)
 static void test_upgrade_expired_token_401(void **state)
 {
 	const char *room = "lb-expired";
+	json_t *c;
 	char *t;
 	vcl_t *s;
 
 	t = signed_claims(claims_with(room, "exp", json_integer(wall() - 120)));
 	expect_refused(t, 401, "token has expired", "exp two minutes ago");
 	free(t);
-	t = vct_jwt(claims_with(room, "exp", json_integer(wall() - 120)), "another-secret");
+	c = claims_with(room, "exp", json_integer(wall() - 120));
+	t = vct_jwt(c, "another-secret");
+	json_decref(c);
 	expect_refused(t, 403, UNUSUAL, "exp two minutes ago, wrong secret");
 	free(t);
 	t = signed_claims(claims_with(room, "exp", json_integer(wall() - 20)));
