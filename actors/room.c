@@ -23,7 +23,10 @@
  * "Settled": a room that opens on a node with NATS asks the other nodes for
  * their members (sync) and waits LOBBY_SETTLE for answers before it tells a
  * joiner who is there and whether the meeting has started. Answers that
- * come later still add members (and tell the joiners).
+ * come later still add members (and tell the joiners). Until it is
+ * welcomed a session gets nothing of the room (media, system packets):
+ * its first two packets are SESSION_ASSIGNED and MEETING_STARTED, and
+ * what happened before is in the member list it then gets.
  *
  * The room leaves the registry when its last session and its last pending
  * departure are gone.
@@ -569,7 +572,7 @@ void room_relay(room_t *r, participant_t *from, vc_shared_t *msg)
 
 	vc_ws_frame(msg);
 	for (participant_t *p = r->head; p != NULL; p = p->next) {
-		if (p == from || p->observer)
+		if (p == from || p->observer || !p->welcomed)
 			continue;
 		participant_send(p, msg, false);
 		n++;
@@ -597,7 +600,7 @@ void room_system(room_t *r, vc_shared_t *packet, const participant_t *except)
 			r->end_sent = false;
 	}
 	for (participant_t *p = r->head; p != NULL; p = p->next)
-		if (p != except)
+		if (p != except && p->welcomed)
 			participant_send(p, packet, true);
 }
 
@@ -653,7 +656,8 @@ static int on_nats_msg(vc_actor_t *self, vc_msg_t *msg)
 	congestion = vc_packet_wrapper_decode(m->payload->data, m->payload->len, &v) &&
 	             v.packet_type == VC_PACKET_CONGESTION;
 	for (participant_t *p = r->head; p != NULL; p = p->next) {
-		if (p->observer || (p->session_id == m->from_session && !congestion))
+		if (p->observer || !p->welcomed ||
+		    (p->session_id == m->from_session && !congestion))
 			continue;
 		participant_send(p, m->payload, false);
 	}
