@@ -481,7 +481,8 @@ static void test_upgrade_not_websocket_400_426(void **state)
 	        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	        "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\nSec-WebSocket-Version: 13\r\n");
 	req = upgrade_request("GET", t, lines);
-	expect_raw_status(req, 400, expected, "a Sec-WebSocket-Key of 15 bytes");
+	expect_raw_status(req, 400, "Sec-WebSocket-Key must be 16 bytes in base64",
+	                  "a Sec-WebSocket-Key of 15 bytes");
 	free(req);
 	free(lines);
 	/* no Connection: Upgrade */
@@ -505,7 +506,8 @@ static void test_upgrade_not_websocket_400_426(void **state)
 	                 "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n",
 	                 key);
 	req = upgrade_request("POST", t, lines);
-	expect_raw_status(req, 400, expected, "POST with the upgrade headers");
+	/* the route is GET only: the router's 405, as for every route */
+	expect_raw_status(req, 405, "", "POST with the upgrade headers");
 	free(req);
 	free(lines);
 	free(target);
