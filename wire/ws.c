@@ -6,7 +6,7 @@
  * that changes it):
  *
  *   MOVING ──home worker──▶ OPEN ──vc_ws_close / error / timeout──▶ CLOSING
- *     (the socket travels        │ (close frame queued; reading stopped)   │
+ *     (the socket travels        │ (close frame queued; input discarded)   │
  *      to its home worker)       │ EOF or a socket error                   │ queue written
  *                                ▼                                         ▼
  *                              DEAD ◀──────EOF, or 2 s─────────────── LINGER
@@ -358,7 +358,9 @@ static void watch(vc_ws_t *c, int events)
 
 static int read_events(const vc_ws_t *c)
 {
-	return c->state == WS_OPEN || c->state == WS_LINGER ? EV_READ : 0;
+	/* CLOSING and LINGER read too, to discard: a client blocked writing to
+	 * us would never get to read our close frame. */
+	return c->state != WS_DEAD && c->state != WS_MOVING ? EV_READ : 0;
 }
 
 /* Everything queued is out: a closing connection half-closes and lingers. */
@@ -506,7 +508,7 @@ static void start_close(vc_ws_t *c, int code, const char *reason)
 	}
 	ws_send_control(c, WS_OP_CLOSE, p, n);
 	ws_set_state(c, WS_CLOSING);
-	watch(c, c->want_write ? EV_WRITE : 0);
+	watch(c, read_events(c) | (c->want_write ? EV_WRITE : 0));
 }
 
 void vc_ws_close(vc_ws_t *c, int code, const char *reason)
@@ -736,7 +738,7 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 	vc_log_set_context(c->peer);
 	if (revents & EV_WRITE)
 		ws_write(c);
-	if ((revents & EV_READ) && c->state == WS_LINGER)
+	if ((revents & EV_READ) && (c->state == WS_LINGER || c->state == WS_CLOSING))
 		ws_discard(c);
 	else if ((revents & EV_READ) && c->state == WS_OPEN)
 		ws_read(c);
