@@ -276,6 +276,12 @@ void vc_ws_frame(vc_shared_t *s)
 		frame_header(s, WS_OP_BINARY);
 }
 
+void vc_ws_frame_text(vc_shared_t *s)
+{
+	if (s->head == 0)
+		frame_header(s, WS_OP_TEXT);
+}
+
 /* Append a framed (or raw) payload to c's queue, no limits. */
 void ws_enqueue(vc_ws_t *c, vc_shared_t *s)
 {
@@ -598,7 +604,7 @@ static ssize_t sock_recv(void *arg, uint8_t *buf, size_t len)
 	return n;
 }
 
-static void sock_message(void *arg, vc_shared_t *msg)
+static void sock_message(void *arg, vc_shared_t *msg, bool text)
 {
 	vc_ws_t *c = arg;
 
@@ -608,7 +614,10 @@ static void sock_message(void *arg, vc_shared_t *msg)
 		vc_shared_unref(msg);
 		return;
 	}
-	c->ops->on_message(c, c->user, msg);
+	if (text)
+		c->ops->on_text(c, c->user, msg);
+	else
+		c->ops->on_message(c, c->user, msg);
 }
 
 static bool sock_control(void *arg, unsigned opcode, const uint8_t *p, size_t len)
@@ -702,7 +711,7 @@ static ssize_t fuzz_recv(void *arg, uint8_t *buf, size_t len)
 	return (ssize_t)n;
 }
 
-static void fuzz_message(void *arg, vc_shared_t *msg)
+static void fuzz_message(void *arg, vc_shared_t *msg, bool text)
 {
 	vc_shared_unref(msg);
 }
@@ -858,6 +867,7 @@ bool vc_ws_accept(vc_http_req_t *req, vc_worker_t *home, const vc_ws_ops_t *ops,
 	c->rest_len = (uint32_t)sock.rest_len;
 	memcpy(c->peer, sock.peer, sizeof(c->peer));
 	c->ops = ops;
+	c->rx.keep_text = ops->on_text != NULL;
 	c->user = user;
 	c->flush.fn = on_flush;
 	c->state = WS_MOVING;

@@ -12,7 +12,8 @@
  * per-worker pool only while a frame is partly read, so an idle connection
  * holds none). Fragmented messages are reassembled up to ws_max_message
  * (larger: close 1009). Binary messages go to on_message; text messages are
- * checked for UTF-8 (close 1007) and otherwise ignored; pings are answered,
+ * checked for UTF-8 (close 1007) and go to on_text, or are dropped when the
+ * owner has none; pings are answered,
  * every frame counts as activity. Protocol errors (unmasked frames, RSV bits,
  * reserved opcodes, bad control frames, continuations out of place, bad
  * close codes) close with 1002.
@@ -77,6 +78,9 @@ typedef struct vc_ws_ops {
 	/* A complete binary message; the owner gets the reference. It has
 	 * VC_SHARED_HEADROOM free in front, so it can be sent on as it is. */
 	void (*on_message)(vc_ws_t *ws, void *user, vc_shared_t *msg);
+	/* A complete text message, valid UTF-8, as on_message; NULL: text
+	 * messages are checked and dropped. */
+	void (*on_text)(vc_ws_t *ws, void *user, vc_shared_t *msg);
 	/* The connection ended by no call of the owner's (see above). */
 	void (*on_close)(vc_ws_t *ws, void *user, int code);
 } vc_ws_ops_t;
@@ -98,6 +102,9 @@ bool vc_ws_accept(vc_http_req_t *req, vc_worker_t *home, const vc_ws_ops_t *ops,
  * will send too must be framed before it is shared with them. Any thread
  * that holds the only reference. */
 void vc_ws_frame(vc_shared_t *msg);
+/* The same, as a text frame (msg must be UTF-8). vc_ws_send sends a payload
+ * as it was framed. */
+void vc_ws_frame_text(vc_shared_t *msg);
 
 /* Queue a binary message (takes a reference of its own; the caller keeps
  * its). Framed on first use. Returns false when a LOSSY message was dropped

@@ -187,6 +187,12 @@ static void msg_reserve(ws_rx_t *rx, size_t extra)
 	rx->msg = m;
 }
 
+/* Is the message being read kept (binary, or text the owner wants)? */
+static bool keeps(const ws_rx_t *rx)
+{
+	return rx->m_opcode == WS_OP_BINARY || (rx->m_opcode == WS_OP_TEXT && rx->keep_text);
+}
+
 /* A new frame's header (in iocb): 0 or a close code. A header announcing a
  * large payload reserves only MSG_EAGER bytes: memory follows the bytes that
  * really arrive, not what a client claims. */
@@ -221,7 +227,7 @@ static int frame_start(ws_rx_t *rx, const struct wslay_frame_iocb *f, size_t max
 	if (f->opcode <= WS_OP_BINARY && f->payload_length > max_message - rx->msg_len)
 		return VC_WS_TOO_BIG; /* refused from the header (wslay shows it with a first byte)
 		                       */
-	if (rx->m_opcode == WS_OP_BINARY && f->opcode <= WS_OP_BINARY)
+	if (keeps(rx) && f->opcode <= WS_OP_BINARY)
 		msg_reserve(rx,
 		            f->payload_length < MSG_EAGER ? (size_t)f->payload_length : MSG_EAGER);
 	rx->in_frame = true;
@@ -254,14 +260,14 @@ static void message_end(ws_rx_t *rx, const ws_rx_sink_t *sink)
 {
 	uint8_t op = rx->m_opcode;
 
-	rx->m_opcode = 0;
-	if (op == WS_OP_BINARY) {
+	if (keeps(rx)) {
 		vc_shared_t *m = rx->msg != NULL ? rx->msg : vc_shared_new(0);
 		rx->msg = NULL;
 		vc_shared_trim(m, rx->msg_len);
-		sink->message(sink->arg, m);
+		rx->m_opcode = 0;
+		sink->message(sink->arg, m, op == WS_OP_TEXT);
 	}
-	/* Text messages are checked and otherwise ignored. */
+	rx->m_opcode = 0; /* text nobody wants is checked and dropped */
 }
 
 /* A piece of payload (or the end of an empty frame): 0, or a close code,
@@ -280,7 +286,7 @@ static int frame_piece(ws_rx_t *rx, const ws_rx_sink_t *sink, const uint8_t *p, 
 	default:
 		if (rx->m_opcode == WS_OP_TEXT && !utf8_feed(rx, p, n))
 			return VC_WS_BAD_DATA;
-		if (rx->m_opcode == WS_OP_BINARY && n > 0) {
+		if (keeps(rx) && n > 0) {
 			msg_reserve(rx, n);
 			memcpy(rx->msg->data + rx->msg_len, p, n);
 		}

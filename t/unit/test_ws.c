@@ -20,6 +20,7 @@ typedef struct feed {
 	const uint8_t *p;
 	size_t left, piece; /* bytes handed out per recv (0: all) */
 	vc_shared_t *msgs[8];
+	bool texts[8];
 	unsigned nmsgs;
 	unsigned controls[8];
 	unsigned ncontrols;
@@ -42,11 +43,12 @@ static ssize_t feed_recv(void *arg, uint8_t *buf, size_t len)
 	return (ssize_t)n;
 }
 
-static void feed_message(void *arg, vc_shared_t *msg)
+static void feed_message(void *arg, vc_shared_t *msg, bool text)
 {
 	feed_t *f = arg;
 
 	assert_true(f->nmsgs < 8);
+	f->texts[f->nmsgs] = text;
 	f->msgs[f->nmsgs++] = msg;
 }
 
@@ -273,6 +275,34 @@ static void test_too_big(void **state)
 	assert_int_equal(code_of(buf, 15, 4000000), 1009);
 }
 
+/* An owner that wants text gets it whole, fragments joined, marked text. */
+static void test_text_kept(void **state)
+{
+	uint8_t buf[256];
+	size_t n = 0;
+	feed_t f = { .piece = 2 };
+	ws_rx_t rx = { .keep_text = true };
+	const ws_rx_sink_t sink = { feed_recv, feed_message, feed_control, &f };
+	int rc;
+
+	n += frame(buf + n, WS_OP_TEXT, "{\"type\":", 8);
+	n += frame(buf + n, FIN | WS_OP_CONT, "\"ping\"}", 7);
+	n += frame(buf + n, FIN | WS_OP_BINARY, "b", 1);
+	f.p = buf;
+	f.left = n;
+	do
+		rc = ws_rx_run(&rx, &pool, &sink, 1024, 4);
+	while (rc == WS_RX_MORE || (rc == WS_RX_AGAIN && f.left > 0));
+	assert_int_equal(rc, WS_RX_AGAIN);
+	assert_int_equal(f.nmsgs, 2);
+	assert_true(f.texts[0]);
+	assert_false(f.texts[1]);
+	assert_int_equal(f.msgs[0]->len, 15);
+	assert_memory_equal(f.msgs[0]->data, "{\"type\":\"ping\"}", 15);
+	free_msgs(&f);
+	ws_rx_release(&rx, &pool);
+}
+
 /* An idle reader holds no wslay context; one mid-frame does. */
 static void test_context_pooled(void **state)
 {
@@ -308,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_context_pooled),
+		cmocka_unit_test(test_text_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
