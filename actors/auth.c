@@ -215,6 +215,65 @@ static void touch(vc_http_req_t *req, int64_t session_id)
 	vc_pg_query(stmt_touch, 1, params, sink, 0, NULL);
 }
 
+/* One row of stmt_lookup as an identity (pointing into the result). */
+static void identity_of_row(const PGresult *res, const uint8_t hash[32], vc_identity_t *id)
+{
+	memcpy(id->token_hash, hash, 32);
+	id->kind = VC_ID_SESSION;
+	id->session_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	id->user_id = PQgetvalue(res, 0, 1);
+	id->username = PQgetvalue(res, 0, 2);
+	id->display_name = PQgetvalue(res, 0, 3);
+	id->email = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4);
+	id->created_ms = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+}
+
+enum vc_auth_check vc_auth_token_check(const char *token, uint8_t hash[32], vc_actor_t *reply_to,
+                                       uint32_t reply_type, vc_identity_t **id)
+{
+	*id = NULL;
+	if (token == NULL || !vc_session_token_hash(token, hash))
+		return VC_AUTH_BAD;
+	return vc_auth_token_check_hash(hash, reply_to, reply_type, id);
+}
+
+enum vc_auth_check vc_auth_token_check_hash(const uint8_t hash[32], vc_actor_t *reply_to,
+                                            uint32_t reply_type, vc_identity_t **id)
+{
+	char param[67];
+	const char *params[1] = { param };
+	bool want_touch;
+
+	*id = NULL;
+	switch (vc_session_cache_get(hash, vc_now_us() / 1e6, vc_config_get()->session_cache_ttl,
+	                             id, &want_touch)) {
+	case VC_CACHE_HIT: return VC_AUTH_OK;
+	case VC_CACHE_NEGATIVE: return VC_AUTH_BAD;
+	case VC_CACHE_MISS: break;
+	}
+	vc_session_hash_param(hash, param);
+	vc_pg_query(stmt_lookup, 1, params, reply_to, reply_type, NULL);
+	return VC_AUTH_PENDING;
+}
+
+enum vc_auth_check vc_auth_token_result(vc_msg_t *reply, const uint8_t hash[32], vc_identity_t **id)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+	vc_identity_t row = { 0 };
+
+	*id = NULL;
+	if (r->status != VC_PG_OK)
+		return VC_AUTH_UNAVAILABLE;
+	if (PQntuples(r->res) != 1) {
+		vc_session_cache_put(hash, NULL, vc_now_us() / 1e6);
+		return VC_AUTH_BAD;
+	}
+	identity_of_row(r->res, hash, &row);
+	vc_session_cache_put(hash, &row, vc_now_us() / 1e6);
+	*id = vc_identity_copy(&row);
+	return VC_AUTH_OK;
+}
+
 static void lookup_done(vc_http_req_t *req, vc_msg_t *reply)
 {
 	vc_pg_result_t *r = (vc_pg_result_t *)reply;
@@ -227,18 +286,12 @@ static void lookup_done(vc_http_req_t *req, vc_msg_t *reply)
 		vc_auth_error(req, flags, 503, "INTERNAL_ERROR", "Service unavailable, try again");
 		return;
 	}
-	memcpy(id.token_hash, p->hash, 32);
 	if (PQntuples(r->res) != 1) {
 		vc_session_cache_put(p->hash, NULL, vc_now_us() / 1e6);
 		unauthorized(req, flags, true);
 		return;
 	}
-	id.session_id = strtoll(PQgetvalue(r->res, 0, 0), NULL, 10);
-	id.user_id = PQgetvalue(r->res, 0, 1);
-	id.username = PQgetvalue(r->res, 0, 2);
-	id.display_name = PQgetvalue(r->res, 0, 3);
-	id.email = PQgetisnull(r->res, 0, 4) ? NULL : PQgetvalue(r->res, 0, 4);
-	id.created_ms = strtoll(PQgetvalue(r->res, 0, 5), NULL, 10);
+	identity_of_row(r->res, p->hash, &id);
 	vc_session_cache_put(p->hash, &id, vc_now_us() / 1e6);
 	touch(req, id.session_id);
 	proceed(req, vc_identity_copy(&id), handler);
@@ -347,6 +400,21 @@ const vc_identity_t *vc_auth_identity(const vc_http_req_t *req)
  */
 #define VC_AUTH_SUBJECT "vcd.sessions.forget"
 
+static _Atomic(vc_auth_forget_hook) forget_hook;
+
+void vc_auth_on_forget(vc_auth_forget_hook hook)
+{
+	atomic_store(&forget_hook, hook);
+}
+
+static void tell_hook(const uint8_t *hash, int64_t session_id, const char *user_id)
+{
+	vc_auth_forget_hook hook = atomic_load(&forget_hook);
+
+	if (hook != NULL)
+		hook(hash, session_id, user_id);
+}
+
 static void announce(json_t *what)
 {
 	char *text = json_dumps(what, JSON_COMPACT);
@@ -363,6 +431,7 @@ void vc_auth_forget_token(const uint8_t hash[32])
 	char hex[65];
 
 	vc_session_cache_forget_token(hash);
+	tell_hook(hash, 0, NULL);
 	sodium_bin2hex(hex, sizeof(hex), hash, 32);
 	announce(json_pack("{s:s}", "token_hash", hex));
 }
@@ -370,12 +439,14 @@ void vc_auth_forget_token(const uint8_t hash[32])
 void vc_auth_forget_session(int64_t session_id)
 {
 	vc_session_cache_forget_session(session_id);
+	tell_hook(NULL, session_id, NULL);
 	announce(json_pack("{s:I}", "session_id", (json_int_t)session_id));
 }
 
 void vc_auth_forget_user(const char *user_id)
 {
 	vc_session_cache_forget_user(user_id);
+	tell_hook(NULL, 0, user_id);
 	announce(json_pack("{s:s}", "user_id", user_id));
 }
 
@@ -405,13 +476,16 @@ static int on_forget_msg(vc_actor_t *self, vc_msg_t *msg)
 	size_t n;
 
 	if (hex != NULL &&
-	    sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &n, NULL) == 0 && n == 32)
+	    sodium_hex2bin(hash, sizeof(hash), hex, strlen(hex), NULL, &n, NULL) == 0 && n == 32) {
 		vc_session_cache_forget_token(hash);
-	else if (user != NULL)
+		tell_hook(hash, 0, NULL);
+	} else if (user != NULL) {
 		vc_session_cache_forget_user(user);
-	else if (json_is_integer(sid))
+		tell_hook(NULL, 0, user);
+	} else if (json_is_integer(sid)) {
 		vc_session_cache_forget_session(json_integer_value(sid));
-	else
+		tell_hook(NULL, json_integer_value(sid), NULL);
+	} else
 		log_warn("ignored a malformed message on %s", VC_AUTH_SUBJECT);
 	json_decref(m);
 	return VC_MSG_DONE;

@@ -53,6 +53,28 @@ void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler)
 /* The identity of an authenticated request (NULL before vc_auth_run). */
 const vc_identity_t *vc_auth_identity(const vc_http_req_t *req);
 
+/* A session token checked outside an HTTP request (the /ws identify), on
+ * the caller's worker. VC_AUTH_OK: *id is the identity (free with
+ * vc_identity_free). VC_AUTH_BAD: not a live session. VC_AUTH_PENDING: the
+ * cache did not know it; the database answers reply_to with a
+ * vc_pg_result_t of type reply_type, to be handed to vc_auth_token_result
+ * with the same hash. */
+enum vc_auth_check { VC_AUTH_OK, VC_AUTH_BAD, VC_AUTH_PENDING, VC_AUTH_UNAVAILABLE };
+enum vc_auth_check vc_auth_token_check(const char *token, uint8_t hash[32], vc_actor_t *reply_to,
+                                       uint32_t reply_type, vc_identity_t **id);
+/* The same for a token known by its hash (a session that asks again). */
+enum vc_auth_check vc_auth_token_check_hash(const uint8_t hash[32], vc_actor_t *reply_to,
+                                            uint32_t reply_type, vc_identity_t **id);
+/* Called with what a revocation (or any forgetting) concerns — one of a
+ * token's hash, a session id or a user id — on this node and when another
+ * node announces one; from any thread. The /ws sessions register here. */
+typedef void (*vc_auth_forget_hook)(const uint8_t *hash, int64_t session_id, const char *user_id);
+void vc_auth_on_forget(vc_auth_forget_hook hook);
+/* The database's answer to a PENDING check: OK with *id, BAD, or
+ * UNAVAILABLE (the database could not be asked). */
+enum vc_auth_check vc_auth_token_result(vc_msg_t *reply, const uint8_t hash[32],
+                                        vc_identity_t **id);
+
 /* The raw credential (cookie first, then Bearer), malloc'ed, or NULL. */
 char *vc_auth_credential(vc_http_req_t *req, bool *from_cookie);
 /* Hash a session token (64 hex characters); false if it is not one. */

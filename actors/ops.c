@@ -12,6 +12,7 @@
 
 #include "actors/lobby.h"
 #include "actors/meetings.h"
+#include "actors/signal.h"
 #include "actors/routes.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"
@@ -275,6 +276,33 @@ static void lobby_metrics(text_t *t)
 	vc_lobby_room_metrics(room_metric, t);
 }
 
+static void signal_metrics(text_t *t)
+{
+	vc_signal_stats_t s;
+
+	vc_signal_stats(&s);
+	metric(t, "vcd_signal_connections", "gauge", "Signaling WebSockets (/ws) open.");
+	put(t, "vcd_signal_connections %lld\n", (long long)s.connections);
+	metric(t, "vcd_signal_identified", "gauge", "Signaling WebSockets identified.");
+	put(t, "vcd_signal_identified %lld\n", (long long)s.identified);
+	metric(t, "vcd_signal_users", "gauge", "Users with signaling connections on this node.");
+	put(t, "vcd_signal_users %lld\n", (long long)s.users);
+	metric(t, "vcd_signal_servers", "gauge", "Servers with joined connections on this node.");
+	put(t, "vcd_signal_servers %lld\n", (long long)s.servers);
+	metric(t, "vcd_signal_messages_total", "counter", "Signaling messages received.");
+	put(t, "vcd_signal_messages_total %llu\n", (unsigned long long)s.messages);
+	metric(t, "vcd_signal_relayed_total", "counter", "Signaling messages relayed.");
+	put(t, "vcd_signal_relayed_total %llu\n", (unsigned long long)s.relayed);
+	metric(t, "vcd_signal_account_syncs_total", "counter", "account_sync messages stored.");
+	put(t, "vcd_signal_account_syncs_total %llu\n", (unsigned long long)s.account_syncs);
+	metric(t, "vcd_signal_takeovers_total", "counter", "Voice ownership takeovers stored.");
+	put(t, "vcd_signal_takeovers_total %llu\n", (unsigned long long)s.takeovers);
+	metric(t, "vcd_signal_refused_total", "counter", "Signaling messages refused, by reason.");
+	for (unsigned k = 0; k < VC_SIG_REFUSED_COUNT; k++)
+		put(t, "vcd_signal_refused_total{reason=\"%s\"} %llu\n", vc_signal_refusal_names[k],
+		    (unsigned long long)s.refused[k]);
+}
+
 void vc_ops_metrics(vc_http_req_t *req)
 {
 	text_t t = { vc_malloc(4096), 0, 4096 };
@@ -285,6 +313,7 @@ void vc_ops_metrics(vc_http_req_t *req)
 	nats_metrics(&t);
 	ws_metrics(&t);
 	lobby_metrics(&t);
+	signal_metrics(&t);
 	metric(&t, "vcd_meeting_actors", "gauge", "Meeting actors in memory.");
 	put(&t, "vcd_meeting_actors %lld\n", (long long)vc_meetings_live_actors());
 	metric(&t, "vcd_meeting_join_batches_total", "counter",

@@ -9,6 +9,7 @@
 #include "actors/accounts.h"
 #include "actors/auth.h"
 #include "actors/lobby.h"
+#include "actors/signal.h"
 #include "actors/meeting_routes.h"
 #include "actors/meetings.h"
 #include "actors/servers.h"
@@ -73,6 +74,8 @@ static const vc_route_t routes[] = {
 
 	{ "GET", "/lobby", vc_lobby_route, PUBLIC },
 	{ "GET", "/lobby/{user_id}/{room}", vc_lobby_route_legacy, PUBLIC },
+
+	{ "GET", "/ws", vc_signal_route, PUBLIC },
 };
 /* clang-format on */
 
@@ -83,6 +86,7 @@ void vc_routes_init(void)
 	vc_accounts_init();
 	vc_servers_init();
 	vc_meetings_init();
+	vc_signal_init();
 }
 
 void vc_routes_handle(vc_http_req_t *req)

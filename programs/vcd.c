@@ -29,6 +29,7 @@
 #include "actors/admin_cmds.h"
 #include "actors/auth.h"
 #include "actors/lobby.h"
+#include "actors/signal.h"
 #include "actors/meetings.h"
 #include "actors/password.h"
 #include "actors/routes.h"
@@ -42,6 +43,7 @@
 #include "runtime/worker.h"
 #include "wire/client_addr.h"
 #include "wire/http.h"
+#include "wire/signal_msg.h"
 #include "wire/ws.h"
 
 extern char **environ;
@@ -196,6 +198,7 @@ static void worker_start(vc_worker_t *w, void *arg)
 	vc_auth_worker_start(w);
 	vc_ws_worker_start(w);
 	vc_lobby_worker_start(w);
+	vc_signal_worker_start(w);
 	vc_http_worker_start(w, vcd.listen_fds[vc_worker_index(w)], vc_routes_handle);
 	if (vc_worker_index(w) == 0)
 		vc_admin_attach(w);
@@ -206,6 +209,7 @@ static void worker_stop(vc_worker_t *w, void *arg)
 	vc_http_worker_stop(w);
 	vc_ws_worker_stop(w); /* participants leave their rooms */
 	vc_lobby_worker_stop(w);
+	vc_signal_worker_stop(w);
 	vc_pg_worker_stop(w);
 	vc_auth_worker_stop(w);
 	vc_meetings_worker_stop(w);
@@ -300,14 +304,15 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: vcd [-c FILE] [--KEY=VALUE ...] [--check-config | --migrate-only]\n"
-	        "       vcd --list-keys | --list-routes | --version | --help\n"
+	        "       vcd --list-keys | --list-routes | --list-messages | --version | --help\n"
 	        "\n"
 	        "  -c, --config FILE  configuration file (default %s if it exists)\n"
 	        "  --KEY=VALUE        set any configuration key (see vcd.conf(5))\n"
 	        "  --check-config     validate the configuration and exit\n"
 	        "  --migrate-only     apply database migrations and exit\n"
 	        "  --list-keys        print the configuration keys\n"
-	        "  --list-routes      print the HTTP routes\n",
+	        "  --list-routes      print the HTTP routes\n"
+	        "  --list-messages    print the /ws message types and their direction\n",
 	        vc_config_default_path());
 }
 
@@ -330,6 +335,9 @@ static int parse_args(int argc, char **argv, enum mode *mode)
 			*mode = MIGRATE_ONLY;
 		} else if (strcmp(a, "--list-keys") == 0) {
 			vc_config_print_keys(stdout);
+			exit(0);
+		} else if (strcmp(a, "--list-messages") == 0) {
+			vc_sig_print_table(stdout);
 			exit(0);
 		} else if (strcmp(a, "--list-routes") == 0) {
 			vc_routes_print(stdout);

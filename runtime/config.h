@@ -62,6 +62,12 @@ typedef struct vc_config {
 	size_t ws_send_buffer;           /* queued bytes past which media is dropped */
 	size_t ws_send_buffer_max;       /* queued bytes past which the socket is closed */
 	double lobby_reconnect_grace;    /* seconds a departed media session may come back */
+	size_t signal_max_message;       /* bytes of one /ws message */
+	unsigned signal_rate;            /* /ws messages per second per connection */
+	unsigned signal_burst;           /* ... and at once above it */
+	unsigned signal_max_user_connections; /* /ws connections of one user per node */
+	unsigned account_sync_keep;           /* messages kept per user */
+	double account_sync_retention;        /* seconds they are kept */
 } vc_config_t;
 
 /*

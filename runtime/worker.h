@@ -67,6 +67,7 @@ enum vc_worker_slot {
 	VC_SLOT_PG,
 	VC_SLOT_APP,
 	VC_SLOT_LOBBY,
+	VC_SLOT_SIGNAL,
 	VC_SLOT_MAX
 };
 void *vc_worker_slot(vc_worker_t *w, enum vc_worker_slot s);

@@ -4,7 +4,8 @@
 # every config key (`vcd --list-keys`) must be in conf/vcd.conf (as a
 # `key = value` line, commented out or not) and in man/vcd.conf.5; every
 # vcctl verb (`vcctl --list-verbs`) in man/vcctl.8; every route path
-# (`vcd --list-routes`) in man/vcd-api.7. Run by `make check` with VCD,
+# (`vcd --list-routes`) in man/vcd-api.7; every /ws message type
+# (`vcd --list-messages`) as an entry of man/vcd-protocol.7. Run by `make check` with VCD,
 # VCCTL and top_srcdir in the environment.
 set -euo pipefail
 
@@ -107,17 +108,35 @@ check_routes() {
 	done <<<"$list"
 }
 
+# Every /ws message type (`vcd --list-messages`, from wire/signal_msg.c's
+# table) must be described in man/vcd-protocol.7 under its own name, in
+# bold (a .B or .TP line), not merely mentioned.
+check_messages() {
+	local man name dir list
+	list=$(listing "messages" "$VCD" --list-messages)
+	man=$(man_text man/vcd-protocol.7)
+	while read -r name dir; do
+		[[ -n $name ]] || continue
+		nmessages=$((nmessages + 1))
+		grep -Eq "^\.(B|BR|TP|IP)[[:space:]]+\"?$name\b" <<<"$man" ||
+			missing "/ws message '$name' ($dir) has no entry (.B $name) in man/vcd-protocol.7"
+	done <<<"$list"
+}
+
 main() {
-	nkeys=0 nverbs=0 nroutes=0
+	nkeys=0 nverbs=0 nroutes=0 nmessages=0
 	need_env
 	check_keys
 	check_verbs
 	check_routes
+	check_messages
 	if ((errors > 0)); then
-		say "FAIL: $errors undocumented item(s) (of $nkeys keys, $nverbs verbs, $nroutes routes)"
+		say "FAIL: $errors undocumented item(s) (of $nkeys keys, $nverbs verbs, $nroutes routes," \
+			"$nmessages messages)"
 		exit 1
 	fi
-	printf '%s: %d keys, %d verbs, %d routes documented\n' "$prog" "$nkeys" "$nverbs" "$nroutes"
+	printf '%s: %d keys, %d verbs, %d routes, %d messages documented\n' "$prog" "$nkeys" \
+		"$nverbs" "$nroutes" "$nmessages"
 }
 
 main "$@"

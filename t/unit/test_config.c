@@ -682,7 +682,9 @@ static void test_print_keys(void **state)
 		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
 		"auth_rate_limit\nserver_join_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n"
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
-		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n";
+		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n"
+		"signal_max_message\nsignal_rate\nsignal_burst\nsignal_max_user_connections\n"
+		"account_sync_keep\naccount_sync_retention\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
