@@ -700,7 +700,7 @@ static void report(double connect_s)
 	errors = lost + s->dups + s->gaps + s->ooo + s->echoes + s->misrouted + s->late +
 	         s->seq_errors + no_ack + s->ack_errors + s->refused + s->server_errors + s->bad;
 	print_target();
-	printf(": %u users x %u devices, ", B.nusers, B.ndevices);
+	printf(": %u user%s x %u devices, ", B.nusers, B.nusers == 1 ? "" : "s", B.ndevices);
 	if (B.rate > 0)
 		printf("%.1f account_sync/s per user, ", B.rate);
 	else
