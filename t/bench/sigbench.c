@@ -105,6 +105,8 @@ typedef struct slot {
 struct user {
 	uint32_t idx, ndev;
 	const sb_account_t *acc;
+	char id[SB_ID_MAX]; /* fromUserId: identified's oderId, else the account's id */
+	bool id_told;       /* id is the server's oderId */
 	device_t *dev;
 	uint64_t sent, due_ns, offset_ns;
 	int64_t last_ack;
@@ -270,7 +272,7 @@ static void on_sync(thread_t *t, device_t *dv, json_t *m, uint64_t now)
 		t->bad++;
 		return;
 	}
-	if ((u->acc->id[0] != '\0' && strcmp(from, u->acc->id) != 0) || strcmp(cid, "dev0") != 0) {
+	if ((u->id[0] != '\0' && strcmp(from, u->id) != 0) || strcmp(cid, "dev0") != 0) {
 		t->misrouted++;
 		return;
 	}
@@ -326,11 +328,19 @@ static void on_ack(thread_t *t, device_t *dv, json_t *m)
 	dv->u->last_ack = seq;
 }
 
-static void on_identified(thread_t *t, device_t *dv, uint64_t now)
+static void on_identified(thread_t *t, device_t *dv, json_t *m, uint64_t now)
 {
+	const char *id = json_string_value(json_object_get(m, "oderId"));
+
 	if (dv->identified) {
 		t->other++;
 		return;
+	}
+	if (id != NULL && !dv->u->id_told) {
+		snprintf(dv->u->id, sizeof(dv->u->id), "%s", id);
+		dv->u->id_told = true;
+	} else if (id != NULL && strcmp(id, dv->u->id) != 0) {
+		t->misrouted++; /* one token, two users */
 	}
 	dv->identified = true;
 	t->connecting--;
@@ -353,7 +363,7 @@ static void on_message(vcb_loop_t *l, vcb_conn_t *c, int opcode, const uint8_t *
 	} else if (strcmp(type, "account_sync_ack") == 0) {
 		on_ack(t, dv, m);
 	} else if (strcmp(type, "identified") == 0) {
-		on_identified(t, dv, now);
+		on_identified(t, dv, m, now);
 	} else if (strcmp(type, "error") == 0) {
 		const char *code = json_string_value(json_object_get(m, "code"));
 		if (code != NULL && strcmp(code, "rate_limited") == 0)
@@ -538,6 +548,7 @@ static void setup(void)
 		thread_t *t = &B.threads[i % (uint32_t)B.nthreads];
 		u->idx = i;
 		u->acc = &B.accounts[i];
+		snprintf(u->id, sizeof(u->id), "%s", u->acc->id);
 		u->dev = &B.devices[k];
 		u->ndev = total - k < B.ndevices ? total - k : B.ndevices;
 		u->last_ack = -1;
