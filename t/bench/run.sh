@@ -18,13 +18,22 @@
 # loads against a bare single-thread libev + wslay relay, Node's ws and vcd,
 # and idle memory per connection for the three (see bench_lobby below).
 #
-# Environment: VCD, PWHASH_RATE, MEETINGS, VCBENCH, WS_BASELINE, top_srcdir
-# (from make bench); BENCH_WORKERS (default nproc), BENCH_THREADS (2),
+# Then signaling, GET /ws (BENCH_ONLY=signal): account_sync fan-out to the 5
+# devices of a user, from the send to the last device's receipt, on Node's
+# ws, on one vcd and on two vcd with a nats-server, and idle memory per
+# identified connection (see bench_signal below).
+#
+# Environment: VCD, PWHASH_RATE, MEETINGS, VCBENCH, WS_BASELINE, SIGBENCH,
+# top_srcdir (from make bench); BENCH_WORKERS (default nproc), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_MEETING_CLIENTS ("8 32":
 # a run per count), BENCH_LOBBY_DURATION (10: seconds per relay run, after a
 # 2 s warm-up), BENCH_LOBBY_THREADS (2: vcbench's), BENCH_LOBBY_IDLE ("10000
-# 19000": idle connection counts), BENCH_ONLY (healthz, accounts, meetings or
-# lobby: run that part alone; default all four).
+# 19000": idle connection counts), BENCH_SIGNAL_DURATION (10: seconds per
+# signaling run, after a 2 s warm-up), BENCH_SIGNAL_THREADS (2: sigbench's),
+# BENCH_SIGNAL_IDLE ("10000 19000"), BENCH_SIGNAL_CONF (vcd.conf lines for
+# the signaling runs; default: lift signal_rate when vcd has it, see
+# signal_unlimited_conf), BENCH_ONLY (healthz, accounts, meetings, lobby or
+# signal: run that part alone; default all five).
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -38,6 +47,8 @@ nginx_pid=
 relay_pid=
 relay_name=
 jwt_secret=
+node_pids=()
+nats_pid=
 
 say() {
 	printf '%s: %s\n' "$stack_prog" "$*" >&2
@@ -56,6 +67,7 @@ need_env() {
 	[[ -x $VCD ]] || die "VCD=$VCD is not an executable (build vcd first)"
 	[[ -x ${VCBENCH:-} ]] || die "VCBENCH is not set (run me with make bench)"
 	[[ -x ${WS_BASELINE:-} ]] || die "WS_BASELINE is not set (run me with make bench)"
+	[[ -x ${SIGBENCH:-} ]] || die "SIGBENCH is not set (run me with make bench)"
 }
 
 # Make sure wrk and nginx exist; install them as root, else say how.
@@ -81,9 +93,11 @@ find_nginx() {
 }
 
 cleanup() {
-	local rc=$?
+	local rc=$? pid
 	trap - EXIT INT TERM
 	[[ -n $vcd_pid ]] && stack_stop_pid "$vcd_pid" vcd 30
+	for pid in "${node_pids[@]}"; do stack_stop_pid "$pid" vcd 30; done
+	[[ -n $nats_pid ]] && stack_nats_stop "$nats_pid"
 	[[ -n $nginx_pid ]] && stack_stop_pid "$nginx_pid" nginx 10
 	[[ -n $relay_pid ]] && stack_stop_pid "$relay_pid" "$relay_name" 10
 	if [[ -n $tmp && -d $tmp ]]; then
@@ -93,14 +107,18 @@ cleanup() {
 	exit "$rc"
 }
 
+# Start vcd on port $1. Without $2 it is the vcd of the run (vcd_pid); with
+# a name it is one more node, its pid added to node_pids, and $3 holds more
+# configuration lines. started_pid is its pid either way.
 start_vcd() {
-	local port=$1 conf=$tmp/vcd.conf
+	local port=$1 name=${2:-vcd} extra=${3:-} conf
+	conf=$tmp/$name.conf
 	cat >"$conf" <<EOF
 listen = 127.0.0.1:$port
 workers = $workers
 database_url = postgresql:///vcd?host=$STACK_PGHOST&user=postgres
 migrations_dir = $top_srcdir/sql
-admin_socket = $tmp/vcd.sock
+admin_socket = $tmp/$name.sock
 log_level = warn
 offload_threads = $workers
 auth_rate_limit = off
@@ -108,13 +126,23 @@ session_jwt_compat = true
 jwt_secret = $jwt_secret
 max_connections = 19900
 EOF
+	[[ -n $extra ]] && printf '%s\n' "$extra" >>"$conf"
 	chmod 600 -- "$conf"
-	"$VCD" -c "$conf" </dev/null >"$tmp/vcd.log" 2>&1 &
-	vcd_pid=$!
-	if ! stack_wait_http "http://127.0.0.1:$port/readyz" "$vcd_pid"; then
-		tail -n 20 -- "$tmp/vcd.log" >&2
-		die "vcd did not answer /healthz (end of its log above)"
+	"$VCD" -c "$conf" </dev/null >"$tmp/$name.log" 2>&1 &
+	started_pid=$!
+	if [[ $name == vcd ]]; then vcd_pid=$started_pid; else node_pids+=("$started_pid"); fi
+	if ! stack_wait_http "http://127.0.0.1:$port/readyz" "$started_pid"; then
+		tail -n 20 -- "$tmp/$name.log" >&2
+		die "vcd ($name) did not answer /readyz (end of its log above)"
 	fi
+}
+
+# Stop the vcd node with pid $1 (one started with a name) and forget it.
+stop_vcd_node() {
+	local pid keep=()
+	stack_stop_pid "$1" vcd 30
+	for pid in "${node_pids[@]}"; do [[ $pid == "$1" ]] || keep+=("$pid"); done
+	node_pids=("${keep[@]}")
 }
 
 start_nginx() {
@@ -374,21 +402,22 @@ bench_meetings() {
 # fresh process of each relay; the server's RSS grows by so many bytes per
 # connection (the kernel's ~5 KB per socket come on top, outside RSS).
 
-# Install t/bench's node_modules (ws) with npm ci; false with a message when
-# node or npm is missing or the install fails.
+# Install t/bench's node_modules (ws) with npm ci; false with a message
+# (for part $1) when node or npm is missing or the install fails.
 need_node_relay() {
 	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-		say "lobby: node or npm is missing: the Node ws relay is skipped" \
+		say "$1: node or npm is missing: the Node ws relay is skipped" \
 			"(apt-get install -y nodejs npm)"
 		return 1
 	fi
 	if ! npm ci --prefix "$top_srcdir/t/bench" --no-audit --no-fund --silent >&2; then
-		say "lobby: npm ci in t/bench failed: the Node ws relay is skipped"
+		say "$1: npm ci in t/bench failed: the Node ws relay is skipped"
 		return 1
 	fi
 }
 
-# Start relay $1 (baseline or node) on port $2; relay_pid, relay_name.
+# Start relay $1 (baseline, node, or sig_node: t/bench/sig_relay.mjs) on
+# port $2; relay_pid, relay_name.
 start_relay() {
 	local which=$1 port=$2 i
 	case $which in
@@ -399,6 +428,11 @@ start_relay() {
 	node)
 		relay_name=node
 		node "$top_srcdir/t/bench/ws_relay.mjs" --listen "127.0.0.1:$port" \
+			</dev/null >"$tmp/$which.log" 2>&1 &
+		;;
+	sig_node)
+		relay_name=node
+		node "$top_srcdir/t/bench/sig_relay.mjs" --listen "127.0.0.1:$port" \
 			</dev/null >"$tmp/$which.log" 2>&1 &
 		;;
 	esac
@@ -546,7 +580,7 @@ bench_lobby() {
 	[[ $lobby_secs =~ ^[1-9][0-9]*$ ]] || die "BENCH_LOBBY_DURATION must be whole seconds"
 	"$VCBENCH" --selftest >&2 || die "vcbench --selftest failed"
 	have_node=0
-	need_node_relay && have_node=1
+	need_node_relay lobby && have_node=1
 	have_vcd=1
 	lobby_available "$vcd_port" || have_vcd=0
 	for load in "${loads[@]}"; do
@@ -572,12 +606,271 @@ bench_lobby() {
 	done
 }
 
+# --- signaling: account_sync on /ws against Node's ws ------------------------
+#
+# account_sync fan-out (doc/signaling.md): U users with 5 devices each (5
+# /ws connections that identified with the user's session token); device
+# dev0 of each user sends account_sync, the 4 others must each get it once
+# and in order; t/bench/sigbench.c measures from the send to the LAST
+# device's receipt. In one run, one server after the other:
+#
+#  node    t/bench/sig_relay.mjs: Node's ws doing the same fan-out with a
+#          per-user seq in memory, no persistence;
+#  vcd1    one vcd without NATS: each account_sync committed to PostgreSQL
+#          (account_sync_log) before anyone is told;
+#  vcd2    two vcd on the same database and one nats-server, each user's
+#          devices spread over both (dev0, dev2 and dev4 on the first, dev1
+#          and dev3 on the second): the last device is always across NATS.
+#
+# The loads:
+#  paced   100 users, each sending 10 account_sync/s (1,000/s, 4,000
+#          deliveries/s), within vcd's default signal_rate (20 messages/s
+#          per connection): the latency of a load every server carries.
+#  closed  1 user in a closed loop (the next message as soon as the last
+#          reached all 4 devices): one message at a time, back to back,
+#          and the rate that allows. Over vcd's default signal_rate: vcd
+#          needs it lifted (signal_unlimited_conf); when it cannot be, vcd
+#          is skipped for this load.
+#
+# The goals (issue 8): vcd's p99 under 0.5 ms on one node and under 2 ms
+# across two, persisted. Then idle memory per identified connection at
+# BENCH_SIGNAL_IDLE connections (10,000 and 19,000: the open-file limit is
+# 20,000 per process here), 5 per user, to a fresh vcd and a fresh Node
+# relay; vcd's sessions for these users are written into PostgreSQL
+# directly (signal_seed_sessions: no Argon2id for 3,800 accounts). vcd's
+# part is skipped, with a message, while GET /ws answers 404.
+
+# True when vcd on port $1 serves /ws; a 404 says it does not yet.
+signal_available() {
+	local code
+	code=$(stack_http_status "http://127.0.0.1:$1/ws")
+	[[ $code == 404 ]] || return 0
+	say "vcd: /ws not available (404): only the Node relay runs"
+	printf 'vcd: /ws not available\n'
+	return 1
+}
+
+# The configuration lines that let one /ws connection send as fast as the
+# closed loop does: BENCH_SIGNAL_CONF when set (even empty), else
+# signal_rate lifted in the first form this vcd accepts (vcd --check-config
+# refuses a key it does not have). Prints nothing when there is none.
+signal_unlimited_conf() {
+	local v
+	if [[ -n ${BENCH_SIGNAL_CONF+set} ]]; then
+		printf '%s\n' "$BENCH_SIGNAL_CONF"
+		return 0
+	fi
+	"$VCD" --list-keys | grep -qx signal_rate || return 0
+	for v in off 1000000/s 1000000; do
+		if "$VCD" -c "$tmp/vcd.conf" --check-config "--signal_rate=$v" >/dev/null 2>&1; then
+			printf 'signal_rate = %s\n' "$v"
+			return 0
+		fi
+	done
+}
+
+# Sessions for $1 users sigidle-0 .. written into PostgreSQL directly (no
+# password hashing: their password hash is unusable), one "TOKEN USER_ID"
+# line each into file $2, as sigbench --tokens reads. A token is 64 hex
+# digits and sessions.token_hash the SHA-256 of its 32 bytes, as vcd makes.
+signal_seed_sessions() {
+	bench_sql "WITH u AS MATERIALIZED (
+			INSERT INTO users (username, display_name, password_hash)
+			SELECT 'sigidle-' || i, 'sigidle-' || i, '!'
+			FROM generate_series(0, $1 - 1) AS i RETURNING id),
+		t AS MATERIALIZED (
+			SELECT id, replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')
+				AS token FROM u),
+		s AS (INSERT INTO sessions (token_hash, user_id, expires_at)
+			SELECT sha256(decode(token, 'hex')), id, now() + interval '1 day' FROM t)
+		SELECT token || ' ' || id FROM t" >"$2"
+	[[ $(wc -l <"$2") -ge $1 ]] || die "could not write $1 sessions for the idle runs"
+}
+
+# sigbench's account arguments for a vcd load of $1 users: the sessions the
+# first vcd run registered through the REST API (saved in $tmp), or a run
+# that registers them (and logs in the users registered before).
+signal_accounts() {
+	if [[ -s $tmp/sig.tokens && $(wc -l <"$tmp/sig.tokens") -ge $1 ]]; then
+		printf '%s\n' --tokens "$tmp/sig.tokens"
+	else
+		printf '%s\n' --save-tokens "$tmp/sig.tokens"
+	fi
+}
+
+# One sigbench run: server $1 (node, vcd1, vcd2) with pids $2 (commas) at
+# $3 (HOST:PORT, commas between nodes), load $4 (sigbench arguments);
+# appends "server result-line" to file $5.
+signal_run() {
+	local which=$1 pids=$2 urls=$3 load=$4 out res mode=vcd pid users
+	local -a args accounts=()
+	read -r -a args <<<"$load"
+	users=$(sed -n 's/.*--users \([0-9]*\).*/\1/p' <<<"$load")
+	if [[ $which == node ]]; then
+		mode=node
+	else
+		mapfile -t accounts < <(signal_accounts "${users:-100}")
+	fi
+	for pid in ${pids//,/ }; do settle "$pid"; done
+	out=$("$SIGBENCH" --nodes "$urls" --mode "$mode" --threads "$sig_threads" \
+		--duration "$sig_secs" --warmup 2 --server-pid "$pids" "${accounts[@]}" \
+		"${args[@]}") || die "sigbench against $which failed (its error above)"
+	grep -v '^result ' <<<"$out" | sed "s/^/$stack_prog: /" >&2
+	res=$(grep '^result ' <<<"$out") || die "sigbench printed no result line"
+	[[ $(result_field "$res" errors) == 0 ]] ||
+		say "warning: signal $which: $(result_field "$res" errors) errors (see above)"
+	printf '%s %s\n' "$which" "$res" >>"$5"
+}
+
+# The summary of load $1 from its results file $2: each server's latency
+# from the send to the last device, the ratios to Node's, the goals.
+signal_summary() {
+	awk -v load="$1" '
+		function f(line, k,   re) {
+			re = " " k "=[^ ]*"
+			if (match(" " line, re)) return substr(" " line, RSTART + length(k) + 2, RLENGTH - length(k) - 2)
+			return ""
+		}
+		{ p50[$1] = f($0, "p50_us"); p99[$1] = f($0, "p99_us"); p999[$1] = f($0, "p999_us")
+		  rate[$1] = f($0, "msgs_per_s"); cpu[$1] = f($0, "server_cores"); seen[$1] = 1 }
+		function one(w, name) {
+			if (!seen[w]) return sprintf("%s skipped", name)
+			return sprintf("%s p50 %.0f us, p99 %.0f us, p99.9 %.0f us (%.0f msgs/s, server %s cores)",
+				name, p50[w], p99[w], p999[w], rate[w], cpu[w])
+		}
+		function ratio(a, b, x) { return seen[a] && seen[b] && x[b] > 0 ? sprintf("%.2f", x[a] / x[b]) : "n/a" }
+		function goal(w, us) { return !seen[w] ? "not measured" : p99[w] + 0 < us ? "met" : "missed" }
+		END {
+			printf "bench signal %s: %s; %s; %s; p50 vcd1/node %s, vcd2/node %s; p99 vcd1/node %s, vcd2/node %s; goals: p99 < 500 us on one node %s, < 2000 us on two %s\n", load,
+				one("node", "node"), one("vcd1", "vcd 1 node"), one("vcd2", "vcd 2 nodes"),
+				ratio("vcd1", "node", p50), ratio("vcd2", "node", p50),
+				ratio("vcd1", "node", p99), ratio("vcd2", "node", p99),
+				goal("vcd1", 500), goal("vcd2", 2000)
+		}' "$2"
+}
+
+# Idle memory: $1 identified connections (5 per user) to a fresh process
+# of each server; vcd's users' sessions are in file $2.
+signal_idle() {
+	local n=$1 tokens=$2 port which pid out res line=
+	local -a servers=() args
+	((have_node)) && servers+=(node)
+	((have_vcd)) && servers+=(vcd)
+	for which in "${servers[@]}"; do
+		stack_free_port
+		port=$STACK_PORT
+		args=(--mode node)
+		if [[ $which == vcd ]]; then
+			start_vcd "$port" sigidle "$sig_conf"
+			pid=$started_pid
+			args=(--mode vcd --tokens "$tokens")
+		else
+			start_relay sig_node "$port"
+			pid=$relay_pid
+		fi
+		out=$("$SIGBENCH" --idle "$n" --devices 5 --url "127.0.0.1:$port" "${args[@]}" \
+			--threads "$sig_threads" --sources 127.0.0.1-127.0.0.50 --server-pid "$pid" \
+			--hold 2) || die "sigbench --idle against $which failed (its error above)"
+		grep -v '^result ' <<<"$out" | sed "s/^/$stack_prog: /" >&2
+		res=$(grep '^result ' <<<"$out") || die "sigbench --idle printed no result line"
+		line+="${line:+; }$which $(result_field "$res" rss_bytes_per_conn) B/conn"
+		line+=" (identified $(result_field "$res" connect_per_s)/s)"
+		if [[ $which == vcd ]]; then
+			stop_vcd_node "$pid"
+		else
+			stop_relay sig_node
+		fi
+	done
+	printf 'bench signal idle %d identified connections, server RSS per connection: %s\n' \
+		"$n" "${line:-nothing ran}"
+}
+
+# The loads against the Node relay, one vcd and two vcd with a nats-server.
+signal_loads() {
+	local port porta portb load name res=$tmp/signal.results one two pid
+	local -a loads=(
+		"paced:--users 100 --devices 5 --rate 10"
+		"closed:--users 1 --devices 5 --rate 0"
+	)
+	if ((have_vcd)); then
+		stack_free_port
+		port=$STACK_PORT
+		start_vcd "$port" sig1 "$sig_conf"
+		one=$started_pid
+		if command -v nats-server >/dev/null; then
+			stack_nats_start "$tmp/nats" "$tmp/nats.log"
+			nats_pid=$STACK_NATS_PID
+			stack_free_port
+			porta=$STACK_PORT
+			start_vcd "$porta" sigA "nats_url = $STACK_NATS_URL${sig_conf:+$'\n'$sig_conf}"
+			two=$started_pid
+			stack_free_port
+			portb=$STACK_PORT
+			start_vcd "$portb" sigB "nats_url = $STACK_NATS_URL${sig_conf:+$'\n'$sig_conf}"
+			two+=",$started_pid"
+		else
+			say "signal: nats-server is missing: vcd on two nodes is skipped" \
+				"(apt-get install -y nats-server)"
+		fi
+	fi
+	for load in "${loads[@]}"; do
+		name=${load%%:*}
+		: >"$res"
+		say "signal $name: ${load#*:}, ${sig_secs}s (+2 s warm-up) per server"
+		if ((have_node)); then
+			stack_free_port
+			start_relay sig_node "$STACK_PORT"
+			signal_run node "$relay_pid" "127.0.0.1:$STACK_PORT" "${load#*:}" "$res"
+			stop_relay sig_node
+		fi
+		if ((have_vcd)) && [[ $name == closed && -z $sig_conf ]]; then
+			say "signal closed: vcd skipped: its signal_rate cannot be lifted" \
+				"(set BENCH_SIGNAL_CONF to the lines that do)"
+		elif ((have_vcd)); then
+			signal_run vcd1 "$one" "127.0.0.1:$port" "${load#*:}" "$res"
+			[[ -n $two ]] && signal_run vcd2 "$two" "127.0.0.1:$porta,127.0.0.1:$portb" \
+				"${load#*:}" "$res"
+		fi
+		signal_summary "$name" "$res"
+	done
+	if ((have_vcd)); then
+		stop_vcd_node "$one"
+		for pid in ${two//,/ }; do stop_vcd_node "$pid"; done
+		[[ -n $nats_pid ]] && stack_nats_stop "$nats_pid"
+		nats_pid=
+	fi
+}
+
+bench_signal() {
+	local vcd_port=$1 n max=0
+	sig_secs=${BENCH_SIGNAL_DURATION:-10}
+	sig_threads=${BENCH_SIGNAL_THREADS:-2}
+	[[ $sig_secs =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIGNAL_DURATION must be whole seconds"
+	for n in ${BENCH_SIGNAL_IDLE:-10000 19000}; do
+		[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_SIGNAL_IDLE must be positive integers"
+		((n > max)) && max=$n
+	done
+	have_node=0
+	need_node_relay signal && have_node=1
+	have_vcd=1
+	signal_available "$vcd_port" || have_vcd=0
+	stack_stop_pid "$vcd_pid" vcd 30
+	vcd_pid=
+	sig_conf=$(signal_unlimited_conf)
+	((have_vcd)) && say "signal: vcd's signaling configuration: ${sig_conf:-(defaults)}"
+	signal_loads
+	((have_vcd)) && signal_seed_sessions "$(((max + 4) / 5))" "$tmp/sigidle.tokens"
+	for n in ${BENCH_SIGNAL_IDLE:-10000 19000}; do
+		signal_idle "$n" "$tmp/sigidle.tokens"
+	done
+}
+
 main() {
 	local vcd_port nginx_port only
 	only=${BENCH_ONLY:-}
 	case $only in
-	'' | healthz | accounts | meetings | lobby) ;;
-	*) die "BENCH_ONLY must be healthz, accounts, meetings or lobby, not '$only'" ;;
+	'' | healthz | accounts | meetings | lobby | signal) ;;
+	*) die "BENCH_ONLY must be healthz, accounts, meetings, lobby or signal, not '$only'" ;;
 	esac
 	need_env
 	# shellcheck source=t/lib/stack.sh
@@ -614,6 +907,7 @@ main() {
 	if part accounts; then bench_accounts "$vcd_port"; fi
 	if part meetings; then bench_meetings "$vcd_port"; fi
 	if part lobby; then bench_lobby "$vcd_port"; fi
+	if part signal; then bench_signal "$vcd_port"; fi
 	return 0
 }
 

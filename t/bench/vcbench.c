@@ -76,7 +76,6 @@
 
 #define MAX_THREADS 16
 #define MAX_SOURCES 256
-#define READ_CHUNK (256 * 1024)
 #define BURST_MAX 256         /* messages one publisher writes per turn */
 #define STALL_NS 200000000ull /* flood: a window that has not moved for this long is pushed on */
 #define DRAIN_MAX_NS 5000000000ull
@@ -86,7 +85,6 @@
 
 enum mode { MODE_VCD, MODE_PLAIN };
 enum phase { PH_CONNECT, PH_RUN, PH_DONE };
-enum state { C_NEW, C_CONNECTING, C_UPGRADING, C_WAIT_SESSION, C_READY, C_CLOSED };
 
 /* What a receiver knows of one publisher of its room. next is read by the
  * publisher's thread (flood window), written only by the receiver's. */
@@ -97,15 +95,9 @@ typedef struct track {
 } track_t;
 
 typedef struct client {
-	int fd;
+	vcb_conn_t conn;
 	uint32_t idx, room, slot;
-	enum state state;
-	bool pollout;
-	char key[VCB_KEY_LEN + 1];
-	uint8_t *in; /* the start of a frame not all read yet */
-	size_t in_len;
-	uint8_t *out; /* bytes to write */
-	size_t out_len, out_off, out_cap;
+	bool ready; /* vcd: SESSION_ASSIGNED came; plain: open */
 	uint64_t session_id;
 	/* as a publisher */
 	bool publisher;
@@ -123,14 +115,12 @@ typedef struct room {
 } room_t;
 
 typedef struct thread {
-	int id, epfd;
+	int id;
+	vcb_loop_t loop;
 	pthread_t th;
 	client_t **clients, **pubs;
 	size_t nclients, npubs, next_connect;
 	int connecting;
-	uint8_t *rbuf;
-	size_t rcap;
-	uint64_t rng;
 	vcb_hist_t hist;
 	_Atomic uint64_t got; /* measured deliveries, unique */
 	uint64_t in_window, dups, ooo, gaps, gap_msgs, misrouted, warm, other, bad, stalls;
@@ -141,7 +131,7 @@ static struct {
 	/* options */
 	enum mode mode;
 	char host[64];
-	int port;
+	struct sockaddr_in to;
 	const char *secret;
 	uint32_t nclients, nrooms, npub, size, window;
 	double rate, duration, warmup, hold;
@@ -180,88 +170,26 @@ static void fail(const char *fmt, ...)
 	pthread_mutex_unlock(&B.fail_mu);
 }
 
-static uint32_t rng32(thread_t *t)
+/* --- receiving ---------------------------------------------------------------------- */
+
+/* c ended (the layer closes its socket): a client closed before the end
+ * of the run fails it. */
+static void on_close(vcb_loop_t *l, vcb_conn_t *conn, const char *why)
 {
-	t->rng ^= t->rng << 13;
-	t->rng ^= t->rng >> 7;
-	t->rng ^= t->rng << 17;
-	return (uint32_t)(t->rng >> 11);
-}
+	thread_t *t = vc_container_of(l, thread_t, loop);
+	client_t *c = vc_container_of(conn, client_t, conn);
 
-/* --- output --------------------------------------------------------------------- */
-
-static void want_out(thread_t *t, client_t *c, bool on)
-{
-	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
-
-	if (c->pollout != on) {
-		c->pollout = on;
-		epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	}
-}
-
-static void client_close(thread_t *t, client_t *c, const char *why)
-{
-	if (c->state == C_CLOSED)
-		return;
-	if (c->state < C_READY)
+	if (!c->ready)
 		t->connecting--;
 	if (atomic_load(&B.phase) != PH_DONE) {
 		atomic_fetch_add(&B.closed, 1);
 		fail("client %u: %s", c->idx, why);
 	}
-	c->state = C_CLOSED;
-	close(c->fd);
-	c->fd = -1;
 }
-
-static void out_reserve(client_t *c, size_t n)
-{
-	if (c->out_len + n > c->out_cap) {
-		c->out_cap = c->out_len + n > 2 * c->out_cap ? c->out_len + n : 2 * c->out_cap;
-		c->out = vc_realloc(c->out, c->out_cap);
-	}
-}
-
-static void flush_out(thread_t *t, client_t *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-		if (w > 0) {
-			c->out_off += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			want_out(t, c, true);
-			return;
-		}
-		client_close(t, c, w < 0 ? strerror(errno) : "send wrote nothing");
-		return;
-	}
-	c->out_off = c->out_len = 0;
-	want_out(t, c, false);
-}
-
-static void send_control(thread_t *t, client_t *c, int opcode, const uint8_t *p, size_t n)
-{
-	uint32_t mask = rng32(t);
-	size_t h;
-
-	out_reserve(c, VCB_FRAME_MAX_HDR + n);
-	h = vcb_frame_header(c->out + c->out_len, opcode, n, mask);
-	memcpy(c->out + c->out_len + h, p, n);
-	vcb_mask(c->out + c->out_len + h, n, mask);
-	c->out_len += h + n;
-	flush_out(t, c);
-}
-
-/* --- receiving ---------------------------------------------------------------------- */
 
 static void set_ready(thread_t *t, client_t *c, uint64_t now)
 {
-	c->state = C_READY;
+	c->ready = true;
 	t->connecting--;
 	t->ready_ns = now;
 	atomic_fetch_add(&B.ready, 1);
@@ -367,7 +295,7 @@ static void on_binary(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint
 		t->bad++;
 		return;
 	}
-	if (c->state == C_WAIT_SESSION) {
+	if (!c->ready) {
 		if (type == VCB_PT_SESSION_ASSIGNED && sid != 0) {
 			c->session_id = sid;
 			set_ready(t, c, now);
@@ -381,163 +309,38 @@ static void on_binary(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint
 	}
 }
 
-/* The frames in p[0..n); returns the bytes used (the rest is a frame not
- * all there yet), or -1 when c was closed. */
-static long on_frames(thread_t *t, client_t *c, const uint8_t *p, size_t n, uint64_t now)
+static void on_open(vcb_loop_t *l, vcb_conn_t *conn, uint64_t now)
 {
-	size_t off = 0;
-	vcb_frame_t f;
-	int r;
-
-	while ((r = vcb_frame_parse(p + off, n - off, &f)) == 1) {
-		off += f.size;
-		if (!f.fin || f.opcode == VCB_OP_CONT) {
-			t->bad++; /* no server here fragments its messages */
-			continue;
-		}
-		switch (f.opcode) {
-		case VCB_OP_BIN: on_binary(t, c, f.payload, (size_t)f.len, now); break;
-		case VCB_OP_PING: send_control(t, c, VCB_OP_PONG, f.payload, (size_t)f.len); break;
-		case VCB_OP_PONG: break;
-		case VCB_OP_CLOSE: {
-			char why[160];
-			unsigned code = f.len >= 2 ? (unsigned)f.payload[0] << 8 | f.payload[1] : 0;
-			snprintf(why, sizeof(why), "the server closed with %u '%.*s'", code,
-			         f.len > 2 ? (int)f.len - 2 : 0, (const char *)f.payload + 2);
-			client_close(t, c, why);
-			return -1;
-		}
-		default: t->other++; break;
-		}
-		if (c->state == C_CLOSED)
-			return -1;
-	}
-	if (r < 0) {
-		client_close(t, c, "a malformed frame from the server");
-		return -1;
-	}
-	return (long)off;
+	if (B.mode == MODE_PLAIN)
+		set_ready(vc_container_of(l, thread_t, loop), vc_container_of(conn, client_t, conn),
+		          now);
 }
 
-/* Readable: read (after what is left of the last read), handle the
- * upgrade's answer and whole frames, keep the rest. */
-static void on_readable(thread_t *t, client_t *c)
+static void on_message(vcb_loop_t *l, vcb_conn_t *conn, int opcode, const uint8_t *p, size_t n,
+                       uint64_t now)
 {
-	for (;;) {
-		size_t have = c->in_len, total, off = 0;
-		uint64_t now;
-		ssize_t r;
-		long used;
+	thread_t *t = vc_container_of(l, thread_t, loop);
 
-		if (t->rcap < have + READ_CHUNK) {
-			t->rcap = have + READ_CHUNK;
-			t->rbuf = vc_realloc(t->rbuf, t->rcap);
-		}
-		if (have > 0)
-			memcpy(t->rbuf, c->in, have);
-		r = recv(c->fd, t->rbuf + have, t->rcap - have, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (r <= 0) {
-			client_close(t, c,
-			             r == 0 ? "the server closed the connection" : strerror(errno));
-			return;
-		}
-		now = vcb_now_ns();
-		total = have + (size_t)r;
-		if (c->state == C_UPGRADING) {
-			char why[200];
-			long h = vcb_ws_response((const char *)t->rbuf, total, c->key, why,
-			                         sizeof(why));
-			if (h < 0) {
-				client_close(t, c, why);
-				return;
-			}
-			if (h == 0 && total > 16384) {
-				client_close(t, c, "the upgrade's answer is over 16 KiB");
-				return;
-			}
-			if (h > 0) {
-				off = (size_t)h;
-				if (B.mode == MODE_PLAIN)
-					set_ready(t, c, now);
-				else
-					c->state = C_WAIT_SESSION;
-			}
-		}
-		if (c->state != C_UPGRADING) {
-			used = on_frames(t, c, t->rbuf + off, total - off, now);
-			if (used < 0)
-				return;
-			off += (size_t)used;
-		}
-		c->in_len = total - off;
-		if (c->in_len > 0) {
-			c->in = vc_realloc(c->in, c->in_len);
-			memcpy(c->in, t->rbuf + off, c->in_len);
-		} else if (c->in != NULL) {
-			free(c->in);
-			c->in = NULL;
-		}
-		if ((size_t)r < t->rcap - have)
-			return;
-	}
+	if (opcode == VCB_OP_BIN)
+		on_binary(t, vc_container_of(conn, client_t, conn), p, n, now);
+	else
+		t->other++;
 }
+
+static const vcb_conn_ops_t conn_ops = {
+	.on_open = on_open,
+	.on_message = on_message,
+	.on_close = on_close,
+};
 
 /* --- connecting ---------------------------------------------------------------------- */
 
+/* Connect c and queue its upgrade: vcd, /lobby with a room token minted
+ * for it; plain, /room/benchR. */
 static void start_connect(thread_t *t, client_t *c)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)B.port) };
-	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
-	int one = 1;
+	char path[1024];
 
-	inet_pton(AF_INET, B.host, &to.sin_addr);
-	c->state = C_CONNECTING;
-	t->connecting++;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		c->state = C_NEW;
-		t->connecting--;
-		fail("socket: %s", strerror(errno));
-		return;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (B.nsources > 0) {
-		struct sockaddr_in from = { .sin_family = AF_INET,
-			                    .sin_addr = B.sources[c->idx % (uint32_t)B.nsources] };
-		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-		if (bind(c->fd, (struct sockaddr *)&from, sizeof(from)) != 0) {
-			client_close(t, c, "bind to the source address failed");
-			return;
-		}
-	}
-	if (connect(c->fd, (struct sockaddr *)&to, sizeof(to)) != 0 && errno != EINPROGRESS) {
-		char why[128];
-		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
-		client_close(t, c, why);
-		return;
-	}
-	c->pollout = true;
-	epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev);
-}
-
-/* Connected: send the upgrade request. */
-static void on_connected(thread_t *t, client_t *c)
-{
-	char path[1024], req[1400];
-	int err = 0;
-	socklen_t len = sizeof(err);
-	size_t n;
-
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "connect: %s", strerror(err ? err : errno));
-		client_close(t, c, why);
-		return;
-	}
 	if (B.mode == MODE_VCD) {
 		char jwt[900];
 		if (!vcb_mint_jwt(B.secret, c->idx, c->room, (long long)time(NULL) + JWT_LIFETIME_S,
@@ -547,15 +350,9 @@ static void on_connected(thread_t *t, client_t *c)
 	} else {
 		snprintf(path, sizeof(path), "/room/bench%u", c->room);
 	}
-	vcb_ws_key(c->key);
-	n = vcb_ws_request(req, sizeof(req), B.host, B.port, path, c->key);
-	if (n == 0)
-		vc_fatal("the upgrade request does not fit");
-	c->state = C_UPGRADING;
-	out_reserve(c, n);
-	memcpy(c->out, req, n);
-	c->out_len = n;
-	flush_out(t, c);
+	t->connecting++;
+	vcb_conn_start(&t->loop, &c->conn, &B.to,
+	               B.nsources > 0 ? &B.sources[c->idx % (uint32_t)B.nsources] : NULL, path);
 }
 
 static void connect_more(thread_t *t)
@@ -614,7 +411,7 @@ static void publish_one(thread_t *t, client_t *c, uint64_t now)
 	uint64_t n;
 	size_t frame = VCB_FRAME_MAX_HDR + B.size;
 
-	if (c->state != C_READY || c->out_len > 0)
+	if (!c->ready || c->conn.state != VCB_CONN_OPEN || c->conn.out_len > 0)
 		return;
 	if (now >= B.t_measure && c->base == VCB_WARM)
 		c->base = c->sent;
@@ -622,10 +419,10 @@ static void publish_one(thread_t *t, client_t *c, uint64_t now)
 		return;
 	if (n > BURST_MAX)
 		n = BURST_MAX;
-	out_reserve(c, n * frame);
+	vcb_conn_reserve(&c->conn, n * frame);
 	for (uint64_t i = 0; i < n; i++) {
-		uint8_t *o = c->out + c->out_len, *payload;
-		uint32_t mask = rng32(t);
+		uint8_t *o = c->conn.out + c->conn.out_len, *payload;
+		uint32_t mask = vcb_loop_rand(&t->loop);
 		vcb_data_t d = { .magic = VCB_MAGIC,
 			         .sender = c->idx,
 			         .seq = c->sent++,
@@ -642,11 +439,11 @@ static void publish_one(thread_t *t, client_t *c, uint64_t now)
 		if (B.mode == MODE_VCD)
 			memcpy(payload + p + c->dlen, c->wrap.suffix, c->wrap.suffix_len);
 		vcb_mask(payload, B.size, mask);
-		c->out_len += h + B.size;
+		c->conn.out_len += h + B.size;
 	}
 	if (c->base != VCB_WARM)
 		atomic_store(&c->measured, c->sent - c->base);
-	flush_out(t, c);
+	vcb_conn_flush(&t->loop, &c->conn);
 }
 
 static void publish(thread_t *t)
@@ -684,20 +481,6 @@ static void publisher_ready(client_t *c)
 
 /* --- threads ------------------------------------------------------------------------ */
 
-static void on_event(thread_t *t, client_t *c, uint32_t events)
-{
-	if (c->state == C_CLOSED)
-		return;
-	if (c->state == C_CONNECTING) {
-		on_connected(t, c);
-		return;
-	}
-	if ((events & EPOLLOUT) && c->out_len > 0)
-		flush_out(t, c);
-	if (c->state != C_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		on_readable(t, c);
-}
-
 static void *thread_main(void *arg)
 {
 	thread_t *t = arg;
@@ -711,9 +494,9 @@ static void *thread_main(void *arg)
 
 		if (phase == PH_CONNECT)
 			connect_more(t);
-		n = epoll_wait(t->epfd, ev, (int)VC_ARRAY_LEN(ev), timeout);
+		n = epoll_wait(t->loop.epfd, ev, (int)VC_ARRAY_LEN(ev), timeout);
 		for (int i = 0; i < n; i++)
-			on_event(t, ev[i].data.ptr, ev[i].events);
+			vcb_conn_event(&t->loop, ev[i].data.ptr, ev[i].events);
 		if (phase == PH_RUN) {
 			if (!pubs_ready) {
 				for (size_t i = 0; i < t->npubs; i++)
@@ -723,12 +506,8 @@ static void *thread_main(void *arg)
 			publish(t);
 		}
 	}
-	for (size_t i = 0; i < t->nclients; i++) {
-		client_t *c = t->clients[i];
-		if (c->fd >= 0)
-			close(c->fd);
-		c->fd = -1;
-	}
+	for (size_t i = 0; i < t->nclients; i++)
+		vcb_conn_drop(&t->clients[i]->conn);
 	return NULL;
 }
 
@@ -750,20 +529,16 @@ static void setup(void)
 	for (int i = 0; i < B.nthreads; i++) {
 		thread_t *t = &B.threads[i];
 		t->id = i;
-		t->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (t->epfd < 0)
-			vc_fatal("epoll_create1: %s", strerror(errno));
+		vcb_loop_init(&t->loop, &conn_ops);
 		t->clients = vc_calloc(n / (uint32_t)B.nthreads + 1, sizeof(client_t *));
 		t->pubs = vc_calloc(n / (uint32_t)B.nthreads + 1, sizeof(client_t *));
-		randombytes_buf(&t->rng, sizeof(t->rng));
-		t->rng |= 1;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		client_t *c = &B.clients[i];
 		thread_t *t = &B.threads[i % (uint32_t)B.nthreads];
 		room_t *r;
 		c->idx = i;
-		c->fd = -1;
+		c->conn.fd = -1;
 		c->room = i % B.nrooms;
 		c->slot = i / B.nrooms;
 		c->base = VCB_WARM;
@@ -783,42 +558,11 @@ static void setup(void)
 	}
 }
 
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)B.nclients + 32)
-		fprintf(stderr,
-		        "vcbench: warning: the open-file limit (%llu) is below %u clients + 32\n",
-		        (unsigned long long)rl.rlim_cur, B.nclients);
-}
-
-/* VmRSS of pid in bytes, -1 if unreadable. */
-static long long rss_of(long pid)
-{
-	char path[64], line[256];
-	long long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb * 1024;
-}
-
 /* vcd's media drops so far (the sum of vcd_lobby_dropped_total), -1 when
  * /metrics could not be read. */
 static long long vcd_dropped(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)B.port) };
+	struct sockaddr_in a = B.to;
 	struct timeval tv = { .tv_sec = 5 };
 	char req[256], *buf = vc_malloc(1 << 20), *l;
 	size_t len = 0;
@@ -826,11 +570,10 @@ static long long vcd_dropped(void)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ssize_t r;
 
-	inet_pton(AF_INET, B.host, &a.sin_addr);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	snprintf(req, sizeof(req),
 	         "GET /metrics HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n", B.host,
-	         B.port);
+	         ntohs(B.to.sin_port));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
 		goto out;
@@ -846,14 +589,6 @@ out:
 		close(fd);
 	free(buf);
 	return sum;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-		               .tv_nsec = (long)(ns % 1000000000u) };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 static void start_threads(void)
@@ -886,7 +621,7 @@ static bool wait_connected(double *secs)
 			     atomic_load(&B.ready), B.nclients);
 			return false;
 		}
-		sleep_ns(1000000);
+		vcb_sleep_ns(1000000);
 	}
 	for (int i = 0; i < B.nthreads; i++)
 		if (B.threads[i].ready_ns > last)
@@ -904,7 +639,7 @@ static const char *mode_name(void)
 
 static int run_idle(void)
 {
-	long long before = B.server_pid > 0 ? rss_of(B.server_pid) : -1, after = -1;
+	long long before = B.server_pid > 0 ? vcb_rss_of(B.server_pid) : -1, after = -1;
 	double secs = 0, per = 0;
 
 	start_threads();
@@ -914,18 +649,19 @@ static int run_idle(void)
 		return 1;
 	}
 	printf("vcbench idle: %u connections to %s %s:%d in %.2f s (%.0f/s)\n", B.nclients,
-	       mode_name(), B.host, B.port, secs, B.nclients / (secs > 0 ? secs : 1e-9));
+	       mode_name(), B.host, ntohs(B.to.sin_port), secs,
+	       B.nclients / (secs > 0 ? secs : 1e-9));
 	fflush(stdout);
-	sleep_ns(1000000000u); /* let the server settle */
+	vcb_sleep_ns(1000000000u); /* let the server settle */
 	if (B.server_pid > 0) {
-		after = rss_of(B.server_pid);
+		after = vcb_rss_of(B.server_pid);
 		per = before >= 0 && after >= 0 ? (double)(after - before) / B.nclients : 0;
 		printf("vcbench idle: server RSS %.1f MB before, %.1f MB with %u connections: "
 		       "%.0f bytes per connection\n",
 		       before / 1e6, after / 1e6, B.nclients, per);
 		fflush(stdout);
 	}
-	sleep_ns((uint64_t)(B.hold * 1e9));
+	vcb_sleep_ns((uint64_t)(B.hold * 1e9));
 	stop_threads();
 	if (atomic_load(&B.closed) > 0) {
 		fprintf(stderr, "vcbench: %u connections closed while held: %s\n",
@@ -977,7 +713,7 @@ static void drain(void)
 			last = got;
 			moved = now;
 		}
-		sleep_ns(10000000);
+		vcb_sleep_ns(10000000);
 	}
 }
 
@@ -1018,14 +754,14 @@ static void report(double connect_s, long long dropped)
 		gaps += t->gaps;
 		gap_msgs += t->gap_msgs;
 		misrouted += t->misrouted;
-		bad += t->bad;
+		bad += t->bad + t->loop.bad_frames;
 		stalls += t->stalls;
 	}
 	lost = want > got ? want - got : 0;
 	errors = dups + ooo + misrouted + bad + atomic_load(&B.closed) +
 	         (dropped >= 0 ? (lost > (uint64_t)dropped ? lost - (uint64_t)dropped : 0) : lost);
 	printf("vcbench %s %s:%d: %u clients in %u rooms, %u publishers per room, %u B, ",
-	       mode_name(), B.host, B.port, B.nclients, B.nrooms, B.npub, B.size);
+	       mode_name(), B.host, ntohs(B.to.sin_port), B.nclients, B.nrooms, B.npub, B.size);
 	if (B.rate > 0)
 		printf("%.0f msgs/s each, ", B.rate);
 	else
@@ -1070,37 +806,6 @@ static void report(double connect_s, long long dropped)
 	free(h);
 }
 
-/* CPU time this process has used, in seconds. */
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* CPU time process pid has used, in seconds; -1 if unreadable. */
-static double proc_cpu_seconds(long pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static int run_load(void)
 {
 	long long d0 = B.mode == MODE_VCD ? vcd_dropped() : -1, d1;
@@ -1116,12 +821,12 @@ static int run_load(void)
 	B.t_measure = B.t_go + (uint64_t)(B.warmup * 1e9);
 	B.t_stop = B.t_measure + (uint64_t)(B.duration * 1e9);
 	atomic_store_explicit(&B.phase, PH_RUN, memory_order_release);
-	sleep_ns(B.t_measure - vcb_now_ns());
-	cpu0 = cpu_seconds();
-	srv0 = B.server_pid > 0 ? proc_cpu_seconds(B.server_pid) : -1;
-	sleep_ns(B.t_stop - vcb_now_ns());
-	B.client_cores = (cpu_seconds() - cpu0) / B.duration;
-	if (srv0 >= 0 && (srv1 = proc_cpu_seconds(B.server_pid)) >= 0)
+	vcb_sleep_ns(B.t_measure - vcb_now_ns());
+	cpu0 = vcb_cpu_seconds();
+	srv0 = B.server_pid > 0 ? vcb_proc_cpu_seconds(B.server_pid) : -1;
+	vcb_sleep_ns(B.t_stop - vcb_now_ns());
+	B.client_cores = (vcb_cpu_seconds() - cpu0) / B.duration;
+	if (srv0 >= 0 && (srv1 = vcb_proc_cpu_seconds(B.server_pid)) >= 0)
 		B.server_cores = (srv1 - srv0) / B.duration;
 	drain();
 	stop_threads();
@@ -1229,46 +934,6 @@ static int usage(const char *why)
 	return 2;
 }
 
-static bool parse_sources(const char *s)
-{
-	char buf[512], *dash, *tok, *save;
-
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		struct in_addr a, b;
-		if ((dash = strchr(tok, '-')) != NULL)
-			*dash = '\0';
-		if (inet_pton(AF_INET, tok, &a) != 1 ||
-		    (dash != NULL && inet_pton(AF_INET, dash + 1, &b) != 1))
-			return false;
-		if (dash == NULL)
-			b = a;
-		for (uint32_t i = ntohl(a.s_addr); i <= ntohl(b.s_addr); i++) {
-			if (B.nsources == MAX_SOURCES)
-				return false;
-			B.sources[B.nsources++].s_addr = htonl(i);
-		}
-	}
-	return B.nsources > 0;
-}
-
-static bool parse_url(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	struct in_addr a;
-
-	if (strncmp(s, "ws://", 5) == 0)
-		s += 5;
-	colon = strrchr(s, ':');
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(B.host))
-		return false;
-	snprintf(B.host, sizeof(B.host), "%.*s", (int)(colon - s), s);
-	if (strcmp(B.host, "localhost") == 0)
-		snprintf(B.host, sizeof(B.host), "127.0.0.1");
-	B.port = atoi(colon + 1);
-	return inet_pton(AF_INET, B.host, &a) == 1 && B.port > 0 && B.port < 65536;
-}
-
 static int parse_args(int argc, char **argv, bool *self)
 {
 	static const struct option opts[] = {
@@ -1307,7 +972,7 @@ static int parse_args(int argc, char **argv, bool *self)
 	B.server_cores = -1;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'u': have_url = parse_url(optarg); break;
+		case 'u': have_url = vcb_parse_addr(optarg, &B.to, B.host, sizeof(B.host)); break;
 		case 'm':
 			if (strcmp(optarg, "vcd") != 0 && strcmp(optarg, "plain") != 0)
 				return usage("--mode is vcd or plain");
@@ -1324,7 +989,7 @@ static int parse_args(int argc, char **argv, bool *self)
 		case 'W': B.warmup = atof(optarg); break;
 		case 't': B.nthreads = atoi(optarg); break;
 		case 'S':
-			if (!parse_sources(optarg))
+			if ((B.nsources = vcb_parse_sources(optarg, B.sources, MAX_SOURCES)) == 0)
 				return usage("--sources: IPv4 addresses, A-B ranges, commas");
 			break;
 		case 'c': B.connect_window = atoi(optarg); break;
@@ -1374,7 +1039,7 @@ int main(int argc, char **argv)
 	if (self)
 		return selftest();
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	vcb_raise_nofile("vcbench", B.nclients + 32);
 	setup();
 	return B.idle ? run_idle() : run_load();
 }
