@@ -707,8 +707,9 @@ static void process(sig_session_t *s)
 		vc_shared_unref(msg);
 		atomic_fetch_add_explicit(&n_messages, 1, memory_order_relaxed);
 		if (code != NULL) {
-			refuse(s, VC_SIG_REFUSED_BAD, code, why,
-			       s->cur_type < VC_SIG_COUNT ? vc_sig_row(s->cur_type)->name : NULL);
+			refuse(s, VC_SIG_REFUSED_BAD, code, why, vc_sig_ref(s->cur));
+			json_decref(s->cur);
+			s->cur = NULL;
 			continue;
 		}
 		handle(s);
@@ -743,9 +744,16 @@ static void on_text(vc_ws_t *ws, void *user, vc_shared_t *msg)
 		return;
 	}
 	if (!rate_ok(s)) {
+		enum vc_sig_type type;
+		json_t *obj;
+		const char *why;
+
+		/* Parsed only to name what was dropped (ten in a row close). */
+		vc_sig_parse((const char *)msg->data, msg->len, &type, &obj, &why);
 		vc_shared_unref(msg);
 		refuse(s, VC_SIG_REFUSED_RATE, "rate_limited", "over signal_rate: message dropped",
-		       NULL);
+		       vc_sig_ref(obj));
+		json_decref(obj);
 		if (++s->refusals >= SIG_REFUSALS_CLOSE)
 			close_with(s, SIG_CLOSE_RATE, "rate limited");
 		return;
@@ -1045,11 +1053,15 @@ void vc_signal_init(void)
 	        vc_pg_statement("sig_sync_append",
 	                        "SELECT account_sync_append($1::uuid, $2, $3::jsonb, $4::bigint)",
 	                        4);
+	/* The old owner is locked and read as the INSERT's source, before the
+	 * upsert: read only in RETURNING, the FOR UPDATE scan would run after
+	 * the update and skip the row this very command changed (null). */
 	S_TAKEOVER = vc_pg_statement(
 	        "sig_takeover",
 	        "WITH old AS (SELECT client_instance_id FROM voice_owners WHERE user_id = $1::uuid"
 	        " FOR UPDATE)"
-	        " INSERT INTO voice_owners AS v (user_id, client_instance_id) VALUES ($1::uuid, $2)"
+	        " INSERT INTO voice_owners AS v (user_id, client_instance_id)"
+	        " SELECT $1::uuid, $2 FROM (SELECT 1) one LEFT JOIN old ON true"
 	        " ON CONFLICT (user_id) DO UPDATE SET client_instance_id = $2,"
 	        " generation = v.generation + 1, updated_at = now()"
 	        " RETURNING generation, (SELECT client_instance_id FROM old)",

@@ -110,9 +110,9 @@ const char *vc_sig_parse(const char *text, size_t len, enum vc_sig_type *type, j
 		json_decref(o);
 		return "bad_message";
 	}
+	*obj = o;
 	if (name == NULL) {
 		*why = "no \"type\" string";
-		json_decref(o);
 		return "bad_message";
 	}
 	for (unsigned t = 0; t < VC_SIG_COUNT; t++)
@@ -123,7 +123,6 @@ const char *vc_sig_parse(const char *text, size_t len, enum vc_sig_type *type, j
 		}
 	if (row == NULL) {
 		*why = "unknown message type";
-		json_decref(o);
 		return "unknown_type";
 	}
 	for (const vc_sig_field_t *f = row->fields; f->name != NULL; f++) {
@@ -131,19 +130,25 @@ const char *vc_sig_parse(const char *text, size_t len, enum vc_sig_type *type, j
 		if (v == NULL || json_is_null(v)) {
 			if (f->required) {
 				*why = "a required member is missing";
-				json_decref(o);
 				return "bad_message";
 			}
 			continue;
 		}
 		if (!type_ok(v, f->json)) {
 			*why = "a member has the wrong JSON type";
-			json_decref(o);
 			return "bad_message";
 		}
 	}
-	*obj = o;
 	return NULL;
+}
+
+const char *vc_sig_ref(const json_t *obj)
+{
+	const json_t *t = json_object_get(obj, "type");
+
+	if (!json_is_string(t) || json_string_length(t) > VC_SIG_REF_MAX)
+		return NULL;
+	return json_string_value(t);
 }
 
 char *vc_sig_encode(enum vc_sig_type type, const json_t *body)

@@ -88,10 +88,17 @@ typedef struct vc_sig_row {
 
 const vc_sig_row_t *vc_sig_row(enum vc_sig_type t);
 
-/* Parse one incoming text message. On success *type and *obj (the caller
- * decrefs) are set and NULL is returned; otherwise the error code
- * ("bad_message", "unknown_type") and *why (static text) say what is wrong,
- * and *type is the type when it was known (else VC_SIG_COUNT). */
+/* The "type" a client sent in obj, for an error's "ref": NULL when there is
+ * none, or when it is longer than VC_SIG_REF_MAX bytes (not echoed back). */
+#define VC_SIG_REF_MAX 64
+const char *vc_sig_ref(const json_t *obj);
+
+/* Parse one incoming text message. On success *type and *obj are set and
+ * NULL is returned; otherwise the error code ("bad_message", "unknown_type")
+ * and *why (static text) say what is wrong, *type is the type when it was
+ * known (else VC_SIG_COUNT) and *obj is the message when it was a JSON
+ * object (else NULL), so that an error can name the type the client sent.
+ * The caller decrefs *obj either way. */
 const char *vc_sig_parse(const char *text, size_t len, enum vc_sig_type *type, json_t **obj,
                          const char **why);
 

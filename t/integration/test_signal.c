@@ -1400,8 +1400,9 @@ static void drain_to(vcs_t *s, unsigned n, unsigned ms, const char *what)
 static void test_catch_up(void **state)
 {
 	char *c1 = VCS_CONF("account_sync_keep", "5000");
-	char *c2 = VCS_CONF("signal_rate", "off", "100000/1s", "100000/s", "100000");
-	char *conf = vct_strf("%s%s%s", MAIN_CONF, c1, c2);
+	char *c2 = VCS_CONF("signal_rate", "100000");
+	char *c3 = VCS_CONF("signal_burst", "100000");
+	char *conf = vct_strf("%s%s%s%s", MAIN_CONF, c1, c2, c3);
 	vct_vcd_t *v = vct_vcd_start("sig_catch_up", db_url, conf);
 	vcs_user_t a;
 	vcs_t *d, *s, *live, *back;
@@ -1491,6 +1492,7 @@ static void test_catch_up(void **state)
 	free(conf);
 	free(c1);
 	free(c2);
+	free(c3);
 	vct_pass();
 }
 
