@@ -17,6 +17,7 @@
 #define SUBJECT_MAX 300
 
 typedef struct sub_arg {
+	uint64_t ready_gen;
 	char kind[8];
 	char id[];
 } sub_arg_t;
@@ -69,7 +70,17 @@ static void on_closed(void *arg)
 	free(arg);
 }
 
-vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, void *record)
+/* nats-pub (or the caller, with NATS down): the subscription is active. */
+static void on_ready(void *arg)
+{
+	sub_arg_t *a = arg;
+	sig_hub_msg_t *m = sig_hub_msg(H_SUB_READY, a->id);
+
+	m->generation = (int64_t)a->ready_gen;
+	sig_hub_send(m);
+}
+
+vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, uint64_t ready_gen)
 {
 	char subject[SUBJECT_MAX];
 	sub_arg_t *a;
@@ -79,5 +90,6 @@ vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, void *record)
 	a = vc_calloc(1, sizeof(*a) + strlen(id) + 1);
 	snprintf(a->kind, sizeof(a->kind), "%s", kind);
 	strcpy(a->id, id);
-	return vc_nats_sub(subject, on_msg, a, on_closed);
+	a->ready_gen = ready_gen;
+	return vc_nats_sub_ready(subject, on_msg, a, on_closed, ready_gen != 0 ? on_ready : NULL);
 }

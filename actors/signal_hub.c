@@ -48,6 +48,12 @@ typedef struct sig_user {
 	int64_t voice_gen;
 	uint64_t last_seq;
 	vc_nats_sub_t *sub;
+	/* A new record's subscription is not active at once: until it is
+	 * (H_SUB_READY of generation sub_gen), attaches wait here, so that no
+	 * device is told `identified` before other nodes can reach it. */
+	bool waiting;
+	uint64_t sub_gen;
+	sig_hub_msg_t *parked, **parked_tail;
 	struct sig_user *next;
 } sig_user_t;
 
@@ -89,6 +95,7 @@ struct sig_hub {
 	sig_user_t *users[BUCKETS];
 	sig_server_t *servers[BUCKETS];
 	vc_timer_t prune;
+	uint64_t sub_gen; /* the last user subscription's generation */
 	_Atomic int64_t nusers, nservers;
 	_Atomic uint64_t relayed;
 };
@@ -176,7 +183,10 @@ static sig_user_t *user_get(sig_hub_t *h, const char *id)
 	u->next = *head;
 	*head = u;
 	atomic_fetch_add(&h->nusers, 1);
-	u->sub = sig_cluster_sub("user", id, NULL);
+	u->sub_gen = ++h->sub_gen;
+	u->sub = sig_cluster_sub("user", id, u->sub_gen);
+	u->waiting = u->sub != NULL;
+	u->parked_tail = &u->parked;
 	return u;
 }
 
@@ -196,6 +206,11 @@ static void user_drop(sig_hub_t *h, sig_user_t *u)
 			break;
 		}
 	atomic_fetch_sub(&h->nusers, 1);
+	while (u->parked != NULL) { /* only when the hub stops */
+		sig_hub_msg_t *p = u->parked;
+		u->parked = p->parked_next;
+		vc_msg_destroy(&p->msg);
+	}
 	while (u->conns != NULL) {
 		u_conn_t *c = u->conns;
 		u->conns = c->next;
@@ -247,18 +262,21 @@ static void peer_online(sig_user_t *u, uint64_t conn, const char *instance, cons
 	json_decref(body);
 }
 
-static void on_attach(sig_hub_t *h, sig_hub_msg_t *m)
+/* Attach m's session to u. False when that dropped u (refused, and u had
+ * nothing else). */
+static bool attach(sig_hub_t *h, sig_user_t *u, sig_hub_msg_t *m)
 {
-	sig_user_t *u = user_get(h, m->id);
 	sig_attached_msg_t *a = vc_msg_new(sizeof(*a), S_ATTACHED);
 	u_conn_t *c;
 
 	if (u->nconns >= vc_config_get()->signal_max_user_connections) {
 		a->sync_seq = UINT64_MAX;
 		vc_actor_send(m->session, &a->msg);
-		if (u->conns == NULL)
+		if (u->conns == NULL && u->parked == NULL) {
 			user_drop(h, u);
-		return;
+			return false;
+		}
+		return true;
 	}
 	peer_online(u, m->conn, m->instance, m->scope);
 	c = vc_calloc(1, sizeof(*c));
@@ -278,6 +296,41 @@ static void on_attach(sig_hub_t *h, sig_hub_msg_t *m)
 	                              c->instance, "scope", c->scope, "conn", ""));
 	a->sync_seq = u->last_seq;
 	vc_actor_send(c->actor, &a->msg);
+	return true;
+}
+
+/* True when m was kept (parked until the user's subscription is active). */
+static bool on_attach(sig_hub_t *h, sig_hub_msg_t *m)
+{
+	sig_user_t *u = user_get(h, m->id);
+
+	if (u->waiting) {
+		m->parked_next = NULL;
+		*u->parked_tail = m;
+		u->parked_tail = &m->parked_next;
+		return true;
+	}
+	(void)attach(h, u, m);
+	return false;
+}
+
+/* The user's subscription is active: the parked attaches go on, in order. */
+static void on_sub_ready(sig_hub_t *h, sig_hub_msg_t *m)
+{
+	sig_user_t *u = user_find(h, m->id);
+	sig_hub_msg_t *p;
+	bool alive = true;
+
+	if (u == NULL || !u->waiting || u->sub_gen != (uint64_t)m->generation)
+		return; /* a record dropped since, or a newer one's wait */
+	u->waiting = false;
+	while (alive && (p = u->parked) != NULL) {
+		u->parked = p->parked_next;
+		if (u->parked == NULL)
+			u->parked_tail = &u->parked;
+		alive = attach(h, u, p);
+		vc_msg_destroy(&p->msg);
+	}
 }
 
 static void on_detach(sig_hub_t *h, sig_hub_msg_t *m)
@@ -286,6 +339,15 @@ static void on_detach(sig_hub_t *h, sig_hub_msg_t *m)
 
 	if (u == NULL)
 		return;
+	for (sig_hub_msg_t **pp = &u->parked; *pp != NULL; pp = &(*pp)->parked_next)
+		if ((*pp)->conn == m->conn) { /* gone before it was attached */
+			sig_hub_msg_t *p = *pp;
+			*pp = p->parked_next;
+			if (*pp == NULL)
+				u->parked_tail = pp;
+			vc_msg_destroy(&p->msg);
+			break;
+		}
 	for (u_conn_t **pp = &u->conns; *pp != NULL; pp = &(*pp)->next)
 		if ((*pp)->conn == m->conn) {
 			u_conn_t *c = *pp;
@@ -294,7 +356,7 @@ static void on_detach(sig_hub_t *h, sig_hub_msg_t *m)
 			conn_free(c);
 			break;
 		}
-	if (u->conns == NULL)
+	if (u->conns == NULL && u->parked == NULL)
 		user_drop(h, u);
 }
 
@@ -411,7 +473,7 @@ static sig_server_t *server_get(sig_hub_t *h, const char *id)
 	s->next = *head;
 	*head = s;
 	atomic_fetch_add(&h->nservers, 1);
-	s->sub = sig_cluster_sub("server", id, NULL);
+	s->sub = sig_cluster_sub("server", id, 0);
 	if (s->sub == NULL) { /* one node: nobody to wait for */
 		s->settled = true;
 		return s;
@@ -809,7 +871,11 @@ static int on_msg(vc_actor_t *self, vc_msg_t *msg)
 	sig_hub_msg_t *m = (sig_hub_msg_t *)msg;
 
 	switch (msg->type) {
-	case H_ATTACH: on_attach(h, m); break;
+	case H_ATTACH:
+		if (on_attach(h, m))
+			return VC_MSG_KEPT;
+		break;
+	case H_SUB_READY: on_sub_ready(h, m); break;
 	case H_DETACH: on_detach(h, m); break;
 	case H_JOIN: on_join(h, m); break;
 	case H_LEAVE: on_leave(h, m); break;
@@ -850,11 +916,11 @@ static int on_pg_done(vc_actor_t *self, vc_msg_t *msg)
 }
 
 static const vc_handler_fn hub_handlers[H_ALL] = {
-	[H_ATTACH] = on_msg,     [H_DETACH] = on_msg,  [H_JOIN] = on_msg,
-	[H_LEAVE] = on_msg,      [H_USERS] = on_msg,   [H_TO_SERVER] = on_msg,
-	[H_TO_USER] = on_msg,    [H_SYNCED] = on_msg,  [H_VOICE] = on_msg,
-	[H_REMOTE] = on_msg,     [H_REVOKED] = on_msg, [H_SETTLED] = on_msg,
-	[H_CLOSED_SUB] = on_msg, [H_PRUNE] = on_prune, [H_PG_DONE] = on_pg_done,
+	[H_ATTACH] = on_msg,    [H_DETACH] = on_msg,  [H_JOIN] = on_msg,
+	[H_LEAVE] = on_msg,     [H_USERS] = on_msg,   [H_TO_SERVER] = on_msg,
+	[H_TO_USER] = on_msg,   [H_SYNCED] = on_msg,  [H_VOICE] = on_msg,
+	[H_REMOTE] = on_msg,    [H_REVOKED] = on_msg, [H_SETTLED] = on_msg,
+	[H_SUB_READY] = on_msg, [H_PRUNE] = on_prune, [H_PG_DONE] = on_pg_done,
 };
 
 static const vc_behaviour_t hub_behaviour = {

@@ -79,19 +79,19 @@ typedef struct sig_joined_msg {
 
 /* --- hub messages ---------------------------------------------------------- */
 enum {
-	H_ATTACH,     /* a session identified: add it to its user */
-	H_DETACH,     /* a session ended: take it out of its user and servers */
-	H_JOIN,       /* a session joins a server (membership already checked) */
-	H_LEAVE,      /* ... leaves it */
-	H_USERS,      /* server_users: who is present */
-	H_TO_SERVER,  /* a frame for a server's connections but one */
-	H_TO_USER,    /* a frame for a user's connections (voice owner, all, others) */
-	H_SYNCED,     /* an account_sync was stored: deliver it */
-	H_VOICE,      /* a voice owner changed */
-	H_REMOTE,     /* a message from another node (vcd.sig.*) */
-	H_REVOKED,    /* sessions were forgotten: recheck the matching ones */
-	H_SETTLED,    /* a server's wait for the other nodes is over */
-	H_CLOSED_SUB, /* a NATS subscription of a record is gone */
+	H_ATTACH,    /* a session identified: add it to its user */
+	H_DETACH,    /* a session ended: take it out of its user and servers */
+	H_JOIN,      /* a session joins a server (membership already checked) */
+	H_LEAVE,     /* ... leaves it */
+	H_USERS,     /* server_users: who is present */
+	H_TO_SERVER, /* a frame for a server's connections but one */
+	H_TO_USER,   /* a frame for a user's connections (voice owner, all, others) */
+	H_SYNCED,    /* an account_sync was stored: deliver it */
+	H_VOICE,     /* a voice owner changed */
+	H_REMOTE,    /* a message from another node (vcd.sig.*) */
+	H_REVOKED,   /* sessions were forgotten: recheck the matching ones */
+	H_SETTLED,   /* a server's wait for the other nodes is over */
+	H_SUB_READY, /* a user's NATS subscription is active: parked attaches go on */
 	H_COUNT
 };
 
@@ -99,20 +99,21 @@ enum sig_to { TO_VOICE, TO_ALL, TO_OTHERS };
 
 typedef struct sig_hub_msg {
 	vc_msg_t msg;
-	char *id;               /* the user's or the server's id */
-	vc_actor_t *session;    /* the session concerned (a reference) */
-	uint64_t conn;          /* its connection id */
-	char *user_id, *name;   /* ATTACH, JOIN: who */
-	char *scope, *instance; /* ATTACH */
-	vc_shared_t *frame;     /* TO_*, SYNCED */
-	uint64_t seq;           /* SYNCED */
-	enum sig_to to;         /* TO_USER */
-	int64_t generation;     /* VOICE */
-	int64_t db_session;     /* ATTACH: sessions.id, for revocations */
-	uint8_t token_hash[32]; /* ATTACH */
-	char *previous;         /* VOICE */
-	json_t *json;           /* REMOTE, REVOKED */
-	void *record;           /* SETTLED, CLOSED_SUB */
+	char *id;                        /* the user's or the server's id */
+	vc_actor_t *session;             /* the session concerned (a reference) */
+	uint64_t conn;                   /* its connection id */
+	char *user_id, *name;            /* ATTACH, JOIN: who */
+	char *scope, *instance;          /* ATTACH */
+	vc_shared_t *frame;              /* TO_*, SYNCED */
+	uint64_t seq;                    /* SYNCED */
+	enum sig_to to;                  /* TO_USER */
+	int64_t generation;              /* VOICE */
+	int64_t db_session;              /* ATTACH: sessions.id, for revocations */
+	uint8_t token_hash[32];          /* ATTACH */
+	char *previous;                  /* VOICE */
+	json_t *json;                    /* REMOTE, REVOKED */
+	void *record;                    /* SETTLED */
+	struct sig_hub_msg *parked_next; /* ATTACH, while its user waits for NATS */
 } sig_hub_msg_t;
 
 /* signal_hub.c */
@@ -132,6 +133,9 @@ void sig_close_session(vc_actor_t *session, int code, const char *reason);
 
 /* signal_cluster.c: vcd.sig.user.{id} and vcd.sig.server.{id} */
 void sig_cluster_publish(const char *kind, const char *id, json_t *j);
-vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, void *record);
+/* Subscribe to kind's subject for id. ready_gen != 0: when the
+ * subscription is active (vc_nats_sub_ready), id's hub gets H_SUB_READY
+ * with generation = ready_gen. NULL with NATS off. */
+vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, uint64_t ready_gen);
 
 #endif

@@ -83,6 +83,8 @@
 #define PING_INTERVAL_MS 20000
 #define MAX_PINGS_OUT 3
 #define STOP_FLUSH_MS 500
+#define READY_FLUSH_MS 1000 /* the round trip that makes new subscriptions ready */
+#define READY_BATCH 256     /* commands handled before pending readies are flushed */
 #define STOP_CLOSE_WAIT_MS 500
 #define PUBLISH_QUEUE_DEFAULT (16u * 1024 * 1024)
 #define WARN_EVERY_MS 60000
@@ -111,8 +113,10 @@ struct vc_nats_sub {
 	vc_nats_cb cb;
 	void *arg;
 	void (*closed)(void *arg);
-	_Atomic bool cancelled; /* vc_nats_unsub was called: no new cb */
-	bool is_static;         /* vc_nats_subscribe's: ends at vc_nats_stop */
+	void (*ready)(void *arg);       /* NULL: nobody waits for it */
+	struct vc_nats_sub *ready_next; /* nats-pub's list of readies to tell */
+	_Atomic bool cancelled;         /* vc_nats_unsub was called: no new cb */
+	bool is_static;                 /* vc_nats_subscribe's: ends at vc_nats_stop */
 	/* Under nats.mu: */
 	bool counted; /* in nats.unsubs_open */
 	bool listed;  /* in nats.subs */
@@ -153,10 +157,11 @@ static struct {
 	 * network. */
 	pthread_mutex_t mu;
 	pthread_cond_t closed_cv;
-	vc_nats_sub_t *subs;   /* handles that went through the queue */
-	unsigned subs_watched; /* natsSubscriptions made... */
-	unsigned subs_closed;  /* ...and finished by libnats */
-	unsigned unsubs_open;  /* handles unsubscribed, closed() not run */
+	vc_nats_sub_t *subs;    /* handles that went through the queue */
+	unsigned subs_watched;  /* natsSubscriptions made... */
+	unsigned subs_closed;   /* ...and finished by libnats */
+	unsigned unsubs_open;   /* handles unsubscribed, closed() not run */
+	vc_nats_sub_t *readies; /* nats-pub only: subscribed, ready() not run */
 	_Atomic uint64_t published, publish_failures, publish_dropped, publish_too_big;
 	_Atomic uint64_t received, disconnects, reconnects;
 } nats = {
@@ -456,6 +461,10 @@ static void do_subscribe(vc_nats_sub_t *s)
 	natsSubscription *ns = NULL;
 	natsStatus st;
 
+	if (s->ready != NULL) { /* told after the flush that follows (ready_tell) */
+		s->ready_next = nats.readies;
+		nats.readies = s;
+	}
 	if (nats.nc == NULL || atomic_load(&nats.stopping)) {
 		sub_mark(s, SUB_COMPLETE);
 		return;
@@ -474,6 +483,26 @@ static void do_subscribe(vc_nats_sub_t *s)
 	s->ns = ns;
 	nats.subs_watched++;
 	pthread_mutex_unlock(&nats.mu);
+}
+
+/* nats-pub: tell every subscription made since the last time that it is
+ * ready. One flush (PING, PONG) proves the server has every SUB sent before
+ * it; while NATS is down nothing can be proven and nothing should wait, so
+ * they are told at once (they start when the connection is back). Runs
+ * before any unsubscribe is handled, so ready() always precedes closed(). */
+static void ready_tell(void)
+{
+	vc_nats_sub_t *s = nats.readies, *next;
+
+	if (s == NULL)
+		return;
+	nats.readies = NULL;
+	if (nats.nc != NULL && atomic_load(&nats.connected) && !atomic_load(&nats.stopping))
+		(void)natsConnection_FlushTimeout(nats.nc, READY_FLUSH_MS);
+	for (; s != NULL; s = next) {
+		next = s->ready_next;
+		s->ready(s->arg);
+	}
 }
 
 /* nats-pub. An error means the subscription is closed already (with its
@@ -504,7 +533,8 @@ static bool sub_start(vc_nats_sub_t *s)
 	return false;
 }
 
-vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg, void (*closed)(void *arg))
+vc_nats_sub_t *vc_nats_sub_ready(const char *subject, vc_nats_cb cb, void *arg,
+                                 void (*closed)(void *arg), void (*ready)(void *arg))
 {
 	bool ok = subject != NULL && vc_nats_subject_ok(subject) && cb != NULL;
 	vc_nats_sub_t *s = sub_new(ok ? subject : "", cb, arg, closed);
@@ -512,9 +542,18 @@ vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg, void (
 	if (!ok)
 		log_error("nats: cannot subscribe to '%s': not a NATS subject",
 		          subject ? subject : "(null)");
-	if (!ok || !atomic_load(&nats.enabled) || !sub_start(s))
+	s->ready = ready;
+	if (!ok || !atomic_load(&nats.enabled) || !sub_start(s)) {
 		s->state = SUB_COMPLETE; /* never fires */
+		if (ready != NULL)
+			ready(arg);
+	}
 	return s;
+}
+
+vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg, void (*closed)(void *arg))
+{
+	return vc_nats_sub_ready(subject, cb, arg, closed, NULL);
 }
 
 void vc_nats_unsub(vc_nats_sub_t *s)
@@ -694,7 +733,10 @@ static void handle(vc_qnode_t *n)
 	switch (c->kind) {
 	case CMD_PUB: do_publish(vc_container_of(c, pub_t, cmd)); break;
 	case CMD_SUB: do_subscribe(vc_container_of(c, vc_nats_sub_t, sub_cmd)); break;
-	case CMD_UNSUB: do_unsubscribe(vc_container_of(c, vc_nats_sub_t, unsub_cmd)); break;
+	case CMD_UNSUB:
+		ready_tell();
+		do_unsubscribe(vc_container_of(c, vc_nats_sub_t, unsub_cmd));
+		break;
 	}
 	atomic_fetch_sub(&nats.pending, 1);
 }
@@ -726,14 +768,21 @@ static void connect_first(void)
 static void *pub_main(void *arg)
 {
 	vc_qnode_t *n;
+	unsigned handled = 0;
 
 	vc_log_set_thread("nats-pub");
 	connect_first();
 	for (;;) {
 		if ((n = vc_mpsc_pop(&nats.queue)) != NULL) {
 			handle(n);
+			if (++handled >= READY_BATCH) {
+				handled = 0;
+				ready_tell();
+			}
 			continue;
 		}
+		handled = 0;
+		ready_tell(); /* the queue is empty: nothing to batch them with */
 		if (atomic_load(&nats.stop_asked))
 			break;
 		if (atomic_load(&nats.pending) > 0) {
@@ -752,6 +801,7 @@ static void *pub_main(void *arg)
 		else
 			sched_yield();
 	}
+	ready_tell();
 	return NULL;
 }
 

@@ -77,6 +77,18 @@ int vc_nats_subscribe(const char *subject, vc_nats_cb cb, void *arg) VC_MUSTCHEC
 typedef struct vc_nats_sub vc_nats_sub_t;
 vc_nats_sub_t *vc_nats_sub(const char *subject, vc_nats_cb cb, void *arg,
                            void (*closed)(void *arg));
+/*
+ * vc_nats_sub, and ready(arg) runs exactly once, before closed(arg), when
+ * messages published to subject from now on reach cb: after a round trip
+ * to the server that followed the subscribe (a flush, shared by the
+ * subscriptions made together). It also runs when that cannot be had soon
+ * (NATS disabled, stopped or down, the subject malformed, the flush timed
+ * out after 1 s): what waits for it must not wait for NATS. ready runs on
+ * nats-pub or inside this call, never on a worker's loop unless called
+ * from one, and may only hand data to actors.
+ */
+vc_nats_sub_t *vc_nats_sub_ready(const char *subject, vc_nats_cb cb, void *arg,
+                                 void (*closed)(void *arg), void (*ready)(void *arg));
 void vc_nats_unsub(vc_nats_sub_t *s);
 /* Wait, at most ms, until closed() has run for every vc_nats_unsub so far;
  * false on timeout. For a worker's stop hook: what closed() sends to the
