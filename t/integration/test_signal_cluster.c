@@ -940,6 +940,99 @@ static void test_catch_up_across_nodes(void **state)
 	vct_pass();
 }
 
+/* --- account_sync from two nodes at once ----------------------------------------------------- */
+
+#define CONCURRENT 50 /* account_syncs per sender */
+
+/* n account_syncs from s in one write, payload {"from": s->cid, "n": k}. */
+static void sync_batch(vcs_t *s, unsigned n)
+{
+	const char **batch = calloc(n, sizeof(*batch));
+	char **texts = calloc(n, sizeof(*texts));
+
+	for (unsigned k = 0; k < n; k++) {
+		texts[k] = mk("account_sync",
+		              "\"clientInstanceId\":\"%s\",\"payload\":{\"from\":\"%s\","
+		              "\"n\":%u}",
+		              s->cid, s->cid, k);
+		batch[k] = texts[k];
+	}
+	vcs_send_batch(s, batch, n);
+	for (unsigned k = 0; k < n; k++)
+		free(texts[k]);
+	free(texts);
+	free(batch);
+}
+
+/* The n acks of s's account_syncs since inbox index from: their seqs. */
+static void sync_acks(vcs_t *s, unsigned from, unsigned n, long long *seqs)
+{
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = vcs_take_from(s, from, VCS_MS, "account_sync_ack of its batch",
+		                           "account_sync_ack", NULL);
+		seqs[k] = vcs_int(s, i, "seq");
+	}
+}
+
+/*
+ * Two devices of one user, one on each node, send account_syncs at the same
+ * time: PostgreSQL gives them interleaved seqs, and each node hands its own
+ * at once and the other's after a trip through NATS, so a device can see a
+ * higher seq before a lower one. Every other device must still get every
+ * message exactly once (doc/signaling.md: "delivered to every other
+ * connection of the user on every node").
+ */
+static void test_sync_two_senders(void **state)
+{
+	vcs_user_t a;
+	vcs_t *sa, *sb, *oa, *ob, *obs[2];
+	long long seq_a[CONCURRENT], seq_b[CONCURRENT];
+	unsigned fa, fb;
+
+	vcs_register(node_a, &a, "c2a");
+	sa = open_at(node_a, &a, "c2-sa", "a (sender)");
+	sb = open_at(node_b, &a, "c2-sb", "a (sender)");
+	oa = open_at(node_a, &a, "c2-oa", "a (reader)");
+	ob = open_at(node_b, &a, "c2-ob", "a (reader)");
+	obs[0] = oa;
+	obs[1] = ob;
+	fa = vcs_n(sa);
+	fb = vcs_n(sb);
+	sync_batch(sa, CONCURRENT);
+	sync_batch(sb, CONCURRENT);
+	sync_acks(sa, fa, CONCURRENT, seq_a);
+	sync_acks(sb, fb, CONCURRENT, seq_b);
+	for (unsigned k = 0; k < CONCURRENT; k++) {
+		char *pa = vct_strf("{\"from\":\"c2-sa\",\"n\":%u}", k);
+		char *pb = vct_strf("{\"from\":\"c2-sb\",\"n\":%u}", k);
+		for (unsigned o = 0; o < 2; o++) {
+			sync_got(obs[o], seq_a[k], &a, "c2-sa", pa);
+			sync_got(obs[o], seq_b[k], &a, "c2-sb", pb);
+		}
+		sync_got(sb, seq_a[k], &a, "c2-sa", pa);
+		sync_got(sa, seq_b[k], &a, "c2-sb", pb);
+		free(pa);
+		free(pb);
+	}
+	/* Once each: a marker from each node after. */
+	{
+		long long ma = sync_send(sa, "{\"m\":\"a\"}"), mb = sync_send(sb, "{\"m\":\"b\"}");
+		for (unsigned o = 0; o < 2; o++) {
+			unsigned i = sync_got(obs[o], ma, &a, "c2-sa", "{\"m\":\"a\"}");
+			unsigned j = sync_got(obs[o], mb, &a, "c2-sb", "{\"m\":\"b\"}");
+			unsigned end = (i > j ? i : j) + 1;
+			if (vcs_count(obs[o], 0, end, "account_sync", NULL) != 2 * CONCURRENT + 2) {
+				vcs_dump(obs[o]);
+				fail_msg("%s got %u account_syncs, expected %d, each once",
+				         obs[o]->name,
+				         vcs_count(obs[o], 0, end, "account_sync", NULL),
+				         2 * CONCURRENT + 2);
+			}
+		}
+	}
+	vct_pass();
+}
+
 /* --- chat across nodes ------------------------------------------------------------------------ */
 
 static void test_chat_across_nodes(void **state)
@@ -1063,9 +1156,9 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_presence),          T(test_account_sync), T(test_takeover_race),
-		T(test_rtc_across_nodes),  T(test_revocation),   T(test_catch_up_across_nodes),
-		T(test_chat_across_nodes),
+		T(test_presence),         T(test_account_sync),      T(test_takeover_race),
+		T(test_rtc_across_nodes), T(test_revocation),        T(test_catch_up_across_nodes),
+		T(test_sync_two_senders), T(test_chat_across_nodes),
 	};
 	int rc = cmocka_run_group_tests_name("signal_cluster", tests, group_setup, group_teardown);
 
