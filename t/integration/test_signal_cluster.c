@@ -1033,6 +1033,51 @@ static void test_sync_two_senders(void **state)
 	vct_pass();
 }
 
+/* --- the first device of a user on a node -------------------------------------------------------
+ */
+
+#define FIRST_ROUNDS 30
+
+/*
+ * A node hears of a user through a subscription to vcd.sig.user.{id} that it
+ * makes when the user's first device there identifies. Once that device
+ * has `identified`, what the user's device on the other node sends must
+ * reach it (doc/signaling.md: account_sync "delivered to every other
+ * connection of the user on every node"; direct_message "to every
+ * connection of the target user"). Each round a new user: a device on A,
+ * then its first device on B, then at once a direct message to the user
+ * and an account_sync from A.
+ */
+static void test_first_device_on_node(void **state)
+{
+	vcs_user_t c;
+	vcs_t *ca;
+
+	vcs_register(node_a, &c, "fdc");
+	ca = open_at(node_a, &c, "fd-c", "c (direct messages, A)");
+	for (unsigned r = 0; r < FIRST_ROUNDS; r++) {
+		char *tag = vct_strf("fd-dm-%u", r), *payload = vct_strf("{\"round\":%u}", r);
+		vcs_user_t a;
+		vcs_t *sa, *d;
+		long long seq;
+
+		vcs_register(node_a, &a, "fda");
+		sa = open_at(node_a, &a, "fd-a", "a (on A)");
+		d = open_at(node_b, &a, "fd-b", "a (its first device on B)");
+		vcs_send(ca, "{\"type\":\"direct_message\",\"targetUserId\":\"%s\",\"tag\":\"%s\"}",
+		         a.id, tag);
+		seq = sync_send(sa, payload);
+		got_tag(sa, "direct_message", tag, "the direct message on A");
+		sync_got(d, seq, &a, "fd-a", payload);
+		got_tag(d, "direct_message", tag, "a direct message sent right after identified");
+		vcs_close(d);
+		vcs_close(sa);
+		free(tag);
+		free(payload);
+	}
+	vct_pass();
+}
+
 /* --- chat across nodes ------------------------------------------------------------------------ */
 
 static void test_chat_across_nodes(void **state)
@@ -1156,9 +1201,11 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_presence),         T(test_account_sync),      T(test_takeover_race),
-		T(test_rtc_across_nodes), T(test_revocation),        T(test_catch_up_across_nodes),
-		T(test_sync_two_senders), T(test_chat_across_nodes),
+		T(test_presence),          T(test_account_sync),
+		T(test_takeover_race),     T(test_rtc_across_nodes),
+		T(test_revocation),        T(test_catch_up_across_nodes),
+		T(test_sync_two_senders),  T(test_first_device_on_node),
+		T(test_chat_across_nodes),
 	};
 	int rc = cmocka_run_group_tests_name("signal_cluster", tests, group_setup, group_teardown);
 
