@@ -31,6 +31,12 @@
  *   catch-up     a device that was away while 1,000 account_syncs were sent
  *                on A identifies on B with lastSyncSeq: all of them in
  *                order, then the live one sent meanwhile, once
+ *   two senders  devices on A and B send 50 account_syncs each at once:
+ *                every other device gets all 100, once each (seqs cross in
+ *                delivery; none may be dropped as "already had")
+ *   first device the first device of a user on a node, just identified,
+ *                gets a direct message and an account_sync sent from the
+ *                other node at once (30 new users)
  *   chat         chat_message / user_typing to the server's joined
  *                connections on both nodes, the sender's other devices
  *                included, never the sending socket, nobody not joined
