@@ -69,6 +69,11 @@ struct sig_session {
 	uint32_t qhead, qlen, qcap;
 	/* identify's catch-up: live account_syncs wait until the log is out */
 	int64_t last_sync; /* lastSyncSeq asked for, -1 none */
+	/* the user's last seq when identify read the log: live account_syncs
+	 * at or below it were committed before, so the client has them (in
+	 * the catch-up) or starts after them (syncSeq). Live ones above it
+	 * come once each but not in seq order (two senders, two nodes):
+	 * nothing above it is dropped. */
 	uint64_t delivered_seq;
 	sig_deliver_msg_t **held;
 	uint32_t nheld;
@@ -610,8 +615,7 @@ static void sync_done(sig_session_t *s, vc_pg_result_t *r)
 	seq = strtoull(PQgetvalue(r->res, 0, 0), NULL, 10);
 	atomic_fetch_add_explicit(&n_syncs, 1, memory_order_relaxed);
 	reply(s, VC_SIG_ACCOUNT_SYNC_ACK, json_pack("{s:I}", "seq", (json_int_t)seq));
-	if (seq > s->delivered_seq)
-		s->delivered_seq = seq; /* its own: never delivered back */
+	/* its own is never delivered back (the hub skips this connection) */
 	out = json_pack("{s:s,s:s,s:O,s:I}", "fromUserId", s->user_id, "clientInstanceId",
 	                instance ? instance : (s->instance ? s->instance : ""), "payload",
 	                json_object_get(s->cur, "payload"), "seq", (json_int_t)seq);
@@ -809,11 +813,8 @@ static void held_flush(sig_session_t *s)
 {
 	for (uint32_t i = 0; i < s->nheld; i++) {
 		sig_deliver_msg_t *d = s->held[i];
-		if (d->seq == 0 || d->seq > s->delivered_seq) {
-			if (d->seq != 0)
-				s->delivered_seq = d->seq;
+		if (d->seq == 0 || d->seq > s->delivered_seq)
 			send_frame(s, d->frame);
-		}
 		vc_msg_destroy(&d->msg);
 	}
 	free(s->held);
@@ -833,11 +834,8 @@ static int on_deliver(vc_actor_t *self, vc_msg_t *msg)
 		s->held[s->nheld++] = d;
 		return VC_MSG_KEPT;
 	}
-	if (d->seq != 0) {
-		if (d->seq <= s->delivered_seq)
-			return VC_MSG_DONE; /* already had it */
-		s->delivered_seq = d->seq;
-	}
+	if (d->seq != 0 && d->seq <= s->delivered_seq)
+		return VC_MSG_DONE; /* in the snapshot identify read */
 	send_frame(s, d->frame);
 	return VC_MSG_DONE;
 }
