@@ -74,7 +74,8 @@ static void on_closed(void *arg)
 static void on_ready(void *arg)
 {
 	sub_arg_t *a = arg;
-	sig_hub_msg_t *m = sig_hub_msg(H_SUB_READY, a->id);
+	sig_hub_msg_t *m =
+	        sig_hub_msg(strcmp(a->kind, "server") == 0 ? H_SERVER_READY : H_SUB_READY, a->id);
 
 	m->generation = (int64_t)a->ready_gen;
 	sig_hub_send(m);

@@ -84,6 +84,7 @@ typedef struct sig_server {
 	presence_t *presence;
 	waiter_t *waiters; /* joins and server_users waiting for settle */
 	bool settled;
+	uint64_t sub_gen; /* its subscription's, for H_SERVER_READY */
 	vc_timer_t settle;
 	vc_nats_sub_t *sub;
 	struct sig_server *next;
@@ -463,7 +464,6 @@ static sig_server_t *server_get(sig_hub_t *h, const char *id)
 {
 	sig_server_t *s = server_find(h, id);
 	sig_server_t **head;
-	sig_hub_msg_t *m;
 
 	if (s != NULL)
 		return s;
@@ -473,15 +473,26 @@ static sig_server_t *server_get(sig_hub_t *h, const char *id)
 	s->next = *head;
 	*head = s;
 	atomic_fetch_add(&h->nservers, 1);
-	s->sub = sig_cluster_sub("server", id, 0);
-	if (s->sub == NULL) { /* one node: nobody to wait for */
+	s->sub_gen = ++h->sub_gen;
+	s->sub = sig_cluster_sub("server", id, s->sub_gen);
+	if (s->sub == NULL) /* one node: nobody to wait for */
 		s->settled = true;
-		return s;
-	}
-	sig_cluster_publish("server", id, json_pack("{s:s}", "op", "hello"));
-	m = sig_hub_msg(H_SETTLED, id);
-	vc_timer_start(&s->settle, &h->actor, &m->msg, SIG_SETTLE);
-	return s;
+	return s; /* else unsettled until on_server_ready, and SIG_SETTLE after */
+}
+
+/* The server's subscription is active, so the other nodes' answers will
+ * reach this one: ask them who is present, and settle SIG_SETTLE later. */
+static void on_server_ready(sig_hub_t *h, sig_hub_msg_t *m)
+{
+	sig_server_t *s = server_find(h, m->id);
+	sig_hub_msg_t *t;
+
+	if (s == NULL || s->settled || s->sub_gen != (uint64_t)m->generation ||
+	    vc_timer_active(&s->settle))
+		return;
+	sig_cluster_publish("server", s->id, json_pack("{s:s}", "op", "hello"));
+	t = sig_hub_msg(H_SETTLED, s->id);
+	vc_timer_start(&s->settle, &h->actor, &t->msg, SIG_SETTLE);
 }
 
 static presence_t *presence_of(sig_server_t *s, const char *user, const char *name, bool create)
@@ -876,6 +887,7 @@ static int on_msg(vc_actor_t *self, vc_msg_t *msg)
 			return VC_MSG_KEPT;
 		break;
 	case H_SUB_READY: on_sub_ready(h, m); break;
+	case H_SERVER_READY: on_server_ready(h, m); break;
 	case H_DETACH: on_detach(h, m); break;
 	case H_JOIN: on_join(h, m); break;
 	case H_LEAVE: on_leave(h, m); break;
@@ -916,11 +928,12 @@ static int on_pg_done(vc_actor_t *self, vc_msg_t *msg)
 }
 
 static const vc_handler_fn hub_handlers[H_ALL] = {
-	[H_ATTACH] = on_msg,    [H_DETACH] = on_msg,  [H_JOIN] = on_msg,
-	[H_LEAVE] = on_msg,     [H_USERS] = on_msg,   [H_TO_SERVER] = on_msg,
-	[H_TO_USER] = on_msg,   [H_SYNCED] = on_msg,  [H_VOICE] = on_msg,
-	[H_REMOTE] = on_msg,    [H_REVOKED] = on_msg, [H_SETTLED] = on_msg,
-	[H_SUB_READY] = on_msg, [H_PRUNE] = on_prune, [H_PG_DONE] = on_pg_done,
+	[H_ATTACH] = on_msg,      [H_DETACH] = on_msg,       [H_JOIN] = on_msg,
+	[H_LEAVE] = on_msg,       [H_USERS] = on_msg,        [H_TO_SERVER] = on_msg,
+	[H_TO_USER] = on_msg,     [H_SYNCED] = on_msg,       [H_VOICE] = on_msg,
+	[H_REMOTE] = on_msg,      [H_REVOKED] = on_msg,      [H_SETTLED] = on_msg,
+	[H_SUB_READY] = on_msg,   [H_SERVER_READY] = on_msg, [H_PRUNE] = on_prune,
+	[H_PG_DONE] = on_pg_done,
 };
 
 static const vc_behaviour_t hub_behaviour = {

@@ -79,19 +79,20 @@ typedef struct sig_joined_msg {
 
 /* --- hub messages ---------------------------------------------------------- */
 enum {
-	H_ATTACH,    /* a session identified: add it to its user */
-	H_DETACH,    /* a session ended: take it out of its user and servers */
-	H_JOIN,      /* a session joins a server (membership already checked) */
-	H_LEAVE,     /* ... leaves it */
-	H_USERS,     /* server_users: who is present */
-	H_TO_SERVER, /* a frame for a server's connections but one */
-	H_TO_USER,   /* a frame for a user's connections (voice owner, all, others) */
-	H_SYNCED,    /* an account_sync was stored: deliver it */
-	H_VOICE,     /* a voice owner changed */
-	H_REMOTE,    /* a message from another node (vcd.sig.*) */
-	H_REVOKED,   /* sessions were forgotten: recheck the matching ones */
-	H_SETTLED,   /* a server's wait for the other nodes is over */
-	H_SUB_READY, /* a user's NATS subscription is active: parked attaches go on */
+	H_ATTACH,       /* a session identified: add it to its user */
+	H_DETACH,       /* a session ended: take it out of its user and servers */
+	H_JOIN,         /* a session joins a server (membership already checked) */
+	H_LEAVE,        /* ... leaves it */
+	H_USERS,        /* server_users: who is present */
+	H_TO_SERVER,    /* a frame for a server's connections but one */
+	H_TO_USER,      /* a frame for a user's connections (voice owner, all, others) */
+	H_SYNCED,       /* an account_sync was stored: deliver it */
+	H_VOICE,        /* a voice owner changed */
+	H_REMOTE,       /* a message from another node (vcd.sig.*) */
+	H_REVOKED,      /* sessions were forgotten: recheck the matching ones */
+	H_SETTLED,      /* a server's wait for the other nodes is over */
+	H_SUB_READY,    /* a user's NATS subscription is active: parked attaches go on */
+	H_SERVER_READY, /* a server's is: say hello to the other nodes, then settle */
 	H_COUNT
 };
 
@@ -135,7 +136,8 @@ void sig_close_session(vc_actor_t *session, int code, const char *reason);
 void sig_cluster_publish(const char *kind, const char *id, json_t *j);
 /* Subscribe to kind's subject for id. ready_gen != 0: when the
  * subscription is active (vc_nats_sub_ready), id's hub gets H_SUB_READY
- * with generation = ready_gen. NULL with NATS off. */
+ * (a user) or H_SERVER_READY with generation = ready_gen. NULL with NATS
+ * off. */
 vc_nats_sub_t *sig_cluster_sub(const char *kind, const char *id, uint64_t ready_gen);
 
 #endif
