@@ -112,7 +112,7 @@ struct lobby {
 };
 
 /* Room actor messages. */
-enum { R_NATS, R_SETTLE, R_DEPART, R_COUNT };
+enum { R_NATS, R_READY, R_SETTLE, R_DEPART, R_COUNT };
 typedef struct room_nats_msg {
 	vc_msg_t msg;
 	vc_shared_t *payload;

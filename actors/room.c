@@ -21,7 +21,8 @@
  *                or sessions that never became active
  *
  * "Settled": a room that opens on a node with NATS asks the other nodes for
- * their members (sync) and waits LOBBY_SETTLE for answers before it tells a
+ * their members (sync), once its subscription is active (R_READY: their
+ * answers would pass it by before), and waits LOBBY_SETTLE for answers before it tells a
  * joiner who is there and whether the meeting has started. Answers that
  * come later still add members (and tell the joiners). Until it is
  * welcomed a session gets nothing of the room (media, system packets):
@@ -130,6 +131,15 @@ static void on_nats(const char *subject, const void *data, size_t len, void *arg
 	m->payload = vc_shared_copy(data, len);
 	vc_ws_frame(m->payload); /* before it is shared */
 	vc_actor_send(&r->actor, &m->msg);
+}
+
+/* nats-pub (or room_open, NATS down): the subscription is active. It runs
+ * before on_sub_closed, so the subscription's reference still holds r. */
+static void on_sub_ready(void *arg)
+{
+	room_t *r = arg;
+
+	vc_actor_send(&r->actor, vc_msg_new(sizeof(vc_msg_t), R_READY));
 }
 
 /* The subscription is gone: no callback holds the room any more. */
@@ -343,11 +353,25 @@ static int on_settle(vc_actor_t *self, vc_msg_t *m)
 	return VC_MSG_DONE;
 }
 
+/* The room's subscription is active: ask the other nodes, then settle. */
+static int on_ready(vc_actor_t *self, vc_msg_t *m)
+{
+	room_t *r = self->state;
+
+	if (r->closing || r->settled || vc_timer_active(&r->settle_timer))
+		return VC_MSG_DONE;
+	lobby_ctl_publish(r, json_pack("{s:s}", "op", "sync"));
+	vc_timer_start(&r->settle_timer, &r->actor, vc_msg_new(sizeof(vc_msg_t), R_SETTLE),
+	               LOBBY_SETTLE);
+	return VC_MSG_DONE;
+}
+
 static int on_depart(vc_actor_t *self, vc_msg_t *m);
 static int on_nats_msg(vc_actor_t *self, vc_msg_t *m);
 
 static const vc_handler_fn room_handlers[R_COUNT] = {
 	[R_NATS] = on_nats_msg,
+	[R_READY] = on_ready,
 	[R_SETTLE] = on_settle,
 	[R_DEPART] = on_depart,
 };
@@ -387,11 +411,8 @@ room_t *room_open(lobby_t *l, const char *room_id)
 	snprintf(r->subject_prefix, sizeof(r->subject_prefix), "room.%s.", room_id);
 	snprintf(subject, sizeof(subject), "room.%s.*", room_id);
 	vc_actor_ref(&r->actor); /* the subscription's, until on_sub_closed */
-	r->sub = vc_nats_sub(subject, on_nats, r, on_sub_closed);
-	lobby_ctl_publish(r, json_pack("{s:s}", "op", "sync"));
-	vc_timer_start(&r->settle_timer, &r->actor, vc_msg_new(sizeof(vc_msg_t), R_SETTLE),
-	               LOBBY_SETTLE);
-	return r;
+	r->sub = vc_nats_sub_ready(subject, on_nats, r, on_sub_closed, on_sub_ready);
+	return r; /* on_ready asks the others */
 }
 
 /* --- joining, activation, leaving ---------------------------------------------- */
