@@ -9,7 +9,8 @@
  * Media-rate parts: publishing to a stalled (SIGSTOPped) server never holds
  * up the caller, the queue's bound drops and counts; a payload over the
  * server's max_payload is refused and counted; subscriptions made and ended
- * at run time from any thread, in order with publishes, closed() once.
+ * at run time from any thread, in order with publishes, closed() once;
+ * ready() once a subscription is active, before closed().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -727,6 +728,88 @@ static void test_sub_before_publish(void **state)
 	assert_int_equal(atomic_load(&r.closed), ROUNDS);
 }
 
+/* vc_nats_sub_ready: ready() once per subscription, before closed(), and
+ * from then on a message another connection publishes at once reaches cb.
+ * Each round subscribes, waits for ready, and the test connection then
+ * publishes right away: without the round trip behind ready() the SUB may
+ * not have reached the server yet and the message is lost. With NATS off,
+ * ready() runs inside the call. */
+typedef struct ready_box {
+	_Atomic unsigned ready, got, closed, ready_after_closed;
+} ready_box_t;
+
+static void on_ready_msg(const char *subject, const void *data, size_t len, void *arg)
+{
+	atomic_fetch_add(&((ready_box_t *)arg)->got, 1);
+}
+
+static void on_ready_closed(void *arg)
+{
+	atomic_fetch_add(&((ready_box_t *)arg)->closed, 1);
+}
+
+static void on_ready(void *arg)
+{
+	ready_box_t *b = arg;
+
+	if (atomic_load(&b->closed) > 0)
+		atomic_fetch_add(&b->ready_after_closed, 1);
+	atomic_fetch_add(&b->ready, 1);
+}
+
+static void test_sub_ready(void **state)
+{
+	enum { ROUNDS = 50 };
+	const char *url = vct_env("VCT_NATS_URL");
+	ready_box_t b[ROUNDS], off = { 0 };
+	vc_nats_sub_t *subs[ROUNDS], *h;
+	char err[512];
+
+	memset(b, 0, sizeof(b));
+	h = vc_nats_sub_ready("vct.rdy.off", on_ready_msg, &off, on_ready_closed, on_ready);
+	assert_int_equal(atomic_load(&off.ready), 1); /* disabled: at once */
+	vc_nats_unsub(h);
+	assert_int_equal(atomic_load(&off.closed), 1);
+
+	if (vc_nats_start(url, 0, err, sizeof(err)) != 0)
+		fail_msg("vc_nats_start(%s): %s", url, err);
+	assert_true(wait_connected(true, 10000));
+	peer_open(url, NULL, NULL);
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		char subject[32];
+		uint64_t end = vct_now_ms() + 10000;
+
+		snprintf(subject, sizeof(subject), "vct.rdy.%u", i);
+		subs[i] =
+		        vc_nats_sub_ready(subject, on_ready_msg, &b[i], on_ready_closed, on_ready);
+		while (atomic_load(&b[i].ready) == 0 && vct_now_ms() < end)
+			vct_sleep_ms(1);
+		if (atomic_load(&b[i].ready) != 1)
+			fail_msg("round %u: ready() ran %u times within 10 s, expected once", i,
+			         atomic_load(&b[i].ready));
+		assert_int_equal(natsConnection_PublishString(t.peer, subject, "0 0"), NATS_OK);
+		assert_int_equal(natsConnection_FlushTimeout(t.peer, 5000), NATS_OK);
+	}
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		uint64_t end = vct_now_ms() + 10000;
+
+		while (atomic_load(&b[i].got) == 0 && vct_now_ms() < end)
+			vct_sleep_ms(5);
+		if (atomic_load(&b[i].got) != 1)
+			fail_msg("round %u: %u messages published right after ready() arrived "
+			         "within 10 s, expected 1 (ready before the server had the SUB?)",
+			         i, atomic_load(&b[i].got));
+		vc_nats_unsub(subs[i]);
+	}
+	if (!vc_nats_wait_closed(5000))
+		fail_msg("closed() did not run for every subscription within 5 s");
+	for (unsigned i = 0; i < ROUNDS; i++) {
+		assert_int_equal(atomic_load(&b[i].ready), 1);
+		assert_int_equal(atomic_load(&b[i].closed), 1);
+		assert_int_equal(atomic_load(&b[i].ready_after_closed), 0);
+	}
+}
+
 /* --- max_payload ------------------------------------------------------------ */
 
 typedef struct sizes {
@@ -774,7 +857,8 @@ static void test_max_payload(void **state)
 	assert_int_equal(max, 8388608);
 	wait_log("(max_payload 8388608 bytes)", 1);
 	peer_open(url, NULL, NULL);
-	assert_int_equal(natsConnection_Subscribe(&t.peer_sub, t.peer, "vct.big", on_peer_size, &got),
+	assert_int_equal(natsConnection_Subscribe(&t.peer_sub, t.peer, "vct.big", on_peer_size,
+	                                          &got),
 	                 NATS_OK);
 	assert_int_equal(natsConnection_FlushTimeout(t.peer, 5000), NATS_OK);
 
@@ -974,12 +1058,11 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_disabled),          T(test_bad_urls),
-		T(test_good_urls),         T(test_delivery),
-		T(test_server_down),       T(test_sub_unsub),
-		T(test_sub_before_publish), T(test_max_payload),
-		T(test_stalled_server),    V(test_vcd_connected),
-		V(test_vcd_unreachable),   V(test_vcd_bad_url),
+		T(test_disabled),           T(test_bad_urls),      T(test_good_urls),
+		T(test_delivery),           T(test_server_down),   T(test_sub_unsub),
+		T(test_sub_before_publish), T(test_sub_ready),     T(test_max_payload),
+		T(test_stalled_server),     V(test_vcd_connected), V(test_vcd_unreachable),
+		V(test_vcd_bad_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
