@@ -111,20 +111,21 @@ vc_shared_t *sig_frame(enum vc_sig_type type, const json_t *body)
 	return s;
 }
 
-static void send_frame(sig_session_t *s, vc_shared_t *f)
+/* False when the connection is gone or closing (its queue is full). */
+static bool send_frame(sig_session_t *s, vc_shared_t *f)
 {
-	if (s->ws != NULL)
-		vc_ws_send(s->ws, f, VC_WS_RELIABLE);
+	return s->ws != NULL && vc_ws_send(s->ws, f, VC_WS_RELIABLE);
 }
 
-/* Send type with body (stolen). */
-static void reply(sig_session_t *s, enum vc_sig_type type, json_t *body)
+/* Send type with body (stolen); false as send_frame. */
+static bool reply(sig_session_t *s, enum vc_sig_type type, json_t *body)
 {
 	vc_shared_t *f = sig_frame(type, body);
+	bool sent = send_frame(s, f);
 
-	send_frame(s, f);
 	vc_shared_unref(f);
 	json_decref(body);
+	return sent;
 }
 
 static void refuse(sig_session_t *s, enum vc_signal_refusal why, const char *code,
@@ -367,17 +368,21 @@ static void catchup_done(sig_session_t *s, vc_pg_result_t *r)
 			      json_pack("{s:I,s:I}", "syncSeq", (json_int_t)last, "oldestSeq",
 			                (json_int_t)oldest));
 		} else {
+			/* Until the queue overflows (4001): the rest would be
+			 * parsed and encoded for nobody, on this worker's loop. */
 			for (int i = 0; i < rows; i++) {
 				if (PQgetisnull(r->res, i, 2))
 					continue;
 				json_t *payload =
 				        json_loads(PQgetvalue(r->res, i, 4), JSON_DECODE_ANY, NULL);
-				reply(s, VC_SIG_ACCOUNT_SYNC,
-				      json_pack("{s:s,s:s,s:o,s:I}", "fromUserId", s->user_id,
-				                "clientInstanceId", PQgetvalue(r->res, i, 3),
-				                "payload", payload ? payload : json_null(), "seq",
-				                (json_int_t)strtoll(PQgetvalue(r->res, i, 2), NULL,
-				                                    10)));
+				if (!reply(s, VC_SIG_ACCOUNT_SYNC,
+				           json_pack("{s:s,s:s,s:o,s:I}", "fromUserId", s->user_id,
+				                     "clientInstanceId", PQgetvalue(r->res, i, 3),
+				                     "payload", payload ? payload : json_null(),
+				                     "seq",
+				                     (json_int_t)strtoll(PQgetvalue(r->res, i, 2),
+				                                         NULL, 10))))
+					break;
 			}
 		}
 	}
