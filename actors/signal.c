@@ -339,6 +339,17 @@ static void attached(sig_session_t *s, uint64_t sync_seq)
 
 static void held_flush(sig_session_t *s);
 
+/* A payload as PostgreSQL gives it back. jsonb writes numbers without an
+ * exponent, so a real the client sent as 1e20 (which vcd stored as
+ * 1e+20) comes back as an integer too big for jansson: then every number is
+ * read as a real, rather than the whole payload becoming null. */
+static json_t *stored_payload(const char *text)
+{
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+
+	return j != NULL ? j : json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+}
+
 /* The log since lastSyncSeq (and the user's last seq, and the voice owner). */
 static void catchup_done(sig_session_t *s, vc_pg_result_t *r)
 {
@@ -373,8 +384,7 @@ static void catchup_done(sig_session_t *s, vc_pg_result_t *r)
 			for (int i = 0; i < rows; i++) {
 				if (PQgetisnull(r->res, i, 2))
 					continue;
-				json_t *payload =
-				        json_loads(PQgetvalue(r->res, i, 4), JSON_DECODE_ANY, NULL);
+				json_t *payload = stored_payload(PQgetvalue(r->res, i, 4));
 				if (!reply(s, VC_SIG_ACCOUNT_SYNC,
 				           json_pack("{s:s,s:s,s:o,s:I}", "fromUserId", s->user_id,
 				                     "clientInstanceId", PQgetvalue(r->res, i, 3),

@@ -40,6 +40,7 @@
  *                account_sync_reset when the missed ones were pruned; a
  *                catch-up over ws_send_buffer_max closes 4001 after a
  *                prefix and resumes from the last seq, no gap, no repeat;
+ *                numbers that jsonb rewrites (1e20) come back as numbers;
  *                account_sync_peer_online when a device identifies
  *   revocation   logout, vcctl sessions revoke and vcctl users disable close
  *                the sockets of the session (of the user) with 4504, and no
@@ -1558,6 +1559,50 @@ static void test_catch_up_too_old(void **state)
 }
 
 /*
+ * Numbers in a caught-up payload: PostgreSQL's jsonb gives 1e20 back as
+ * 100000000000000000000, too big for a JSON integer in vcd; the payload must
+ * still arrive with the same numbers (as a live device got them), not null.
+ */
+static void test_catch_up_numbers(void **state)
+{
+	static const char payload[] = "{\"big\":1e20,\"n\":7,\"half\":0.5,\"neg\":-2.5e300}";
+	static const struct {
+		const char *key;
+		double value;
+	} want[] = { { "big", 1e20 }, { "n", 7 }, { "half", 0.5 }, { "neg", -2.5e300 } };
+	vcs_user_t a;
+	vcs_t *s, *live, *d;
+	const json_t *got[2];
+	long long seq;
+
+	vcs_register(vcd, &a, "cna");
+	s = vcs_open(vcd, &a, "cn-s", "a/sender");
+	live = vcs_open(vcd, &a, "cn-l", "a/live");
+	seq = sync_send(s, payload);
+	d = vcs_open_x(vcd, &a,
+	               &(vcs_ident_t){ .cid = "cn-d", .has_last = true, .last_sync_seq = seq - 1 },
+	               "a/caught up");
+	got[0] = json_object_get(vcs_msg(live, vcs_take(live, "the live account_sync",
+	                                                "account_sync", "{\"seq\":%lld}", seq)),
+	                         "payload");
+	got[1] = json_object_get(vcs_msg(d, vcs_take(d, "the missed account_sync", "account_sync",
+	                                             "{\"seq\":%lld}", seq)),
+	                         "payload");
+	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		for (unsigned w = 0; w < 2; w++) {
+			const json_t *v = json_object_get(got[w], want[k].key);
+			if (!json_is_number(v) || json_number_value(v) != want[k].value) {
+				vcs_dump(w == 0 ? live : d);
+				fail_msg("%s: payload.%s of the account_sync is not %g (sent %s)",
+				         w == 0 ? "a/live" : "a/caught up", want[k].key,
+				         want[k].value, payload);
+			}
+		}
+	vcs_close_all();
+	vct_pass();
+}
+
+/*
  * A catch-up larger than ws_send_buffer_max: vcd queues it all at once, so the
  * connection closes with 4001 after a prefix; the device comes back with the
  * last seq it got and has the rest, in order, without a gap or a repeat, over
@@ -1598,7 +1643,8 @@ static void test_catch_up_overflow(void **state)
 			fail_msg("the catch-up of %d account_syncs took more than %d rounds",
 			         OVERFLOW_SYNCS, OVERFLOW_SYNCS);
 		d = vcs_open_x(v, &a,
-		               &(vcs_ident_t){ .cid = "ov-d", .has_last = true, .last_sync_seq = last },
+		               &(vcs_ident_t){
+		                       .cid = "ov-d", .has_last = true, .last_sync_seq = last },
 		               name);
 		if (d->sync_seq != seqs[OVERFLOW_SYNCS - 1])
 			fail_msg("%s: identified.syncSeq %lld, expected %lld", name, d->sync_seq,
@@ -1613,15 +1659,18 @@ static void test_catch_up_overflow(void **state)
 			if (strcmp(vcs_type(d, i), "account_sync") != 0 ||
 			    vcs_int(d, i, "seq") != seqs[next]) {
 				vcs_dump(d);
-				fail_msg("%s: message #%u is %s; expected the account_sync seq %lld "
-				         "(%u of %d), in order",
-				         name, i, vcs_type(d, i), seqs[next], next + 1, OVERFLOW_SYNCS);
+				fail_msg(
+				        "%s: message #%u is %s; expected the account_sync seq %lld "
+				        "(%u of %d), in order",
+				        name, i, vcs_type(d, i), seqs[next], next + 1,
+				        OVERFLOW_SYNCS);
 			}
 			d->taken[i] = true;
 			last = seqs[next++];
 		}
 		if (next == before)
-			fail_msg("%s: no account_sync of the catch-up arrived before the close", name);
+			fail_msg("%s: no account_sync of the catch-up arrived before the close",
+			         name);
 		if (next < OVERFLOW_SYNCS) {
 			vcs_expect_close(d, 4001, VCS_MS, "the queue over ws_send_buffer_max");
 			vcs_free(d);
@@ -2045,6 +2094,7 @@ int main(void)
 		T(test_catch_up),
 		T(test_catch_up_too_old),
 		T(test_catch_up_overflow),
+		T(test_catch_up_numbers),
 		T(test_revocation),
 		T(test_rate_limit),
 		T(test_limits),
