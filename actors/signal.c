@@ -116,20 +116,21 @@ vc_shared_t *sig_frame(enum vc_sig_type type, const json_t *body)
 	return s;
 }
 
-static void send_frame(sig_session_t *s, vc_shared_t *f)
+/* False when the connection is gone or closing (its queue is full). */
+static bool send_frame(sig_session_t *s, vc_shared_t *f)
 {
-	if (s->ws != NULL)
-		vc_ws_send(s->ws, f, VC_WS_RELIABLE);
+	return s->ws != NULL && vc_ws_send(s->ws, f, VC_WS_RELIABLE);
 }
 
-/* Send type with body (stolen). */
-static void reply(sig_session_t *s, enum vc_sig_type type, json_t *body)
+/* Send type with body (stolen); false as send_frame. */
+static bool reply(sig_session_t *s, enum vc_sig_type type, json_t *body)
 {
 	vc_shared_t *f = sig_frame(type, body);
+	bool sent = send_frame(s, f);
 
-	send_frame(s, f);
 	vc_shared_unref(f);
 	json_decref(body);
+	return sent;
 }
 
 static void refuse(sig_session_t *s, enum vc_signal_refusal why, const char *code,
@@ -343,6 +344,17 @@ static void attached(sig_session_t *s, uint64_t sync_seq)
 
 static void held_flush(sig_session_t *s);
 
+/* A payload as PostgreSQL gives it back. jsonb writes numbers without an
+ * exponent, so a real the client sent as 1e20 (which vcd stored as
+ * 1e+20) comes back as an integer too big for jansson: then every number is
+ * read as a real, rather than the whole payload becoming null. */
+static json_t *stored_payload(const char *text)
+{
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+
+	return j != NULL ? j : json_loads(text, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, NULL);
+}
+
 /* The log since lastSyncSeq (and the user's last seq, and the voice owner). */
 static void catchup_done(sig_session_t *s, vc_pg_result_t *r)
 {
@@ -372,17 +384,20 @@ static void catchup_done(sig_session_t *s, vc_pg_result_t *r)
 			      json_pack("{s:I,s:I}", "syncSeq", (json_int_t)last, "oldestSeq",
 			                (json_int_t)oldest));
 		} else {
+			/* Until the queue overflows (4001): the rest would be
+			 * parsed and encoded for nobody, on this worker's loop. */
 			for (int i = 0; i < rows; i++) {
 				if (PQgetisnull(r->res, i, 2))
 					continue;
-				json_t *payload =
-				        json_loads(PQgetvalue(r->res, i, 4), JSON_DECODE_ANY, NULL);
-				reply(s, VC_SIG_ACCOUNT_SYNC,
-				      json_pack("{s:s,s:s,s:o,s:I}", "fromUserId", s->user_id,
-				                "clientInstanceId", PQgetvalue(r->res, i, 3),
-				                "payload", payload ? payload : json_null(), "seq",
-				                (json_int_t)strtoll(PQgetvalue(r->res, i, 2), NULL,
-				                                    10)));
+				json_t *payload = stored_payload(PQgetvalue(r->res, i, 4));
+				if (!reply(s, VC_SIG_ACCOUNT_SYNC,
+				           json_pack("{s:s,s:s,s:o,s:I}", "fromUserId", s->user_id,
+				                     "clientInstanceId", PQgetvalue(r->res, i, 3),
+				                     "payload", payload ? payload : json_null(),
+				                     "seq",
+				                     (json_int_t)strtoll(PQgetvalue(r->res, i, 2),
+				                                         NULL, 10))))
+					break;
 			}
 		}
 	}

@@ -8,6 +8,7 @@
  * media relay does with every message.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	       code == VC_WS_TOO_BIG);
 	if (vc_packet_wrapper_decode(data, size, &v)) {
 		assert(v.user_id.len <= size && v.data.len <= size);
-		(void)vc_media_packet_type(v.data.p, v.data.len, &media_type);
-		(void)vc_meeting_packet_decode(v.data.p, v.data.len, &m);
+		/* Only that they return (a cast to void does not quiet gcc). */
+		bool ok = vc_media_packet_type(v.data.p, v.data.len, &media_type);
+		ok = vc_meeting_packet_decode(v.data.p, v.data.len, &m) || ok;
+		(void)ok;
 	}
 	return 0;
 }

@@ -37,7 +37,10 @@
  *                never to the sending socket; seq per user, rising,
  *                persisted in account_sync_log; catch-up of 1,000 missed
  *                messages in order before a live one (not duplicated);
- *                account_sync_reset when the missed ones were pruned;
+ *                account_sync_reset when the missed ones were pruned; a
+ *                catch-up over ws_send_buffer_max closes 4001 after a
+ *                prefix and resumes from the last seq, no gap, no repeat;
+ *                numbers that jsonb rewrites (1e20) come back as numbers;
  *                account_sync_peer_online when a device identifies
  *   revocation   logout, vcctl sessions revoke and vcctl users disable close
  *                the sockets of the session (of the user) with 4504, and no
@@ -1555,6 +1558,143 @@ static void test_catch_up_too_old(void **state)
 	vct_pass();
 }
 
+/*
+ * Numbers in a caught-up payload: PostgreSQL's jsonb gives 1e20 back as
+ * 100000000000000000000, too big for a JSON integer in vcd; the payload must
+ * still arrive with the same numbers (as a live device got them), not null.
+ */
+static void test_catch_up_numbers(void **state)
+{
+	static const char payload[] = "{\"big\":1e20,\"n\":7,\"half\":0.5,\"neg\":-2.5e300}";
+	static const struct {
+		const char *key;
+		double value;
+	} want[] = { { "big", 1e20 }, { "n", 7 }, { "half", 0.5 }, { "neg", -2.5e300 } };
+	vcs_user_t a;
+	vcs_t *s, *live, *d;
+	const json_t *got[2];
+	long long seq;
+
+	vcs_register(vcd, &a, "cna");
+	s = vcs_open(vcd, &a, "cn-s", "a/sender");
+	live = vcs_open(vcd, &a, "cn-l", "a/live");
+	seq = sync_send(s, payload);
+	d = vcs_open_x(vcd, &a,
+	               &(vcs_ident_t){ .cid = "cn-d", .has_last = true, .last_sync_seq = seq - 1 },
+	               "a/caught up");
+	got[0] = json_object_get(vcs_msg(live, vcs_take(live, "the live account_sync",
+	                                                "account_sync", "{\"seq\":%lld}", seq)),
+	                         "payload");
+	got[1] = json_object_get(vcs_msg(d, vcs_take(d, "the missed account_sync", "account_sync",
+	                                             "{\"seq\":%lld}", seq)),
+	                         "payload");
+	for (unsigned k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		for (unsigned w = 0; w < 2; w++) {
+			const json_t *v = json_object_get(got[w], want[k].key);
+			if (!json_is_number(v) || json_number_value(v) != want[k].value) {
+				vcs_dump(w == 0 ? live : d);
+				fail_msg("%s: payload.%s of the account_sync is not %g (sent %s)",
+				         w == 0 ? "a/live" : "a/caught up", want[k].key,
+				         want[k].value, payload);
+			}
+		}
+	vcs_close_all();
+	vct_pass();
+}
+
+/*
+ * A catch-up larger than ws_send_buffer_max: vcd queues it all at once, so the
+ * connection closes with 4001 after a prefix; the device comes back with the
+ * last seq it got and has the rest, in order, without a gap or a repeat, over
+ * as many rounds as it takes (vcd stops encoding the rows nobody will get).
+ */
+#define OVERFLOW_SYNCS 40
+#define OVERFLOW_PAD 8000 /* bytes per payload: 40 of them are five times the queue */
+
+static void test_catch_up_overflow(void **state)
+{
+	char *c1 = VCS_CONF("ws_send_buffer_max", "64k", "65536");
+	char *c2 = VCS_CONF("signal_rate", "100000");
+	char *c3 = VCS_CONF("signal_burst", "100000");
+	char *conf = vct_strf("%s%s%s%s", MAIN_CONF, c1, c2, c3);
+	vct_vcd_t *v = vct_vcd_start("sig_overflow", db_url, conf);
+	char *pad = malloc(OVERFLOW_PAD + 1), *payload;
+	long long seqs[OVERFLOW_SYNCS], first, last;
+	unsigned next = 0, rounds = 0;
+	vcs_user_t a;
+	vcs_t *s, *d;
+
+	memset(pad, 'x', OVERFLOW_PAD);
+	pad[OVERFLOW_PAD] = '\0';
+	vcs_register(v, &a, "ova");
+	s = vcs_open(v, &a, "ov-s", "a/sender");
+	first = sync_send(s, "{\"k\":-1}");
+	for (unsigned k = 0; k < OVERFLOW_SYNCS; k++) {
+		payload = vct_strf("{\"k\":%u,\"pad\":\"%s\"}", k, pad);
+		seqs[k] = sync_send(s, payload);
+		free(payload);
+	}
+	last = first;
+	while (next < OVERFLOW_SYNCS) {
+		unsigned before = next, i;
+		char *name = vct_strf("a/device round %u", ++rounds);
+
+		if (rounds > OVERFLOW_SYNCS)
+			fail_msg("the catch-up of %d account_syncs took more than %d rounds",
+			         OVERFLOW_SYNCS, OVERFLOW_SYNCS);
+		d = vcs_open_x(v, &a,
+		               &(vcs_ident_t){
+		                       .cid = "ov-d", .has_last = true, .last_sync_seq = last },
+		               name);
+		if (d->sync_seq != seqs[OVERFLOW_SYNCS - 1])
+			fail_msg("%s: identified.syncSeq %lld, expected %lld", name, d->sync_seq,
+			         seqs[OVERFLOW_SYNCS - 1]);
+		for (i = 1; next < OVERFLOW_SYNCS; i++) {
+			uint64_t deadline = vct_now_ms() + VCS_MS;
+			while (vcs_n(d) <= i && !d->ws->close_seen && !d->ws->eof &&
+			       vct_now_ms() < deadline)
+				vcs_pump(d, 50);
+			if (vcs_n(d) <= i)
+				break;
+			if (strcmp(vcs_type(d, i), "account_sync") != 0 ||
+			    vcs_int(d, i, "seq") != seqs[next]) {
+				vcs_dump(d);
+				fail_msg(
+				        "%s: message #%u is %s; expected the account_sync seq %lld "
+				        "(%u of %d), in order",
+				        name, i, vcs_type(d, i), seqs[next], next + 1,
+				        OVERFLOW_SYNCS);
+			}
+			d->taken[i] = true;
+			last = seqs[next++];
+		}
+		if (next == before)
+			fail_msg("%s: no account_sync of the catch-up arrived before the close",
+			         name);
+		if (next < OVERFLOW_SYNCS) {
+			vcs_expect_close(d, 4001, VCS_MS, "the queue over ws_send_buffer_max");
+			vcs_free(d);
+		} else {
+			vcs_expect_none(d, 0, vcs_n(d), "a reset in a catch-up of kept rows",
+			                "account_sync_reset", NULL);
+			vcs_sync(d);
+			vcs_close(d);
+		}
+		free(name);
+	}
+	if (rounds < 2)
+		fail_msg("the catch-up came in one round: ws_send_buffer_max did not overflow");
+	vcs_sync(s);
+	vcs_close_all();
+	vct_vcd_stop_ok(v);
+	free(pad);
+	free(conf);
+	free(c1);
+	free(c2);
+	free(c3);
+	vct_pass();
+}
+
 /* --- revocation ---------------------------------------------------------------------------- */
 
 static void test_revocation(void **state)
@@ -1953,6 +2093,8 @@ int main(void)
 		T(test_peer_online),
 		T(test_catch_up),
 		T(test_catch_up_too_old),
+		T(test_catch_up_overflow),
+		T(test_catch_up_numbers),
 		T(test_revocation),
 		T(test_rate_limit),
 		T(test_limits),
