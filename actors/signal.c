@@ -753,10 +753,20 @@ static bool rate_ok(sig_session_t *s)
 
 /* --- the socket --------------------------------------------------------------------------- */
 
+/* Over signal_max_message: the WebSocket layer read it without keeping it. */
+static void on_text_too_big(vc_ws_t *ws, void *user)
+{
+	sig_session_t *s = user;
+
+	vc_ws_set_text_max(ws, vc_config_get()->signal_max_message); /* after a reload */
+	refuse(s, VC_SIG_REFUSED_SIZE, "too_big", "message over signal_max_message", NULL);
+}
+
 static void on_text(vc_ws_t *ws, void *user, vc_shared_t *msg)
 {
 	sig_session_t *s = user;
 
+	vc_ws_set_text_max(ws, vc_config_get()->signal_max_message); /* after a reload */
 	if (msg->len > vc_config_get()->signal_max_message) {
 		vc_shared_unref(msg);
 		refuse(s, VC_SIG_REFUSED_SIZE, "too_big", "message over signal_max_message", NULL);
@@ -795,6 +805,7 @@ static void on_open(vc_ws_t *ws, void *user)
 	sig_session_t *s = user;
 
 	s->ws = ws;
+	vc_ws_set_text_max(ws, vc_config_get()->signal_max_message);
 	vc_actor_init(&s->actor, s->actor.beh, vc_worker_self(), s);
 	atomic_fetch_add(&n_connections, 1);
 	s->refill_at = (double)vc_now_ms() / 1000.0;
@@ -819,6 +830,7 @@ static const vc_ws_ops_t ws_ops = {
 	.on_open = on_open,
 	.on_message = on_binary,
 	.on_text = on_text,
+	.on_text_too_big = on_text_too_big,
 	.on_close = on_close,
 };
 

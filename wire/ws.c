@@ -517,6 +517,11 @@ static void start_close(vc_ws_t *c, int code, const char *reason)
 	watch(c, read_events(c) | (c->want_write ? EV_WRITE : 0));
 }
 
+void vc_ws_set_text_max(vc_ws_t *c, size_t max)
+{
+	c->rx.keep_max = max;
+}
+
 void vc_ws_close(vc_ws_t *c, int code, const char *reason)
 {
 	c->user = NULL;
@@ -612,6 +617,11 @@ static void sock_message(void *arg, vc_shared_t *msg, bool text)
 	VC_STAT_ADD(c->srv->messages_in, 1);
 	if (c->user == NULL || c->state != WS_OPEN) {
 		vc_shared_unref(msg);
+		return;
+	}
+	if (msg == NULL) { /* text over the owner's limit, dropped */
+		if (c->ops->on_text_too_big != NULL)
+			c->ops->on_text_too_big(c, c->user);
 		return;
 	}
 	if (text)
@@ -725,7 +735,8 @@ int vc_ws__fuzz_read(const uint8_t *data, size_t len, size_t max_message)
 {
 	static ws_pool_t pool;
 	fuzz_src_t src = { .p = data, .left = len };
-	ws_rx_t rx = { 0 };
+	/* Text kept up to half the limit: both the kept and the dropped path. */
+	ws_rx_t rx = { .keep_text = true, .keep_max = max_message / 2 };
 	const ws_rx_sink_t sink = {
 		.recv = fuzz_recv, .message = fuzz_message, .control = fuzz_control, .arg = &src
 	};

@@ -81,6 +81,10 @@ typedef struct vc_ws_ops {
 	/* A complete text message, valid UTF-8, as on_message; NULL: text
 	 * messages are checked and dropped. */
 	void (*on_text)(vc_ws_t *ws, void *user, vc_shared_t *msg);
+	/* A text message over vc_ws_set_text_max's limit (and within
+	 * ws_max_message): read and dropped as it came, never buffered. NULL:
+	 * dropped silently. */
+	void (*on_text_too_big)(vc_ws_t *ws, void *user);
 	/* The connection ended by no call of the owner's (see above). */
 	void (*on_close)(vc_ws_t *ws, void *user, int code);
 } vc_ws_ops_t;
@@ -96,6 +100,11 @@ int vc_ws_check(vc_http_req_t *req, const char **why);
 bool vc_ws_accept(vc_http_req_t *req, vc_worker_t *home, const vc_ws_ops_t *ops, void *user);
 
 /* The rest run on the connection's home worker. */
+
+/* Keep text messages of at most max bytes (0: up to ws_max_message);
+ * longer ones go to on_text_too_big instead, without being buffered. For
+ * the next message on. */
+void vc_ws_set_text_max(vc_ws_t *ws, size_t max);
 
 /* Write msg's binary frame header into its headroom (once; later calls do
  * nothing). vc_ws_send does it on first use; a payload that other threads

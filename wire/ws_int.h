@@ -60,13 +60,16 @@ typedef struct ws_rx {
 	uint8_t u_need;     /* UTF-8 of a text message: continuation bytes expected */
 	uint8_t u_lo, u_hi; /* and the range the next one must be in */
 	bool keep_text;     /* deliver text messages (else checked and dropped) */
+	bool m_oversize;    /* this text message went over keep_max: dropped as it comes */
+	size_t keep_max;    /* text kept up to this many bytes (0: up to max_message) */
 } ws_rx_t;
 
 /* Where a reader's bytes come from and where its messages go. */
 typedef struct ws_rx_sink {
 	/* Up to len bytes into buf: > 0 bytes, 0 none for now, -1 EOF/error. */
 	ssize_t (*recv)(void *arg, uint8_t *buf, size_t len);
-	/* A complete message, binary or text (the callee owns the reference). */
+	/* A complete message, binary or text (the callee owns the reference);
+	 * NULL for a text message over keep_max, read and dropped. */
 	void (*message)(void *arg, vc_shared_t *msg, bool text);
 	/* A valid control frame (close: code 1005 when it has none). Return
 	 * false to stop reading. */

@@ -190,7 +190,8 @@ static void msg_reserve(ws_rx_t *rx, size_t extra)
 /* Is the message being read kept (binary, or text the owner wants)? */
 static bool keeps(const ws_rx_t *rx)
 {
-	return rx->m_opcode == WS_OP_BINARY || (rx->m_opcode == WS_OP_TEXT && rx->keep_text);
+	return rx->m_opcode == WS_OP_BINARY ||
+	       (rx->m_opcode == WS_OP_TEXT && rx->keep_text && !rx->m_oversize);
 }
 
 /* A new frame's header (in iocb): 0 or a close code. A header announcing a
@@ -214,6 +215,7 @@ static int frame_start(ws_rx_t *rx, const struct wslay_frame_iocb *f, size_t max
 		rx->m_opcode = f->opcode;
 		rx->msg_len = 0;
 		rx->u_need = 0;
+		rx->m_oversize = false;
 		break;
 	case WS_OP_CLOSE:
 	case WS_OP_PING:
@@ -227,6 +229,14 @@ static int frame_start(ws_rx_t *rx, const struct wslay_frame_iocb *f, size_t max
 	if (f->opcode <= WS_OP_BINARY && f->payload_length > max_message - rx->msg_len)
 		return VC_WS_TOO_BIG; /* refused from the header (wslay shows it with a first byte)
 		                       */
+	/* Text over the owner's limit is read on, kept no more, and told
+	 * (NULL) at its end: the owner answers it, nothing is buffered. */
+	if (f->opcode <= WS_OP_BINARY && rx->m_opcode == WS_OP_TEXT && keeps(rx) &&
+	    rx->keep_max != 0 && f->payload_length > rx->keep_max - rx->msg_len) {
+		vc_shared_unref(rx->msg);
+		rx->msg = NULL;
+		rx->m_oversize = true;
+	}
 	if (keeps(rx) && f->opcode <= WS_OP_BINARY)
 		msg_reserve(rx,
 		            f->payload_length < MSG_EAGER ? (size_t)f->payload_length : MSG_EAGER);
@@ -266,6 +276,10 @@ static void message_end(ws_rx_t *rx, const ws_rx_sink_t *sink)
 		vc_shared_trim(m, rx->msg_len);
 		rx->m_opcode = 0;
 		sink->message(sink->arg, m, op == WS_OP_TEXT);
+	} else if (rx->m_oversize) {
+		rx->m_opcode = 0;
+		rx->m_oversize = false;
+		sink->message(sink->arg, NULL, true);
 	}
 	rx->m_opcode = 0; /* text nobody wants is checked and dropped */
 }

@@ -303,6 +303,48 @@ static void test_text_kept(void **state)
 	ws_rx_release(&rx, &pool);
 }
 
+/* Text over keep_max is read on without being kept and told as NULL at its
+ * end, also when only a later fragment crosses the limit; the messages
+ * around it are whole, and a binary message is not limited by it. */
+static void test_text_over_keep_max(void **state)
+{
+	static uint8_t buf[4096];
+	static char big[600];
+	size_t n = 0;
+	feed_t f = { .piece = 7 };
+	ws_rx_t rx = { .keep_text = true, .keep_max = 100 };
+	const ws_rx_sink_t sink = { feed_recv, feed_message, feed_control, &f };
+	int rc;
+
+	memset(big, 'x', sizeof(big));
+	n += frame(buf + n, FIN | WS_OP_TEXT, big, 100); /* at the limit: kept */
+	n += frame(buf + n, FIN | WS_OP_TEXT, big, 500); /* over: dropped */
+	n += frame(buf + n, WS_OP_TEXT, big, 60);        /* 60 + 60: over at the second */
+	n += frame(buf + n, FIN | WS_OP_CONT, big, 60);
+	n += frame(buf + n, FIN | WS_OP_BINARY, big, 600); /* binary: not limited */
+	n += frame(buf + n, FIN | WS_OP_TEXT, "ok", 2);
+	f.p = buf;
+	f.left = n;
+	do
+		rc = ws_rx_run(&rx, &pool, &sink, 1024, 4);
+	while (rc == WS_RX_MORE || (rc == WS_RX_AGAIN && f.left > 0));
+	assert_int_equal(rc, WS_RX_AGAIN);
+	assert_int_equal(f.nmsgs, 5);
+	assert_non_null(f.msgs[0]);
+	assert_int_equal(f.msgs[0]->len, 100);
+	assert_null(f.msgs[1]);
+	assert_true(f.texts[1]);
+	assert_null(f.msgs[2]);
+	assert_non_null(f.msgs[3]);
+	assert_false(f.texts[3]);
+	assert_int_equal(f.msgs[3]->len, 600);
+	assert_non_null(f.msgs[4]);
+	assert_memory_equal(f.msgs[4]->data, "ok", 2);
+	assert_null(rx.msg);
+	free_msgs(&f);
+	ws_rx_release(&rx, &pool);
+}
+
 /* An idle reader holds no wslay context; one mid-frame does. */
 static void test_context_pooled(void **state)
 {
@@ -339,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_context_pooled),
 		cmocka_unit_test(test_text_kept),
+		cmocka_unit_test(test_text_over_keep_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
