@@ -1074,10 +1074,22 @@ void vc_signal_init(void)
 	                           "SELECT count(*) FROM server_members WHERE server_id = $1::uuid"
 	                           " AND user_id IN ($2::uuid, $3::uuid)",
 	                           3);
-	S_SYNC_APPEND =
-	        vc_pg_statement("sig_sync_append",
-	                        "SELECT account_sync_append($1::uuid, $2, $3::jsonb, $4::bigint)",
-	                        4);
+	/* One account_sync: the user's next seq and the new first kept seq
+	 * (last `keep`), the row, and the prune of [previous first, new
+	 * first): one row per append, constant time (sql/008). */
+	S_SYNC_APPEND = vc_pg_statement(
+	        "sig_sync_append",
+	        "WITH q AS (INSERT INTO account_sync_seq AS q (user_id, last_seq)"
+	        " VALUES ($1::uuid, 1) ON CONFLICT (user_id) DO UPDATE SET"
+	        " last_seq = q.last_seq + 1, prev_first = q.first_seq,"
+	        " first_seq = greatest(q.first_seq, q.last_seq + 2 - $4::bigint)"
+	        " RETURNING last_seq, prev_first, first_seq),"
+	        " l AS (INSERT INTO account_sync_log (user_id, seq, client_instance_id, payload)"
+	        " SELECT $1::uuid, last_seq, $2, $3::jsonb FROM q),"
+	        " d AS (DELETE FROM account_sync_log WHERE user_id = $1::uuid"
+	        " AND seq >= (SELECT prev_first FROM q) AND seq < (SELECT first_seq FROM q))"
+	        " SELECT last_seq FROM q",
+	        4);
 	/* The old owner is locked and read as the INSERT's source, before the
 	 * upsert: read only in RETURNING, the FOR UPDATE scan would run after
 	 * the update and skip the row this very command changed (null). */
