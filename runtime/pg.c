@@ -859,6 +859,12 @@ static pg_query_t *batch_take(pg_pool_t *p)
 	return item;
 }
 
+/* The queue's length for /metrics (read by other threads). */
+static void pool_count_queued(pg_pool_t *p)
+{
+	atomic_store_explicit(&p->stats.queued, p->queue.len, memory_order_relaxed);
+}
+
 static void pool_dispatch(pg_pool_t *p)
 {
 	pg_conn_t *c;
@@ -870,6 +876,7 @@ static void pool_dispatch(pg_pool_t *p)
 		else
 			conn_send(c, qlist_pop(&p->queue));
 	}
+	pool_count_queued(p);
 }
 
 static void pool_dispatch_cb(vc_flush_t *f)
@@ -898,6 +905,7 @@ static void query_enqueue(pg_query_t *q, vc_actor_t *reply_to, uint32_t reply_ty
 		return;
 	}
 	qlist_push(&p->queue, q);
+	pool_count_queued(p);
 	if (vc_config_get()->db_group_commit)
 		vc_worker_want_flush(w, &p->dispatch); /* with what this turn adds */
 	else
@@ -1075,6 +1083,7 @@ static void stats_add(vc_pg_stats_t *out, vc_pg_stats_t *in)
 	ADD(group_commits);
 	ADD(group_committed);
 	ADD(group_commit_failures);
+	ADD(queued);
 #undef ADD
 }
 
