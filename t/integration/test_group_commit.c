@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,6 +575,140 @@ static void test_refused_leave_fails_alone(void **state)
 	vct_pass();
 }
 
+/* --- kill -9 during a burst of joins ------------------------------------------ */
+
+#define BURST 16         /* joins per round, all sent at once */
+#define BURST_ROUNDS 200 /* at most; the kill ends it long before */
+#define KILL_AFTER 40    /* answered joins before the kill */
+#define KILL_WAIT_MS 30000
+
+typedef struct burst {
+	pthread_t th;
+	atomic_uint answered; /* 200s so far */
+	atomic_bool stop;
+	atomic_uint rounds; /* done */
+	unsigned unanswered;
+	char **rooms; /* the rooms of the joins answered 200 */
+	unsigned nrooms;
+} burst_t;
+
+/* Rounds of BURST ad-hoc joins (a new room each) and guest joins of the
+ * meetings made in the round before, until told to stop or vcd answers
+ * nothing more. */
+static void *burst_main(void *arg)
+{
+	burst_t *b = arg;
+
+	for (unsigned r = 0; r < BURST_ROUNDS && !atomic_load(&b->stop); r++) {
+		vcm_job_t jobs[BURST];
+		char *users[BURST], *paths[BURST], *rooms[BURST];
+		unsigned got = 0;
+
+		for (unsigned i = 0; i < BURST; i++) {
+			/* odd ones: a guest of the meeting the even one before made in
+			 * the previous round (404 when that join was not answered) */
+			unsigned at = i % 2 == 0 || r == 0 ? r : r - 1;
+			rooms[i] = vct_strf("gc-kill-%u-%u", at, i & ~1u);
+			users[i] = vct_strf("gc-kill-%u-%u@example.com", r, i);
+			paths[i] = vcm_url(rooms[i], "join");
+			jobs[i] = (vcm_job_t){
+				.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+			};
+		}
+		vcm_run_jobs(jobs, BURST);
+		b->rounds++;
+		for (unsigned i = 0; i < BURST; i++) {
+			if (jobs[i].status == 200) {
+				got++;
+				b->rooms = realloc(b->rooms, (b->nrooms + 2) * sizeof(*b->rooms));
+				b->rooms[b->nrooms++] = users[i];
+				b->rooms[b->nrooms++] = rooms[i];
+			} else {
+				b->unanswered += jobs[i].status == 0;
+				free(users[i]);
+				free(rooms[i]);
+			}
+			free(paths[i]);
+		}
+		atomic_fetch_add(&b->answered, got);
+		vcm_jobs_free(jobs, BURST);
+		if (got == 0 && r > 0)
+			break; /* vcd is gone */
+	}
+	return NULL;
+}
+
+static void test_kill_during_burst_loses_no_answered_join(void **state)
+{
+	char *conf = vct_strf(VCM_CONF "db_group_commit = true\nauth_rate_limit = off\n");
+	vct_vcd_t *a = vct_vcd_start("gc_kill_1", db_url, conf), *b;
+	burst_t burst = { 0 };
+	unsigned waited = 0, lost = 0;
+
+	vcm_target(a);
+	assert_int_equal(pthread_create(&burst.th, NULL, burst_main, &burst), 0);
+	while (atomic_load(&burst.answered) < KILL_AFTER && waited < KILL_WAIT_MS) {
+		vct_sleep_ms(5);
+		waited += 5;
+	}
+	if (atomic_load(&burst.answered) < KILL_AFTER) {
+		atomic_store(&burst.stop, true);
+		pthread_join(burst.th, NULL);
+		fail_msg("%u joins answered within %d ms; expected %d before the kill",
+		         atomic_load(&burst.answered), KILL_WAIT_MS, KILL_AFTER);
+	}
+	/* mid-round: once the round under way has a row committed */
+	for (unsigned r = atomic_load(&burst.rounds); waited < KILL_WAIT_MS; waited += 2) {
+		char *n = vct_db_valuef(db_url,
+		                        "SELECT count(*) FROM meeting_participants"
+		                        " WHERE user_id LIKE 'gc-kill-%u-%%'",
+		                        r);
+		bool seen = strcmp(n, "0") != 0;
+
+		free(n);
+		if (seen)
+			break;
+		vct_sleep_ms(2);
+	}
+	vct_vcd_kill(a);
+	atomic_store(&burst.stop, true);
+	assert_int_equal(pthread_join(burst.th, NULL), 0);
+	print_message("kill -9 after %u rounds: %u joins answered 200, %u unanswered\n",
+	              burst.rounds, burst.nrooms / 2, burst.unanswered);
+
+	/* Every join answered 200 is in the database, as the new vcd sees it. */
+	b = vct_vcd_start("gc_kill_2", db_url, conf);
+	vcm_target(b);
+	for (unsigned i = 0; i < burst.nrooms; i += 2) {
+		char *n =
+		        vct_db_valuef(db_url,
+		                      "SELECT count(*) FROM meeting_participants p JOIN meetings m"
+		                      " ON m.id = p.meeting_id WHERE m.room_id = '%s'"
+		                      " AND p.user_id = '%s'",
+		                      burst.rooms[i + 1], burst.rooms[i]);
+		if (strcmp(n, "1") != 0) {
+			print_error("answered join of %s to %s: %s rows after the restart\n",
+			            burst.rooms[i], burst.rooms[i + 1], n);
+			lost++;
+		}
+		free(n);
+	}
+	if (lost > 0)
+		fail_msg("%u of %u joins answered 200 were lost by kill -9", lost,
+		         burst.nrooms / 2);
+	/* and the restarted vcd answers from them: the last answered join again */
+	if (burst.nrooms >= 2)
+		json_decref(vcm_ok(burst.rooms[burst.nrooms - 2], "GET",
+		                   burst.rooms[burst.nrooms - 1], "status", NULL, 200));
+	vct_vcd_stop_ok(b);
+	vcm_target(vcd);
+	for (unsigned i = 0; i < burst.nrooms; i++)
+		free(burst.rooms[i]);
+	free(burst.rooms);
+	free(conf);
+	vct_pass();
+}
+
 static int group_setup(void **state)
 {
 	vcd = vcm_start("group_commit", "gcommit", MORE, &db_url);
@@ -598,6 +733,7 @@ int main(void)
 		T(test_refused_guest_join_fails_alone),
 		T(test_refused_admit_fails_alone),
 		T(test_refused_leave_fails_alone),
+		T(test_kill_during_burst_loses_no_answered_join),
 	};
 
 	return cmocka_run_group_tests_name("group_commit", tests, group_setup, group_teardown);
