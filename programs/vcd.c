@@ -106,8 +106,7 @@ json_t *vc_server_status(void)
 	                 (int)vc_runtime_nworkers(), "connections",
 	                 (json_int_t)vc_http_connections(), "draining", vc_server_draining(),
 	                 "database", "connected", (json_int_t)atomic_load(&p.connected),
-	                 "pool_size",
-	                 (int)(vc_runtime_nworkers() * vc_config_db_pool_size(vc_config_get())));
+	                 "pool_size", (int)(vc_runtime_nworkers() * vc_config_get()->db_pool_size));
 }
 
 json_t *vc_server_stats(void)
@@ -195,7 +194,7 @@ static void worker_start(vc_worker_t *w, void *arg)
 {
 	const vc_config_t *cfg = vc_config_get();
 
-	vc_pg_worker_start(w, vcd.conninfo, vc_config_db_pool_size(cfg));
+	vc_pg_worker_start(w, vcd.conninfo, cfg->db_pool_size);
 	vc_auth_worker_start(w);
 	vc_ws_worker_start(w);
 	vc_lobby_worker_start(w);

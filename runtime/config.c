@@ -44,7 +44,7 @@
 #define SUN_PATH_MAX 107 /* sizeof(sockaddr_un.sun_path) - 1 on Linux */
 #define WORKERS_MAX 256
 
-enum key_type { T_STRING, T_UINT, T_SIZE, T_DURATION, T_BOOL, T_LOGLEVEL, T_WORKERS, T_POOL };
+enum key_type { T_STRING, T_UINT, T_SIZE, T_DURATION, T_BOOL, T_LOGLEVEL, T_WORKERS };
 
 enum key_flag {
 	K_RELOAD = 1 << 0,   /* applied by a reload (SIGHUP, vcctl config reload) */
@@ -108,9 +108,8 @@ static const struct key keys[] = {
 	  .expect = "a URL such as postgresql://user:password@host/dbname "
 		    "or a conninfo string such as host=/run/postgresql dbname=vcd",
 	  .help = "PostgreSQL connection (libpq URL or conninfo); required" },
-	{ .name = "db_pool_size", .type = T_POOL, .def = "auto", .offset = OFF(db_pool_size),
-	  .min = 1, .max = 64,
-	  .help = "PostgreSQL connections per worker; auto: 2, or more to make 8 in all" },
+	{ .name = "db_pool_size", .type = T_UINT, .def = "2", .offset = OFF(db_pool_size),
+	  .min = 1, .max = 64, .help = "PostgreSQL connections per worker" },
 	{ .name = "db_group_commit", .type = T_BOOL, .def = "true", .flags = K_RELOAD,
 	  .offset = OFF(db_group_commit),
 	  .help = "commit the statements waiting together in one transaction" },
@@ -776,28 +775,6 @@ static void expect_loglevel(const struct key *k, char *buf, size_t len)
 	snprintf(buf, len, "one of error, warn, info, debug");
 }
 
-#define POOL_AUTO_MIN 2   /* connections per worker */
-#define POOL_AUTO_TOTAL 8 /* ... and in all, at least */
-
-unsigned vc_config_db_pool_size(const vc_config_t *c)
-{
-	unsigned w = c->workers ? c->workers : 1;
-
-	if (c->db_pool_size != 0)
-		return c->db_pool_size;
-	return w * POOL_AUTO_MIN >= POOL_AUTO_TOTAL ? POOL_AUTO_MIN : (POOL_AUTO_TOTAL + w - 1) / w;
-}
-
-/* db_pool_size: auto is 0 here, resolved with the worker count
- * (vc_config_db_pool_size). */
-static int parse_pool(const struct key *k, const char *text, void *field)
-{
-	if (strcasecmp(text, "auto") != 0)
-		return parse_uint(k, text, field);
-	*(unsigned *)field = 0;
-	return 0;
-}
-
 static void expect_workers(const struct key *k, char *buf, size_t len)
 {
 	snprintf(buf, len, "auto or an integer from %llu to %llu", (unsigned long long)k->min,
@@ -880,11 +857,6 @@ static json_t *json_uint(const struct key *k, const char *text)
 	return json_integer((json_int_t)strtoll(text, NULL, 10));
 }
 
-static json_t *json_pool(const struct key *k, const char *text)
-{
-	return strcasecmp(text, "auto") == 0 ? json_str("auto") : json_uint(k, text);
-}
-
 static json_t *json_bool(const struct key *k, const char *text)
 {
 	return json_boolean(strcmp(text, "true") == 0);
@@ -904,7 +876,6 @@ static const struct type_ops {
 	[T_BOOL] = { parse_bool, expect_bool, text_bool, json_bool, sizeof(bool) },
 	[T_LOGLEVEL] = { parse_loglevel, expect_loglevel, text_loglevel, json_text, sizeof(int) },
 	[T_WORKERS] = { parse_workers, expect_workers, text_workers, json_text, sizeof(unsigned) },
-	[T_POOL] = { parse_pool, expect_workers, text_workers, json_pool, sizeof(unsigned) },
 };
 
 /* --- applying values ------------------------------------------------------ */

@@ -26,7 +26,7 @@ typedef struct vc_config {
 	char *listen;              /* "host:port" for HTTP */
 	unsigned workers;          /* resolved: "auto" becomes the number of CPUs */
 	char *database_url;        /* libpq URL or conninfo; required */
-	unsigned db_pool_size;     /* PostgreSQL connections per worker; 0: auto */
+	unsigned db_pool_size;     /* PostgreSQL connections per worker */
 	bool db_group_commit;      /* batch waiting statements into one transaction */
 	char *migrations_dir;      /* where sql/NNN_*.sql live */
 	char *admin_socket;        /* path of the admin Unix socket */
@@ -84,11 +84,6 @@ void vc_config_free(vc_config_t *c);
 
 /* The running configuration (never NULL once vcd has started). */
 const vc_config_t *vc_config_get(void);
-
-/* PostgreSQL connections per worker: db_pool_size, or for auto 2 per
- * worker and at least 8 in all (a durable commit waits for the disk; with
- * few workers, more connections let more commits share a WAL flush). */
-unsigned vc_config_db_pool_size(const vc_config_t *c);
 /* Install c as the running configuration; returns the previous one (the
  * caller retires it once no reader can hold it). */
 vc_config_t *vc_config_publish(vc_config_t *c);

@@ -93,9 +93,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->listen, "127.0.0.1:8081");
 	assert_int_equal(c->workers, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
 	assert_string_equal(c->database_url, DB);
-	assert_int_equal(c->db_pool_size, 0); /* auto */
-	assert_int_equal(vc_config_db_pool_size(c),
-	                 c->workers >= 4 ? 2 : (8 + c->workers - 1) / c->workers);
+	assert_int_equal(c->db_pool_size, 2);
 	assert_string_equal(c->migrations_dir, VC_PKGDATADIR "/sql");
 	assert_string_equal(c->admin_socket, VC_RUNSTATEDIR "/vcd.sock");
 	assert_int_equal(c->log_level, VC_LOG_INFO);
@@ -221,29 +219,10 @@ static void test_uint(void **state)
 	char flag[64], want[256];
 	for (size_t i = 0; i < VC_ARRAY_LEN(bad); i++) {
 		snprintf(flag, sizeof(flag), "db_pool_size=%s", bad[i]);
-		snprintf(want, sizeof(want), "command line: db_pool_size = '%s': expected auto "
-					     "or an integer from 1 to 64", bad[i]);
+		snprintf(want, sizeof(want), "command line: db_pool_size = '%s': expected an "
+					     "integer from 1 to 64", bad[i]);
 		bad_flag(flag, want);
 	}
-}
-
-/* db_pool_size = auto: 2 per worker, at least 8 in all; a number is kept. */
-static void test_pool_auto(void **state)
-{
-	static const struct { const char *workers; unsigned pool; } want[] = {
-		{ "workers=1", 8 }, { "workers=2", 4 }, { "workers=3", 3 },
-		{ "workers=4", 2 }, { "workers=16", 2 },
-	};
-	vc_config_t *c;
-
-	for (size_t i = 0; i < VC_ARRAY_LEN(want); i++) {
-		c = load_flag(want[i].workers);
-		assert_int_equal(vc_config_db_pool_size(c), want[i].pool);
-		vc_config_free(c);
-	}
-	c = load_flag("db_pool_size=1");
-	assert_int_equal(vc_config_db_pool_size(c), 1);
-	vc_config_free(c);
 }
 
 static void test_size(void **state)
@@ -601,8 +580,8 @@ static void test_to_json(void **state)
 		assert_true(json_is_boolean(json_object_get(v, "reload")));
 	}
 	v = json_object_get(j, "db_pool_size");
-	assert_string_equal(json_string_value(json_object_get(v, "value")), "auto");
-	assert_string_equal(json_string_value(json_object_get(v, "default")), "auto");
+	assert_int_equal(json_integer_value(json_object_get(v, "value")), 2);
+	assert_int_equal(json_integer_value(json_object_get(v, "default")), 2);
 	v = json_object_get(j, "max_body");
 	assert_string_equal(json_string_value(json_object_get(v, "value")), "1048576");
 	assert_string_equal(json_string_value(json_object_get(v, "default")), "1m");
@@ -721,7 +700,6 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_uint),
-		cmocka_unit_test(test_pool_auto),
 		cmocka_unit_test(test_size),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_bool),
