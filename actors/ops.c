@@ -163,9 +163,12 @@ static void db_metrics(text_t *t)
 	put(t, "vcd_db_group_committed_queries_total %llu\n",
 	    (unsigned long long)atomic_load(&p.group_committed));
 	metric(t, "vcd_db_group_commit_failures_total", "counter",
-	       "Group commits rolled back; their queries ran again one by one.");
+	       "Group commits rolled back; the failed query ran again alone, the others "
+	       "together.");
 	put(t, "vcd_db_group_commit_failures_total %llu\n",
 	    (unsigned long long)atomic_load(&p.group_commit_failures));
+	metric(t, "vcd_db_queued", "gauge", "Queries waiting for a connection.");
+	put(t, "vcd_db_queued %lld\n", (long long)atomic_load(&p.queued));
 	metric(t, "vcd_db_round_trip_seconds", "summary", "Query round trips.");
 	put(t, "vcd_db_round_trip_seconds_sum %.6f\n", (double)atomic_load(&p.rtt_us_sum) / 1e6);
 	put(t, "vcd_db_round_trip_seconds_count %llu\n", (unsigned long long)q);

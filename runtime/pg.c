@@ -33,9 +33,17 @@
  * connection, and when more than one is waiting they go together: the
  * statements, then one sync. What comes before a sync is one implicit
  * transaction, committed at the sync, so PostgreSQL flushes the WAL once for
- * all of them; every answer waits for that sync. When anything in it fails
- * (an error, a deadlock) the server skips the rest and rolls all of it back,
- * and the queries are queued again at the head, each to run alone.
+ * all of them; every answer waits for that sync. Queries of any actor go
+ * together: ad-hoc joins of different rooms, guest joins, admits, leaves.
+ * When a statement in it fails (a conflict, a CHECK, a deadlock) the server
+ * skips the rest and rolls all of it back; the queries are queued again at
+ * the head, in order: the one that failed to run alone (its own answer,
+ * error or not, from its own transaction), those before and after it to go
+ * together again. A query runs alone at most once and every failed round
+ * sends one alone, so k failing statements cost at most 3k + 1
+ * transactions (k failed, k alone, k + 1 batches of the rest), and one
+ * failure costs its neighbours one more transaction, not one each. A
+ * failure no statement owns (the COMMIT) sends them all to run alone.
  *
  * Safety net: a 1 s tick fails connection attempts older than
  * connect_timeout (from the conninfo, else CONNECT_TIMEOUT_US), drops a
@@ -122,10 +130,11 @@ typedef struct qlist {
  * with a NULL. */
 typedef struct batch {
 	qlist_t members;
-	pg_query_t *at; /* the member whose result comes next, else NULL */
-	unsigned done;  /* members whose results ended */
-	bool seen;      /* a result of `at` was read */
-	bool failed;    /* an error, or a statement skipped after one */
+	pg_query_t *at;      /* the member whose result comes next, else NULL */
+	unsigned done;       /* members whose results ended */
+	bool seen;           /* a result of `at` was read */
+	bool failed;         /* an error, or a statement skipped after one */
+	pg_query_t *culprit; /* the member whose statement failed, if one did */
 } batch_t;
 
 static void qlist_init(qlist_t *l)
@@ -600,7 +609,8 @@ static void prepare_done(pg_conn_t *c, pg_query_t *q)
 }
 
 /* A group commit's sync: answer every member once COMMIT succeeded, else
- * queue them again at the head, in order, each to run alone. */
+ * queue them again at the head, in order: the failed one to run alone, the
+ * others together (all alone when no statement failed on its own). */
 static void batch_done(pg_pool_t *p, pg_query_t *item)
 {
 	batch_t *b = item->batch;
@@ -617,12 +627,13 @@ static void batch_done(pg_pool_t *p, pg_query_t *item)
 		}
 	} else {
 		atomic_fetch_add_explicit(&p->stats.group_commit_failures, 1, memory_order_relaxed);
-		log_debug("postgres: a group commit of %u queries failed; running them one by one",
-		          b->members.len);
+		log_debug("postgres: a group commit of %u queries failed; %s", b->members.len,
+		          b->culprit ? "the failed one runs alone, the others together again"
+		                     : "running them one by one");
 		for (q = b->members.head; q != NULL; q = q->next) {
 			PQclear(q->res);
 			q->res = NULL;
-			q->alone = true;
+			q->alone = b->culprit == NULL || q == b->culprit;
 		}
 		if (b->members.head != NULL) { /* members, then what waited */
 			*b->members.tail = p->queue.head;
@@ -640,8 +651,13 @@ static void batch_done(pg_pool_t *p, pg_query_t *item)
 static void batch_result(batch_t *b, PGresult *res)
 {
 	b->seen = true;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+		/* the first error is the statement's own; those skipped after it
+		 * come as PGRES_PIPELINE_ABORTED */
+		if (!b->failed && PQresultStatus(res) != PGRES_PIPELINE_ABORTED)
+			b->culprit = b->at;
 		b->failed = true;
+	}
 	if (b->at != NULL && b->at->res == NULL)
 		b->at->res = res;
 	else
@@ -843,6 +859,12 @@ static pg_query_t *batch_take(pg_pool_t *p)
 	return item;
 }
 
+/* The queue's length for /metrics (read by other threads). */
+static void pool_count_queued(pg_pool_t *p)
+{
+	atomic_store_explicit(&p->stats.queued, p->queue.len, memory_order_relaxed);
+}
+
 static void pool_dispatch(pg_pool_t *p)
 {
 	pg_conn_t *c;
@@ -854,6 +876,7 @@ static void pool_dispatch(pg_pool_t *p)
 		else
 			conn_send(c, qlist_pop(&p->queue));
 	}
+	pool_count_queued(p);
 }
 
 static void pool_dispatch_cb(vc_flush_t *f)
@@ -882,6 +905,7 @@ static void query_enqueue(pg_query_t *q, vc_actor_t *reply_to, uint32_t reply_ty
 		return;
 	}
 	qlist_push(&p->queue, q);
+	pool_count_queued(p);
 	if (vc_config_get()->db_group_commit)
 		vc_worker_want_flush(w, &p->dispatch); /* with what this turn adds */
 	else
@@ -1059,6 +1083,7 @@ static void stats_add(vc_pg_stats_t *out, vc_pg_stats_t *in)
 	ADD(group_commits);
 	ADD(group_committed);
 	ADD(group_commit_failures);
+	ADD(queued);
 #undef ADD
 }
 

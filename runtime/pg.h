@@ -73,7 +73,8 @@ typedef struct vc_pg_stats {
 	_Atomic uint64_t rtt_us_sum;            /* over `queries` */
 	_Atomic uint64_t group_commits;         /* transactions of several queries */
 	_Atomic uint64_t group_committed;       /* queries answered from them */
-	_Atomic uint64_t group_commit_failures; /* rolled back, queries run alone */
+	_Atomic uint64_t group_commit_failures; /* rolled back, queries run again */
+	_Atomic int64_t queued;                 /* waiting for a connection now */
 } vc_pg_stats_t;
 /* Totals over all workers, summed into *out. */
 void vc_pg_stats_sum(vc_pg_stats_t *out);

@@ -17,6 +17,9 @@
  *             the guest asks /status (admitted, with a room_token).
  *   joins     the same meeting, and every iteration a new guest joins it
  *             (waiting): joins alone, one durable write each.
+ *   adhoc     client i, iteration k: host h_i POST /join on a new room id,
+ *             which creates the meeting (h_i its host): ad-hoc joins alone,
+ *             the top of the hour.
  *
  * Each client keeps two connections, one for its host and one for its
  * guest. Callers are videocall.rs session JWTs (sub, name, exp, iat, iss)
@@ -24,7 +27,7 @@
  * session_jwt_compat = true and the same jwt_secret. Any other answer than
  * the one expected, or none within 10 s, stops the run: exit status 1.
  *
- * usage: [MEETINGS_THREADS=N] meetings distinct|shared|joins PORT CLIENTS SECONDS
+ * usage: [MEETINGS_THREADS=N] meetings distinct|shared|joins|adhoc PORT CLIENTS SECONDS
  * Prints one line per operation kind, one for whole iterations, and last
  * "result ops_per_s=… joins_per_s=… iterations_per_s=… p50_ms=… p99_ms=…"
  * (joins: every POST /join, the hosts' included; p50/p99: every call).
@@ -59,9 +62,9 @@
 #define JWT_LIFETIME_S 3600 /* beyond the run */
 #define ID_MAX 96
 
-enum mode { DISTINCT, SHARED, JOINS, MODE_COUNT };
+enum mode { DISTINCT, SHARED, JOINS, ADHOC, MODE_COUNT };
 
-static const char *const mode_names[MODE_COUNT] = { "distinct", "shared", "joins" };
+static const char *const mode_names[MODE_COUNT] = { "distinct", "shared", "joins", "adhoc" };
 enum op { OP_HOST_JOIN, OP_GUEST_JOIN, OP_ADMIT, OP_STATUS, OP_COUNT };
 
 static const char *const op_names[OP_COUNT] = {
@@ -108,7 +111,7 @@ struct client {
 	/* the iteration at work: its step, room and guest */
 	int step;
 	char room[ID_MAX], new_guest[ID_MAX];
-	char *jwt; /* new_guest's */
+	char *jwt;  /* new_guest's */
 	conn_t *at; /* the connection of the call in flight */
 	enum op op;
 	char what[256];
@@ -226,8 +229,8 @@ static bool conn_send(conn_t *k)
 	struct epoll_event ev = { .data.ptr = k };
 
 	while (k->req_sent < k->req_len) {
-		ssize_t w = send(k->fd, k->req + k->req_sent, k->req_len - k->req_sent,
-		                 MSG_NOSIGNAL);
+		ssize_t w =
+		        send(k->fd, k->req + k->req_sent, k->req_len - k->req_sent, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -416,6 +419,7 @@ static bool status(client_t *c, const char *room, const char *jwt)
  *   distinct  host join (a new meeting), guest join, admit, status
  *   shared    a new guest: join, admit, status
  *   joins     a new guest: join
+ *   adhoc     a new room: the host's join
  */
 static bool distinct_step(client_t *c, bool *started)
 {
@@ -465,10 +469,22 @@ static bool joins_step(client_t *c, bool *started)
 	return true;
 }
 
+static bool adhoc_step(client_t *c, bool *started)
+{
+	if (c->step == 0) {
+		snprintf(c->room, sizeof(c->room), "bench-%s-a%d-%llu", B.tag, c->id,
+		         (unsigned long long)c->iterations);
+		return join(c, &c->host, OP_HOST_JOIN, c->room, c->host_id, c->host_jwt);
+	}
+	*started = false;
+	return true;
+}
+
 static bool (*const steps[MODE_COUNT])(client_t *, bool *) = {
 	[DISTINCT] = distinct_step,
 	[SHARED] = shared_step,
 	[JOINS] = joins_step,
+	[ADHOC] = adhoc_step,
 };
 
 /* The client's next call: the next step, or the next iteration while the
@@ -589,7 +605,7 @@ static void clients_init(void)
 	char *shared_host_jwt = NULL;
 
 	B.clients = vc_calloc((size_t)B.nclients, sizeof(*B.clients));
-	if (B.mode != DISTINCT) {
+	if (B.mode == SHARED || B.mode == JOINS) {
 		char host[ID_MAX];
 		snprintf(host, sizeof(host), "bench-%s-host", B.tag);
 		snprintf(B.room, sizeof(B.room), "bench-%s-shared", B.tag);
@@ -679,7 +695,8 @@ static void report(void)
 static int usage(const char *why)
 {
 	fprintf(stderr,
-	        "meetings: %s\nusage: MEETINGS_JWT_SECRET=… meetings distinct|shared|joins PORT "
+	        "meetings: %s\nusage: MEETINGS_JWT_SECRET=… meetings distinct|shared|joins|adhoc "
+	        "PORT "
 	        "CLIENTS SECONDS\n",
 	        why);
 	return 2;
@@ -700,7 +717,7 @@ static int parse_args(int argc, char **argv)
 		if (strcmp(argv[1], mode_names[B.mode]) == 0)
 			break;
 	if (B.mode == MODE_COUNT)
-		return usage("the mode must be 'distinct', 'shared' or 'joins'");
+		return usage("the mode must be 'distinct', 'shared', 'joins' or 'adhoc'");
 	B.port = atoi(argv[2]);
 	B.nclients = atoi(argv[3]);
 	B.seconds = atof(argv[4]);
@@ -723,7 +740,7 @@ int main(int argc, char **argv)
 		vc_fatal("sodium_init failed");
 	snprintf(B.tag, sizeof(B.tag), "%08x", randombytes_random());
 	clients_init();
-	if (B.mode != DISTINCT && !shared_start()) {
+	if ((B.mode == SHARED || B.mode == JOINS) && !shared_start()) {
 		fprintf(stderr, "meetings: %s: the host could not start the meeting: %s\n", argv[1],
 		        B.failure);
 		return 1;

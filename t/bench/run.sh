@@ -6,7 +6,8 @@
 # test: it prints numbers and fails only when something could not run.
 #
 # Then the meeting API: N clients doing join, admit, status against
-# distinct meetings and against one shared meeting, then joins alone
+# distinct meetings and against one shared meeting, then guest joins alone
+# to one shared meeting and ad-hoc joins alone, each to a new room id
 # (t/bench/meetings.c), beside pgbench doing one durable single-row INSERT
 # per transaction with as many clients on the same database: the rate of
 # durable commits this machine allows, which every meeting write waits for.
@@ -26,8 +27,8 @@
 # Environment: VCD, PWHASH_RATE, MEETINGS, VCBENCH, WS_BASELINE, SIGBENCH,
 # top_srcdir (from make bench); BENCH_WORKERS (default nproc), BENCH_THREADS (2),
 # BENCH_CONNECTIONS (64), BENCH_DURATION (10s), BENCH_MEETING_CLIENTS ("8 32":
-# a run per count), BENCH_LOBBY_DURATION (10: seconds per relay run, after a
-# 2 s warm-up), BENCH_LOBBY_THREADS (2: vcbench's), BENCH_LOBBY_IDLE ("10000
+# a run per count), BENCH_MEETING_MODES ("distinct shared joins adhoc"),
+# BENCH_LOBBY_DURATION (10: seconds per relay run, after a 2 s warm-up), BENCH_LOBBY_THREADS (2: vcbench's), BENCH_LOBBY_IDLE ("10000
 # 19000": idle connection counts), BENCH_SIGNAL_DURATION (10: seconds per
 # signaling run, after a 2 s warm-up), BENCH_SIGNAL_THREADS (2: sigbench's),
 # BENCH_SIGNAL_IDLE ("10000 19000"), BENCH_SIGNAL_CONF (vcd.conf lines for
@@ -236,6 +237,12 @@ wal_syncs() {
 	bench_sql "SELECT wal_sync FROM pg_stat_wal"
 }
 
+# Transactions committed and rolled back in database vcd so far (read after
+# wal_syncs' pause; the few of psql itself are counted too).
+xacts() {
+	bench_sql "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'vcd'"
+}
+
 # vcd's query count and round-trip seconds so far, from /metrics: "count sum".
 db_round_trips() {
 	http_request "$1" GET /metrics '' | tr -d '\r' | awk '
@@ -277,28 +284,33 @@ result_field() {
 	sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"
 }
 
-# What the database did during a meetings run: queries and their mean round
-# trip from vcd's /metrics ($1, $2: "count sum" before and after), per HTTP
-# operation and per iteration (result line $3), WAL flushes ($4).
+# What the database did during a meetings run: queries (statements) and
+# their mean round trip from vcd's /metrics ($1, $2: "count sum" before and
+# after), per HTTP operation, per join and per iteration (result line $3),
+# WAL flushes ($4), transactions ($5).
 db_line() {
-	local ops secs its
+	local ops secs its joins
 	ops=$(result_field "$3" ops)
 	secs=$(result_field "$3" seconds)
 	its=$(result_field "$3" iterations_per_s)
-	awk -v d0="$1" -v d1="$2" -v ops="$ops" -v t="$secs" -v it="$its" -v w="$4" 'BEGIN {
+	joins=$(result_field "$3" joins_per_s)
+	awk -v d0="$1" -v d1="$2" -v ops="$ops" -v t="$secs" -v it="$its" -v w="$4" -v x="$5" \
+		-v j="$joins" 'BEGIN {
 		split(d0, a, " "); split(d1, b, " "); q = b[1] - a[1]; s = b[2] - a[2]
-		it *= t
+		it *= t; j *= t
 		printf "%.0f queries/s, %.2f per operation, %.2f per iteration, " \
-			"mean round trip %.2f ms; %.0f WAL flushes/s\n", q / t,
+			"mean round trip %.2f ms; %.0f WAL flushes/s, %.0f transactions/s; " \
+			"per join: %.2f statements, %.2f transactions\n", q / t,
 			(ops > 0 ? q / ops : 0), (it > 0 ? q / it : 0), (q > 0 ? 1000 * s / q : 0),
-			w / t }'
+			w / t, x / t, (j > 0 ? q / j : 0), (j > 0 ? x / j : 0) }'
 }
 
 # One meetings run against port $1: mode $2, $3 clients, $4 seconds. Prints
 # its lines; the result line goes to the file $5 for the ratios at the end.
 meetings_run() {
-	local port=$1 mode=$2 n=$3 secs=$4 out res d0 d1 w0
+	local port=$1 mode=$2 n=$3 secs=$4 out res d0 d1 w0 w1 x0
 	w0=$(wal_syncs)
+	x0=$(xacts)
 	d0=$(db_round_trips "$port")
 	out=$(MEETINGS_JWT_SECRET=$jwt_secret MEETINGS_THREADS=$(client_threads "$n") \
 		"$MEETINGS" "$mode" "$port" "$n" "$secs") ||
@@ -307,8 +319,9 @@ meetings_run() {
 	grep -v '^result ' <<<"$out" || true
 	res=$(grep '^result ' <<<"$out") || die "meetings $mode printed no result line"
 	printf '%s %s\n' "$mode" "$res" >>"$5"
+	w1=$(wal_syncs)
 	printf 'bench meetings %s db: %s\n' "$mode" \
-		"$(db_line "$d0" "$d1" "$res" "$(($(wal_syncs) - w0))")"
+		"$(db_line "$d0" "$d1" "$res" "$((w1 - w0))" "$(($(xacts) - x0))")"
 }
 
 # The summary of each mode's result line (file $1) against pgbench's rate,
@@ -335,7 +348,7 @@ meetings_ratios() {
 # a plan made for empty tables: sequential scans that grow with the run.
 meetings_warm_up() {
 	local port=$1 n=$2 mode
-	for mode in distinct shared; do
+	for mode in distinct shared adhoc; do
 		MEETINGS_JWT_SECRET=$jwt_secret MEETINGS_THREADS=$(client_threads "$n") \
 			"$MEETINGS" "$mode" "$port" "$n" 2 >/dev/null ||
 			die "meetings $mode (warm-up) failed (its error above)"
@@ -352,7 +365,7 @@ bench_meetings_at() {
 		"against pgbench with as many"
 	tps=$(pgbench_insert "$n" "$secs")
 	: >"$tmp/meetings.results"
-	for mode in distinct shared joins; do
+	for mode in ${BENCH_MEETING_MODES:-distinct shared joins adhoc}; do
 		meetings_run "$port" "$mode" "$n" "$secs" "$tmp/meetings.results"
 	done
 	meetings_ratios "$tmp/meetings.results" "$tps" "$(pgbench_insert "$n" "$secs")"

@@ -13,10 +13,17 @@
  *   - guest joins of one meeting that wait together are one statement,
  *     each answered from its own row;
  *   - a batch with a statement that fails (a username already taken) is
- *     rolled back as a whole and every statement in it runs again alone:
- *     the others succeed exactly once, the failing one gets its own answer;
+ *     rolled back as a whole; the failed statement runs again alone and the
+ *     others together: each succeeds exactly once, the failing one gets its
+ *     own answer;
  *   - a joins statement that fails (a row the database refuses) is written
- *     again one join at a time: only the refused join fails.
+ *     again one join at a time: only the refused join fails;
+ *   - for every kind of meeting write that goes in a batch — ad-hoc joins
+ *     of different rooms, guest joins of different meetings, admits, leaves
+ *     — one refused by a CHECK among five others fails alone (500), the
+ *     five are answered 200, their rows are there, and they were committed
+ *     together again after the failed batch (vcd_db_queued tells the test
+ *     that all six wait behind the lock before it lets go).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +32,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +145,8 @@ static void expect_db(char *got, const char *want, const char *what)
 /* Joins by n new guests (of rooms[i], or all of rooms[0] when rooms[1] is
  * NULL) while the row of rooms[0] is locked; returns the jobs (answered)
  * after the lock is released. */
-static void joins_under_lock(const char *const *rooms, vcm_job_t *jobs, unsigned n,
-                             char **paths, char **users, vcm_job_t *extra, unsigned nextra)
+static void joins_under_lock(const char *const *rooms, vcm_job_t *jobs, unsigned n, char **paths,
+                             char **users, vcm_job_t *extra, unsigned nextra)
 {
 	vcm_job_t *all = calloc(n + nextra, sizeof(*all));
 	run_t r = { all, n + nextra, 0 };
@@ -317,6 +325,390 @@ static void test_failed_group_commit_runs_each_alone(void **state)
 	vct_pass();
 }
 
+/* --- one refused write among others of its kind -------------------------------- */
+
+#define KIND_N 6 /* writes of one kind behind the lock, the last one refused */
+
+static double metric_now(const char *name)
+{
+	return metric(name);
+}
+
+/* Until at least n statements wait for vcd's connection. */
+static void wait_for_queued(unsigned n)
+{
+	for (unsigned waited = 0; waited < LOCK_WAIT_MS; waited += 20) {
+		if (metric_now("vcd_db_queued") >= n)
+			return;
+		vct_sleep_ms(20);
+	}
+	fail_msg("%.0f statements waited for vcd's connection within %d ms; expected %u",
+	         metric_now("vcd_db_queued"), LOCK_WAIT_MS, n);
+}
+
+/* The n jobs while vcd's only connection is held by a guest join waiting
+ * for the test's lock on another meeting: their statements (n of them,
+ * each job's first) queue behind it and, once the lock goes, leave as one
+ * transaction. */
+static void behind_lock(vcm_job_t *jobs, unsigned n)
+{
+	static unsigned blocked;
+	const char *room = "gc-blocker";
+	char *path = vcm_url(room, "join");
+	char *user = vct_strf("gc-blocked-%u@example.com", blocked++);
+	vcm_job_t block = { .user = user, .method = "POST", .path = path, .body = "{}" };
+	run_t b = { &block, 1, 0 }, r = { jobs, n, 0 };
+	PGconn *lock;
+
+	json_decref(vcm_join(HOST, room, "Host"));
+	lock = lock_meeting(room);
+	assert_int_equal(pthread_create(&b.th, NULL, run_main, &b), 0);
+	wait_for_lock_waiter();
+	assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
+	wait_for_queued(n);
+	lock_release(lock);
+	assert_int_equal(pthread_join(b.th, NULL), 0);
+	assert_int_equal(pthread_join(r.th, NULL), 0);
+	if (block.status != 200)
+		fail_msg("the blocked join: status %d", block.status);
+	vcm_jobs_free(&block, 1);
+	free(path);
+	free(user);
+}
+
+/* The last of n jobs refused (500), every other answered 200 — and their
+ * batch failed once, then its other statements were committed together
+ * again, not one by one: those before the refused one and those after it,
+ * a side of one going alone (n - 2 at least, for n >= 4; none before).
+ * `reads`: statements answered from group commits before the writes (a
+ * leave reads first: its n reads queue behind the lock and go together). */
+static void expect_only_last_refused(vcm_job_t *jobs, unsigned n, const char *what, double failures,
+                                     double committed, unsigned reads)
+{
+	double together;
+
+	for (unsigned i = 0; i + 1 < n; i++)
+		if (jobs[i].status != 200 ||
+		    !json_is_true(json_object_get(jobs[i].json, "success")))
+			fail_msg("%s %u (%s): status %d, expected 200", what, i, jobs[i].user,
+			         jobs[i].status);
+	if (jobs[n - 1].status != 500)
+		fail_msg("the refused %s: status %d, expected 500", what, jobs[n - 1].status);
+	if (metric("vcd_db_group_commit_failures_total") - failures < 1)
+		fail_msg("no group commit failed: the refused %s was not written with the others",
+		         what);
+	together = metric("vcd_db_group_committed_queries_total") - committed;
+	if (together < reads + n - 2)
+		fail_msg("%.0f statements answered from group commits; expected at least %u: the "
+		         "refused %s's neighbours were not committed together again",
+		         together, reads + n - 2, what);
+}
+
+/* A CHECK the database refuses `user`'s row with, as a DBA's would. */
+static PGconn *refuse(const char *table, const char *check)
+{
+	PGconn *pg = lock_open();
+	char *sql = vct_strf("ALTER TABLE %s ADD CONSTRAINT gc_refused CHECK (%s)", table, check);
+
+	sql_ok(pg, sql);
+	free(sql);
+	return pg;
+}
+
+static void refuse_end(PGconn *pg, const char *table)
+{
+	char *sql = vct_strf("ALTER TABLE %s DROP CONSTRAINT gc_refused", table);
+
+	sql_ok(pg, sql);
+	free(sql);
+	PQfinish(pg);
+}
+
+static void jobs_clear(vcm_job_t *jobs, char **strs, unsigned n)
+{
+	vcm_jobs_free(jobs, n);
+	for (unsigned i = 0; i < n; i++)
+		free(strs[i]);
+}
+
+static void test_refused_adhoc_join_fails_alone(void **state)
+{
+	vcm_job_t jobs[KIND_N];
+	char *users[KIND_N], *paths[KIND_N];
+	double failures = metric("vcd_db_group_commit_failures_total");
+	double committed = metric("vcd_db_group_committed_queries_total");
+	PGconn *pg = refuse("meetings", "room_id <> 'gc-adhoc-5'");
+
+	/* New rooms: each join creates its meeting (S_ADHOC_JOIN). */
+	for (unsigned i = 0; i < KIND_N; i++) {
+		char room[32];
+		snprintf(room, sizeof(room), "gc-adhoc-%u", i);
+		users[i] = vct_strf("gc-adhoc-host-%u@example.com", i);
+		paths[i] = vcm_url(room, "join");
+		jobs[i] = (vcm_job_t){
+			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+		};
+	}
+	behind_lock(jobs, KIND_N);
+	refuse_end(pg, "meetings");
+	expect_only_last_refused(jobs, KIND_N, "ad-hoc join", failures, committed, 0);
+	for (unsigned i = 0; i + 1 < KIND_N; i++)
+		vcm_participant(json_object_get(jobs[i].json, "result"), users[i], "admitted",
+		                true);
+	expect_db(count("SELECT count(*) FROM meetings m JOIN meeting_participants p"
+	                " ON p.meeting_id = m.id AND p.is_host WHERE m.room_id LIKE '%s'",
+	                "gc-adhoc-%"),
+	          "5", "ad-hoc meetings with their host");
+	jobs_clear(jobs, users, KIND_N);
+	for (unsigned i = 0; i < KIND_N; i++)
+		free(paths[i]);
+	vct_pass();
+}
+
+static void test_refused_guest_join_fails_alone(void **state)
+{
+	vcm_job_t jobs[KIND_N];
+	char *users[KIND_N], *paths[KIND_N];
+	double failures, committed;
+	PGconn *pg;
+
+	/* One meeting per guest: a statement each, of different meetings. */
+	for (unsigned i = 0; i < KIND_N; i++) {
+		char room[32];
+		snprintf(room, sizeof(room), "gc-guest-%u", i);
+		json_decref(vcm_join(HOST, room, "Host"));
+		users[i] = vct_strf("gc-guest-%u@example.com", i);
+		paths[i] = vcm_url(room, "join");
+		jobs[i] = (vcm_job_t){
+			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+		};
+	}
+	failures = metric("vcd_db_group_commit_failures_total");
+	committed = metric("vcd_db_group_committed_queries_total");
+	pg = refuse("meeting_participants", "user_id <> 'gc-guest-5@example.com'");
+	behind_lock(jobs, KIND_N);
+	refuse_end(pg, "meeting_participants");
+	expect_only_last_refused(jobs, KIND_N, "guest join", failures, committed, 0);
+	expect_waiting(jobs, KIND_N - 1);
+	expect_db(count("SELECT count(*) FROM meeting_participants WHERE user_id LIKE '%s'",
+	                "gc-guest-%"),
+	          "5", "guest rows");
+	jobs_clear(jobs, users, KIND_N);
+	for (unsigned i = 0; i < KIND_N; i++)
+		free(paths[i]);
+	vct_pass();
+}
+
+static void test_refused_admit_fails_alone(void **state)
+{
+	const char *room = "gc-admits";
+	vcm_job_t jobs[KIND_N];
+	char *users[KIND_N], *bodies[KIND_N];
+	char *path = vcm_url(room, "admit");
+	double failures, committed;
+	PGconn *pg;
+
+	/* Admits of one meeting run side by side, a statement each. */
+	json_decref(vcm_join(HOST, room, "Host"));
+	for (unsigned i = 0; i < KIND_N; i++) {
+		users[i] = vct_strf("gc-admit-%u@example.com", i);
+		json_decref(vcm_join(users[i], room, NULL));
+		bodies[i] = vct_strf("{\"user_id\":\"%s\"}", users[i]);
+		jobs[i] = (vcm_job_t){
+			.user = HOST, .method = "POST", .path = path, .body = bodies[i]
+		};
+	}
+	failures = metric("vcd_db_group_commit_failures_total");
+	committed = metric("vcd_db_group_committed_queries_total");
+	pg = refuse("meeting_participants",
+	            "NOT (user_id = 'gc-admit-5@example.com' AND status = 'admitted')");
+	behind_lock(jobs, KIND_N);
+	refuse_end(pg, "meeting_participants");
+	expect_only_last_refused(jobs, KIND_N, "admit", failures, committed, 0);
+	expect_db(count("SELECT count(*) FROM meeting_participants WHERE user_id LIKE '%s'"
+	                " AND status = 'admitted'",
+	                "gc-admit-%"),
+	          "5", "admitted guests");
+	expect_db(count("SELECT status FROM meeting_participants WHERE user_id = '%s'",
+	                "gc-admit-5@example.com"),
+	          "waiting", "the refused guest");
+	jobs_clear(jobs, bodies, KIND_N);
+	for (unsigned i = 0; i < KIND_N; i++)
+		free(users[i]);
+	free(path);
+	vct_pass();
+}
+
+static void test_refused_leave_fails_alone(void **state)
+{
+	vcm_job_t jobs[KIND_N];
+	char *users[KIND_N], *paths[KIND_N];
+	double failures, committed;
+	PGconn *pg;
+
+	/* Leaves of one meeting run one at a time: one meeting per guest. */
+	for (unsigned i = 0; i < KIND_N; i++) {
+		char room[32];
+		snprintf(room, sizeof(room), "gc-leave-%u", i);
+		json_decref(vcm_join(HOST, room, "Host"));
+		users[i] = vct_strf("gc-leave-%u@example.com", i);
+		json_decref(vcm_join(users[i], room, NULL));
+		paths[i] = vcm_url(room, "leave");
+		jobs[i] = (vcm_job_t){
+			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+		};
+	}
+	failures = metric("vcd_db_group_commit_failures_total");
+	committed = metric("vcd_db_group_committed_queries_total");
+	pg = refuse("meeting_participants",
+	            "NOT (user_id = 'gc-leave-5@example.com' AND status = 'left')");
+	behind_lock(jobs, KIND_N);
+	refuse_end(pg, "meeting_participants");
+	expect_only_last_refused(jobs, KIND_N, "leave", failures, committed, KIND_N);
+	expect_db(count("SELECT count(*) FROM meeting_participants WHERE user_id LIKE '%s'"
+	                " AND status = 'left'",
+	                "gc-leave-%"),
+	          "5", "guests who left");
+	jobs_clear(jobs, users, KIND_N);
+	for (unsigned i = 0; i < KIND_N; i++)
+		free(paths[i]);
+	vct_pass();
+}
+
+/* --- kill -9 during a burst of joins ------------------------------------------ */
+
+#define BURST 16         /* joins per round, all sent at once */
+#define BURST_ROUNDS 200 /* at most; the kill ends it long before */
+#define KILL_AFTER 40    /* answered joins before the kill */
+#define KILL_WAIT_MS 30000
+
+typedef struct burst {
+	pthread_t th;
+	atomic_uint answered; /* 200s so far */
+	atomic_bool stop;
+	atomic_uint rounds; /* done */
+	unsigned unanswered;
+	char **rooms; /* the rooms of the joins answered 200 */
+	unsigned nrooms;
+} burst_t;
+
+/* Rounds of BURST ad-hoc joins (a new room each) and guest joins of the
+ * meetings made in the round before, until told to stop or vcd answers
+ * nothing more. */
+static void *burst_main(void *arg)
+{
+	burst_t *b = arg;
+
+	for (unsigned r = 0; r < BURST_ROUNDS && !atomic_load(&b->stop); r++) {
+		vcm_job_t jobs[BURST];
+		char *users[BURST], *paths[BURST], *rooms[BURST];
+		unsigned got = 0;
+
+		for (unsigned i = 0; i < BURST; i++) {
+			/* odd ones: a guest of the meeting the even one before made in
+			 * the previous round (404 when that join was not answered) */
+			unsigned at = i % 2 == 0 || r == 0 ? r : r - 1;
+			rooms[i] = vct_strf("gc-kill-%u-%u", at, i & ~1u);
+			users[i] = vct_strf("gc-kill-%u-%u@example.com", r, i);
+			paths[i] = vcm_url(rooms[i], "join");
+			jobs[i] = (vcm_job_t){
+				.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+			};
+		}
+		vcm_run_jobs(jobs, BURST);
+		b->rounds++;
+		for (unsigned i = 0; i < BURST; i++) {
+			if (jobs[i].status == 200) {
+				got++;
+				b->rooms = realloc(b->rooms, (b->nrooms + 2) * sizeof(*b->rooms));
+				b->rooms[b->nrooms++] = users[i];
+				b->rooms[b->nrooms++] = rooms[i];
+			} else {
+				b->unanswered += jobs[i].status == 0;
+				free(users[i]);
+				free(rooms[i]);
+			}
+			free(paths[i]);
+		}
+		atomic_fetch_add(&b->answered, got);
+		vcm_jobs_free(jobs, BURST);
+		if (got == 0 && r > 0)
+			break; /* vcd is gone */
+	}
+	return NULL;
+}
+
+static void test_kill_during_burst_loses_no_answered_join(void **state)
+{
+	char *conf = vct_strf(VCM_CONF "db_group_commit = true\nauth_rate_limit = off\n");
+	vct_vcd_t *a = vct_vcd_start("gc_kill_1", db_url, conf), *b;
+	burst_t burst = { 0 };
+	unsigned waited = 0, lost = 0;
+
+	vcm_target(a);
+	assert_int_equal(pthread_create(&burst.th, NULL, burst_main, &burst), 0);
+	while (atomic_load(&burst.answered) < KILL_AFTER && waited < KILL_WAIT_MS) {
+		vct_sleep_ms(5);
+		waited += 5;
+	}
+	if (atomic_load(&burst.answered) < KILL_AFTER) {
+		atomic_store(&burst.stop, true);
+		pthread_join(burst.th, NULL);
+		fail_msg("%u joins answered within %d ms; expected %d before the kill",
+		         atomic_load(&burst.answered), KILL_WAIT_MS, KILL_AFTER);
+	}
+	/* mid-round: once the round under way has a row committed */
+	for (unsigned r = atomic_load(&burst.rounds); waited < KILL_WAIT_MS; waited += 2) {
+		char *n = vct_db_valuef(db_url,
+		                        "SELECT count(*) FROM meeting_participants"
+		                        " WHERE user_id LIKE 'gc-kill-%u-%%'",
+		                        r);
+		bool seen = strcmp(n, "0") != 0;
+
+		free(n);
+		if (seen)
+			break;
+		vct_sleep_ms(2);
+	}
+	vct_vcd_kill(a);
+	atomic_store(&burst.stop, true);
+	assert_int_equal(pthread_join(burst.th, NULL), 0);
+	print_message("kill -9 after %u rounds: %u joins answered 200, %u unanswered\n",
+	              burst.rounds, burst.nrooms / 2, burst.unanswered);
+
+	/* Every join answered 200 is in the database, as the new vcd sees it. */
+	b = vct_vcd_start("gc_kill_2", db_url, conf);
+	vcm_target(b);
+	for (unsigned i = 0; i < burst.nrooms; i += 2) {
+		char *n =
+		        vct_db_valuef(db_url,
+		                      "SELECT count(*) FROM meeting_participants p JOIN meetings m"
+		                      " ON m.id = p.meeting_id WHERE m.room_id = '%s'"
+		                      " AND p.user_id = '%s'",
+		                      burst.rooms[i + 1], burst.rooms[i]);
+		if (strcmp(n, "1") != 0) {
+			print_error("answered join of %s to %s: %s rows after the restart\n",
+			            burst.rooms[i], burst.rooms[i + 1], n);
+			lost++;
+		}
+		free(n);
+	}
+	if (lost > 0)
+		fail_msg("%u of %u joins answered 200 were lost by kill -9", lost,
+		         burst.nrooms / 2);
+	/* and the restarted vcd answers from them: the last answered join again */
+	if (burst.nrooms >= 2)
+		json_decref(vcm_ok(burst.rooms[burst.nrooms - 2], "GET",
+		                   burst.rooms[burst.nrooms - 1], "status", NULL, 200));
+	vct_vcd_stop_ok(b);
+	vcm_target(vcd);
+	for (unsigned i = 0; i < burst.nrooms; i++)
+		free(burst.rooms[i]);
+	free(burst.rooms);
+	free(conf);
+	vct_pass();
+}
+
 static int group_setup(void **state)
 {
 	vcd = vcm_start("group_commit", "gcommit", MORE, &db_url);
@@ -337,6 +729,11 @@ int main(void)
 		T(test_joins_of_one_meeting_are_one_statement),
 		T(test_failed_group_commit_runs_each_alone),
 		T(test_failed_joins_statement_writes_each_alone),
+		T(test_refused_adhoc_join_fails_alone),
+		T(test_refused_guest_join_fails_alone),
+		T(test_refused_admit_fails_alone),
+		T(test_refused_leave_fails_alone),
+		T(test_kill_during_burst_loses_no_answered_join),
 	};
 
 	return cmocka_run_group_tests_name("group_commit", tests, group_setup, group_teardown);
