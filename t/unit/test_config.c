@@ -684,7 +684,7 @@ static void test_print_keys(void **state)
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
 		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n"
 		"signal_max_message\nsignal_rate\nsignal_burst\nsignal_max_user_connections\n"
-		"account_sync_keep\naccount_sync_retention\n";
+		"account_sync_keep\naccount_sync_retention\nexternal_api\nexternal_api_applications\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
