@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,119 @@ static void test_unknown_client_id(void **state)
 	vct_pass();
 }
 
+/* vcctl apps create: a 40-character client id and a 128-character secret
+ * of letters and digits, shown once; the database holds only an Argon2id
+ * hash; no scope unless given; domains lower-cased. */
+static json_t *app_create(const char *const *words)
+{
+	json_t *app = vct_vcctl_json(on, words);
+	const char *id = json_string_value(json_object_get(app, "client_id"));
+	const char *secret = json_string_value(json_object_get(app, "client_secret"));
+
+	assert_non_null(id);
+	assert_non_null(secret);
+	assert_int_equal(strlen(id), 40);
+	assert_int_equal(strlen(secret), 128);
+	for (size_t i = 0; i < 128; i++)
+		assert_true(isalnum((unsigned char)secret[i]));
+	return app;
+}
+
+static void test_apps_verbs(void **state)
+{
+	json_t *a = app_create((const char *const[]){ "apps", "create", "Bare", NULL });
+	json_t *b = app_create((const char *const[]){
+	        "apps", "create", "Full", "--scope", "rooms:list", "--domain", " Example.COM ",
+	        "--scope", "rooms:create", "--scope", "rooms:list", NULL });
+	const char *ida = json_string_value(json_object_get(a, "client_id"));
+	const char *idb = json_string_value(json_object_get(b, "client_id"));
+	const char *sb = json_string_value(json_object_get(b, "client_secret"));
+	char *hash, *n;
+	json_t *o, *r;
+	vct_cmd_t c;
+
+	assert_int_equal(json_array_size(json_object_get(a, "scopes")), 0);
+	assert_int_equal(json_array_size(json_object_get(a, "domains")), 0);
+	o = json_object_get(b, "scopes");
+	assert_int_equal(json_array_size(o), 2);
+	assert_string_equal(json_string_value(json_array_get(o, 0)), "rooms:list");
+	assert_string_equal(json_string_value(json_array_get(o, 1)), "rooms:create");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(b, "domains"), 0)),
+	                    "example.com");
+
+	/* only a slow hash in the database */
+	hash = vct_db_valuef(db_url, "SELECT secret_hash FROM applications WHERE client_id = '%s'",
+	                     idb);
+	assert_non_null(hash);
+	assert_true(strncmp(hash, "$argon2id$", 10) == 0);
+	free(hash);
+	n = vct_db_valuef(db_url,
+	                  "SELECT count(*) FROM applications a WHERE position('%s' in a::text) > 0",
+	                  sb);
+	assert_string_equal(n, "0");
+	free(n);
+
+	/* show, disable, enable, domains */
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "show", idb, NULL });
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "Full");
+	assert_true(json_is_true(json_object_get(o, "active")));
+	assert_null(json_object_get(o, "client_secret"));
+	json_decref(o);
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "disable", ida, NULL });
+	assert_true(json_is_false(json_object_get(o, "active")));
+	json_decref(o);
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "enable", ida, NULL });
+	assert_true(json_is_true(json_object_get(o, "active")));
+	json_decref(o);
+	o = vct_vcctl_json(on,
+	                   (const char *const[]){ "apps", "domains", "add", ida, "A.org", NULL });
+	assert_string_equal(json_string_value(json_object_get(o, "domain")), "a.org");
+	assert_true(json_is_true(json_object_get(o, "added")));
+	json_decref(o);
+	o = vct_vcctl_json(on,
+	                   (const char *const[]){ "apps", "domains", "add", ida, "a.org", NULL });
+	assert_true(json_is_false(json_object_get(o, "added")));
+	json_decref(o);
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "domains", "remove", ida, "a.org",
+	                                              NULL });
+	assert_true(json_is_true(json_object_get(o, "removed")));
+	json_decref(o);
+
+	/* refusals */
+	vct_vcctl(&c, on, false,
+	          (const char *const[]){ "apps", "create", "X", "--scope", "admin", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_vcctl(&c, on, false,
+	          (const char *const[]){ "apps", "domains", "add", ida, "not a domain", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_vcctl(&c, on, false, (const char *const[]){ "apps", "show", "nope", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+
+	/* rotate: a new secret, a new hash */
+	r = vct_vcctl_json(on, (const char *const[]){ "apps", "rotate-secret", ida, NULL });
+	assert_int_equal(strlen(json_string_value(json_object_get(r, "client_secret"))), 128);
+	assert_string_not_equal(json_string_value(json_object_get(r, "client_secret")),
+	                        json_string_value(json_object_get(a, "client_secret")));
+	json_decref(r);
+
+	/* list, delete */
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "list", NULL });
+	assert_true(json_array_size(o) >= 2);
+	json_decref(o);
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "delete", ida, NULL });
+	assert_string_equal(json_string_value(json_object_get(o, "deleted")), ida);
+	json_decref(o);
+	vct_vcctl(&c, on, false, (const char *const[]){ "apps", "show", ida, NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	json_decref(a);
+	json_decref(b);
+	vct_pass();
+}
+
 /* No secret a client sent reaches the log. */
 static void test_log_holds_no_secret(void **state)
 {
@@ -218,10 +332,16 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_disabled_is_unknown_path), T(test_applications_disabled),
-		T(test_unsupported_media_type),   T(test_missing_fields),
-		T(test_invalid_grant_type),       T(test_unknown_client_id),
+		/* clang-format off */
+		T(test_disabled_is_unknown_path),
+		T(test_applications_disabled),
+		T(test_unsupported_media_type),
+		T(test_missing_fields),
+		T(test_invalid_grant_type),
+		T(test_unknown_client_id),
+		T(test_apps_verbs),
 		T(test_log_holds_no_secret), /* last: reads the log */
+		/* clang-format on */
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
