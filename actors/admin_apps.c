@@ -349,6 +349,12 @@ void vc_admin_apps_create(vc_admin_req_t *req, int argc, char **argv)
 		vc_admin_fail(req, "the name must be 1 to 255 bytes");
 		return;
 	}
+	for (const char *c = argv[0]; *c != '\0'; c++) {
+		if ((unsigned char)*c < ' ' || *c == 0x7f) {
+			vc_admin_fail(req, "the name must not hold control characters");
+			return;
+		}
+	}
 	for (int i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc ||
 		    (strcmp(argv[i], "--scope") != 0 && strcmp(argv[i], "--domain") != 0)) {

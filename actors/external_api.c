@@ -10,9 +10,12 @@
  * The token endpoint follows Meet's order of checks
  * (shared/reference/meet-toju-rocketchat-livekit.md §A.3): switch (404),
  * media type (415: form or JSON only), fields (400, DRF-style field
- * errors), then the credentials. vcd has no application table yet (issue 9
- * item 2), so no client id is known and every well-formed request gets the
- * vague 401 Meet answers for an unknown client id.
+ * errors), the application (the same vague 401 for an unknown client id
+ * and a wrong secret; the secret is verified on the offload pool, and an
+ * unknown client id costs the same Argon2id work), "inactive" only once the
+ * secret is proven, the e-mail (400), the domain allow-list (403), the user
+ * (404; 409 when several accounts share the address), then an HS256 token
+ * signed with jwt_secret (doc/decisions.md).
  */
 #include "actors/external_api.h"
 
@@ -21,12 +24,42 @@
 #include <string.h>
 #include <sodium.h>
 #include <strings.h>
+#include <time.h>
 
+#include "actors/admin_apps.h"
+#include "actors/password_job.h"
 #include "runtime/config.h"
+#include "runtime/pg.h"
+#include "wire/jwt.h"
 #include "runtime/log.h"
 #include "wire/urlenc.h"
 
 #define PREFIX "/external-api/"
+#define TOKEN_TTL 3600
+#define EMAIL_MAX 254
+
+static int st_app, st_user;
+
+void vc_external_api_init(void)
+{
+	st_app = vc_pg_statement(
+	        "xapi_app",
+	        "SELECT id::text, secret_hash, active, array_to_string(scopes, ' '),"
+	        " name FROM applications WHERE client_id = $1",
+	        1);
+	/* allowed (no domain, or the e-mail's), matching users, one of them */
+	st_user = vc_pg_statement(
+	        "xapi_user",
+	        "SELECT NOT EXISTS (SELECT 1 FROM application_domains WHERE application_id = "
+	        "$1::uuid)"
+	        " OR EXISTS (SELECT 1 FROM application_domains WHERE application_id = $1::uuid"
+	        " AND domain = lower($2::text)),"
+	        " (SELECT count(*) FROM users WHERE lower(email) = lower($3::text)"
+	        " AND disabled_at IS NULL),"
+	        " (SELECT id::text FROM users WHERE lower(email) = lower($3::text)"
+	        " AND disabled_at IS NULL LIMIT 1)",
+	        3);
+}
 
 bool vc_external_api_hidden(const char *path)
 {
@@ -53,6 +86,29 @@ static enum body_kind body_kind(const char *ctype, size_t body_len)
 
 static const char *const fields[] = { "client_id", "client_secret", "grant_type", "scope" };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+enum { F_ID, F_SECRET, F_GRANT, F_SCOPE };
+
+/* What a token request carries from one step to the next. */
+typedef struct token_op {
+	char *v[NFIELDS]; /* the fields; the secret wiped with the op */
+	char *app_id, *scopes, *name;
+	bool active;
+} token_op_t;
+
+static void token_op_free(void *p)
+{
+	token_op_t *op = p;
+
+	for (size_t i = 0; i < NFIELDS; i++) {
+		if (op->v[i] != NULL)
+			sodium_memzero(op->v[i], strlen(op->v[i]));
+		free(op->v[i]);
+	}
+	free(op->app_id);
+	free(op->scopes);
+	free(op->name);
+	free(op);
+}
 
 /* The request's fields (allocated, NULL when absent), or false with *bad
  * set to a 400 body when the JSON is not an object. */
@@ -113,10 +169,166 @@ static json_t *field_errors(char *const v[NFIELDS])
 	return errs;
 }
 
+static void detail(vc_http_req_t *req, int status, const char *text)
+{
+	vc_http_respond_json(req, status, json_pack("{s:s}", "detail", text));
+}
+
+static void error(vc_http_req_t *req, int status, const char *text)
+{
+	vc_http_respond_json(req, status, json_pack("{s:s}", "error", text));
+}
+
+static bool pg_failed(vc_http_req_t *req, vc_msg_t *reply)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+
+	if (r->status == VC_PG_OK)
+		return false;
+	if (r->status == VC_PG_ERROR)
+		log_error("external_api: statement failed: %s",
+		          PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY));
+	detail(req, r->status == VC_PG_UNAVAILABLE ? 503 : 500,
+	       r->status == VC_PG_UNAVAILABLE ? "Service unavailable, try again"
+	                                      : "Internal error");
+	return true;
+}
+
+/* Django's validate_email, roughly: one '@', a local part, a dotted domain,
+ * no spaces or control characters. */
+static bool valid_email(const char *e)
+{
+	const char *at = strchr(e, '@');
+	size_t n = strlen(e);
+
+	if (n > EMAIL_MAX || at == NULL || at == e || strchr(at + 1, '@') != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)e[i] <= ' ' || e[i] == 0x7f)
+			return false;
+	at++;
+	return at[0] != '.' && strchr(at, '.') != NULL && at[strlen(at) - 1] != '.';
+}
+
+static void issue(vc_http_req_t *req, token_op_t *op, const char *user_id)
+{
+	const vc_config_t *cfg = vc_config_get();
+	int64_t now = (int64_t)time(NULL);
+	json_t *claims, *body;
+	char *jwt;
+
+	if (cfg->jwt_secret[0] == '\0') {
+		log_error(
+		        "external_api: jwt_secret is not set: no application token can be signed");
+		detail(req, 500, "Server misconfigured");
+		return;
+	}
+	claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:s}", "iss", VC_XAPI_ISSUER, "aud",
+	                   VC_XAPI_AUDIENCE, "client_id", op->v[F_ID], "iat", (json_int_t)now,
+	                   "exp", (json_int_t)(now + TOKEN_TTL), "user_id", user_id, "delegated", 1,
+	                   "scope", op->scopes);
+	jwt = vc_jwt_sign(claims, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret));
+	json_decref(claims);
+	if (jwt == NULL) {
+		detail(req, 500, "Internal error");
+		return;
+	}
+	body = json_pack("{s:s, s:s, s:i}", "access_token", jwt, "token_type", "Bearer",
+	                 "expires_in", TOKEN_TTL);
+	if (op->scopes[0] != '\0')
+		json_object_set_new(body, "scope", json_string(op->scopes));
+	sodium_memzero(jwt, strlen(jwt));
+	free(jwt);
+	log_info("external_api: application %s got a token for user %s, scope '%s'", op->v[F_ID],
+	         user_id, op->scopes);
+	vc_http_respond_json(req, 200, body);
+}
+
+static void user_found(vc_http_req_t *req, vc_msg_t *reply)
+{
+	token_op_t *op = vc_http_data(req);
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+	long n;
+
+	if (pg_failed(req, reply))
+		return;
+	if (PQgetvalue(r->res, 0, 0)[0] != 't') {
+		log_warn("external_api: application %s refused: e-mail domain not allowed",
+		         op->v[F_ID]);
+		error(req, 403, "This application is not authorized for this email domain.");
+		return;
+	}
+	n = strtol(PQgetvalue(r->res, 0, 1), NULL, 10);
+	if (n == 0) {
+		log_info("external_api: application %s refused: no such user", op->v[F_ID]);
+		detail(req, 404, "User not found.");
+	} else if (n > 1) {
+		log_warn("external_api: application %s refused: %ld accounts share the "
+		         "e-mail address",
+		         op->v[F_ID], n);
+		error(req, 409, "Failed to create or retrieve provisional user.");
+	} else {
+		issue(req, op, PQgetvalue(r->res, 0, 2));
+	}
+}
+
+static void verified(vc_http_req_t *req, vc_msg_t *reply)
+{
+	token_op_t *op = vc_http_data(req);
+	vc_pw_job_t *job = (vc_pw_job_t *)reply;
+	const char *email = op->v[F_SCOPE];
+
+	if (op->app_id == NULL || (job->result != VC_PW_OK && job->result != VC_PW_OK_REHASH)) {
+		if (op->app_id != NULL)
+			log_info("external_api: application %s refused: wrong secret", op->v[F_ID]);
+		else
+			log_info("external_api: token refused: unknown client id");
+		detail(req, 401, "Invalid credentials");
+		return;
+	}
+	if (!op->active) {
+		log_info("external_api: application %s refused: inactive", op->v[F_ID]);
+		detail(req, 401, "Application is inactive");
+		return;
+	}
+	if (!valid_email(email)) {
+		error(req, 400, "Scope should be a valid email address.");
+		return;
+	}
+	const char *p[3] = { op->app_id, strrchr(email, '@') + 1, email };
+
+	vc_http_await(req, user_found);
+	vc_pg_query(st_user, 3, p, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
+}
+
+/* The application's row: verify the secret against its hash, or, for an
+ * unknown client id, do the same work against nothing. */
+static void app_found(vc_http_req_t *req, vc_msg_t *reply)
+{
+	token_op_t *op = vc_http_data(req);
+	vc_pg_result_t *r = (vc_pg_result_t *)reply;
+	int rc;
+
+	if (pg_failed(req, reply))
+		return;
+	if (PQntuples(r->res) == 1) {
+		op->app_id = vc_strdup(PQgetvalue(r->res, 0, 0));
+		op->active = PQgetvalue(r->res, 0, 2)[0] == 't';
+		op->scopes = vc_strdup(PQgetvalue(r->res, 0, 3));
+		op->name = vc_strdup(PQgetvalue(r->res, 0, 4));
+		rc = vc_pw_job_run(req, VC_PW_JOB_VERIFY, op->v[F_SECRET], PQgetvalue(r->res, 0, 1),
+		                   verified);
+	} else {
+		rc = vc_pw_job_run(req, VC_PW_JOB_BURN, op->v[F_SECRET], NULL, verified);
+	}
+	if (rc != 0)
+		detail(req, 503, "Service unavailable, try again");
+}
+
 void vc_external_api_token(vc_http_req_t *req)
 {
 	size_t len = 0;
-	char *v[NFIELDS] = { 0 };
+	token_op_t *op;
 	json_t *bad = NULL;
 	enum body_kind kind;
 
@@ -127,20 +339,23 @@ void vc_external_api_token(vc_http_req_t *req)
 	(void)vc_http_body(req, &len);
 	kind = body_kind(vc_http_header(req, "Content-Type"), len);
 	if (kind == BODY_OTHER) {
-		vc_http_respond_json(req, 415,
-		                     json_pack("{s:s}", "detail", "Unsupported media type."));
+		detail(req, 415, "Unsupported media type.");
 		return;
 	}
-	if (!read_fields(req, kind, v, &bad) || (bad = field_errors(v)) != NULL) {
+	op = vc_calloc(1, sizeof(*op));
+	vc_http_set_data(req, op, token_op_free);
+	if (!read_fields(req, kind, op->v, &bad) || (bad = field_errors(op->v)) != NULL) {
 		vc_http_respond_json(req, 400, bad);
-	} else {
-		/* No application table yet: every client id is unknown. */
-		log_info("external_api: token refused: unknown client id");
-		vc_http_respond_json(req, 401, json_pack("{s:s}", "detail", "Invalid credentials"));
+		return;
 	}
-	for (size_t i = 0; i < NFIELDS; i++) {
-		if (v[i] != NULL)
-			sodium_memzero(v[i], strlen(v[i]));
-		free(v[i]);
+	if (!vc_app_client_id_ok(op->v[F_ID])) {
+		/* no such application can exist: the same work, the same answer */
+		if (vc_pw_job_run(req, VC_PW_JOB_BURN, op->v[F_SECRET], NULL, verified) != 0)
+			detail(req, 503, "Service unavailable, try again");
+		return;
 	}
+	const char *p[1] = { op->v[F_ID] };
+
+	vc_http_await(req, app_found);
+	vc_pg_query(st_app, 1, p, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
 }

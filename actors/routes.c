@@ -89,6 +89,7 @@ void vc_routes_init(void)
 	vc_auth_init();
 	vc_accounts_init();
 	vc_servers_init();
+	vc_external_api_init();
 	vc_meetings_init();
 	vc_signal_init();
 }
