@@ -110,6 +110,29 @@ static void test_applications_disabled(void **state)
 	vct_pass();
 }
 
+/* Both switches reload: on with vcctl config reload, off again. */
+static void test_switches_reload(void **state)
+{
+	json_t *o;
+	char *b;
+
+	vct_vcd_write_conf(half, "external_api = on\nexternal_api_applications = on\n");
+	o = vct_vcctl_json(half, (const char *const[]){ "config", "reload", NULL });
+	json_decref(o);
+	assert_int_equal(req(half, "POST", TOKEN, "Content-Type: text/plain\r\n", "x", &b, NULL),
+	                 415);
+	free(b);
+	vct_vcd_write_conf(half, "");
+	o = vct_vcctl_json(half, (const char *const[]){ "config", "reload", NULL });
+	json_decref(o);
+	assert_like_unknown(half, "POST", TOKEN, "Content-Type: text/plain\r\n", "x");
+	vct_vcd_write_conf(half, "external_api = on\n");
+	o = vct_vcctl_json(half, (const char *const[]){ "config", "reload", NULL });
+	json_decref(o);
+	assert_like_unknown(half, "POST", TOKEN, FORM, "client_id=a");
+	vct_pass();
+}
+
 /* ..._unsupported_media_type: text/plain gives 415 (as does a body
  * without a type). */
 static void test_unsupported_media_type(void **state)
@@ -392,6 +415,7 @@ static void test_token_success(void **state)
 	json_t *j, *p;
 	char *rest, *body, *b;
 	int64_t before = (int64_t)time(NULL);
+	char *users = vct_db_value(db_url, "SELECT count(*) FROM users"), *after;
 
 	app_new(&a,
 	        (const char *const[]){ "apps", "create", "Ok", "--scope", "rooms:list", "--scope",
@@ -425,6 +449,12 @@ static void test_token_success(void **state)
 	assert_int_equal(req(on, "POST", TOKEN, JSON, body, &b, NULL), 200);
 	free(b);
 	free(body);
+
+	/* ..._token_existing_user: no account is made */
+	after = vct_db_value(db_url, "SELECT count(*) FROM users");
+	assert_string_equal(users, after);
+	free(users);
+	free(after);
 	vct_pass();
 }
 
@@ -593,6 +623,7 @@ int main(void)
 		/* clang-format off */
 		T(test_disabled_is_unknown_path),
 		T(test_applications_disabled),
+		T(test_switches_reload),
 		T(test_unsupported_media_type),
 		T(test_missing_fields),
 		T(test_invalid_grant_type),
