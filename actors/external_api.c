@@ -122,6 +122,7 @@ static bool read_fields(vc_http_req_t *req, enum body_kind kind, char *out[NFIEL
 
 		for (size_t i = 0; i < NFIELDS; i++)
 			out[i] = vc_query_value(text, fields[i], NULL);
+		sodium_memzero(text, len); /* holds the secret */
 		free(text);
 		return true;
 	}
