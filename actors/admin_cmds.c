@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "actors/admin_meetings.h"
+#include "actors/admin_apps.h"
 #include "actors/admin_servers.h"
 #include "actors/lobby.h"
 #include "actors/admin_users.h"
@@ -135,6 +136,15 @@ static const vc_admin_cmd_t cmds[] = {
 	{ "servers list", vc_admin_servers_list },
 	{ "servers show", vc_admin_servers_show },
 	{ "servers delete", vc_admin_servers_delete },
+	{ "apps create", vc_admin_apps_create },
+	{ "apps list", vc_admin_apps_list },
+	{ "apps show", vc_admin_apps_show },
+	{ "apps disable", vc_admin_apps_disable },
+	{ "apps enable", vc_admin_apps_enable },
+	{ "apps rotate-secret", vc_admin_apps_rotate_secret },
+	{ "apps delete", vc_admin_apps_delete },
+	{ "apps domains add", vc_admin_apps_domains_add },
+	{ "apps domains remove", vc_admin_apps_domains_remove },
 	{ "rooms list", vc_lobby_admin_rooms_list },
 	{ "rooms show", vc_lobby_admin_rooms_show },
 	{ "sessions kick", vc_lobby_admin_sessions_kick },
@@ -146,6 +156,7 @@ void vc_admin_cmds_register(void)
 	vc_admin_users_init();
 	vc_admin_meetings_init();
 	vc_admin_servers_init();
+	vc_admin_apps_init();
 	vc_admin_register(cmds, VC_ARRAY_LEN(cmds));
 }
 

@@ -8,6 +8,7 @@
 
 #include "actors/accounts.h"
 #include "actors/auth.h"
+#include "actors/external_api.h"
 #include "actors/lobby.h"
 #include "actors/signal.h"
 #include "actors/meeting_routes.h"
@@ -76,6 +77,9 @@ static const vc_route_t routes[] = {
 	{ "GET", "/lobby/{user_id}/{room}", vc_lobby_route_legacy, PUBLIC },
 
 	{ "GET", "/ws", vc_signal_route, PUBLIC },
+
+	/* Hidden (404) unless external_api is on: vc_external_api_hidden(). */
+	{ "POST", "/external-api/v1.0/application/token/", vc_external_api_token, PUBLIC },
 };
 /* clang-format on */
 
@@ -85,6 +89,7 @@ void vc_routes_init(void)
 	vc_auth_init();
 	vc_accounts_init();
 	vc_servers_init();
+	vc_external_api_init();
 	vc_meetings_init();
 	vc_signal_init();
 }
@@ -96,6 +101,10 @@ void vc_routes_handle(vc_http_req_t *req)
 	unsigned np = 0;
 	char allow[128];
 
+	if (vc_external_api_hidden(vc_http_path(req))) {
+		vc_http_respond(req, 404, NULL, NULL, 0);
+		return;
+	}
 	switch (vc_router_match(routes, VC_ARRAY_LEN(routes), vc_http_method(req),
 	                        vc_http_path(req), &r, params, &np, allow, sizeof(allow))) {
 	case VC_ROUTE_FOUND:

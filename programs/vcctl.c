@@ -804,6 +804,7 @@ static const client_verb_t client_verbs[] = {
 	{ "meetings list", NULL, 0, "meetings (newest first)",
 	  "narrow the list with --state S or --owner U" },
 	{ "servers list", NULL, 0, "servers (by name)", "see one with 'vcctl servers show ID'" },
+	{ "apps list", NULL, 0, "applications (by name)", "see one with 'vcctl apps show APP'" },
 };
 /* clang-format on */
 

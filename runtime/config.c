@@ -243,6 +243,12 @@ static const struct key keys[] = {
 	{ .name = "account_sync_retention", .type = T_DURATION, .def = "7d", .flags = K_RELOAD,
 	  .offset = OFF(account_sync_retention), .min = 60000, .max = 3650 * DAY_MS,
 	  .help = "how long account_sync messages are kept for devices to catch up" },
+	{ .name = "external_api", .type = T_BOOL, .def = "false", .env = "EXTERNAL_API_ENABLED",
+	  .flags = K_RELOAD, .offset = OFF(external_api),
+	  .help = "serve the external API (/external-api/, La Suite Meet's); off: plain 404" },
+	{ .name = "external_api_applications", .type = T_BOOL, .def = "false",
+	  .env = "APPLICATION_ENABLED", .flags = K_RELOAD, .offset = OFF(external_api_applications),
+	  .help = "serve the application token endpoint of the external API; off: 404" },
 };
 /* clang-format on */
 

@@ -68,6 +68,8 @@ typedef struct vc_config {
 	unsigned signal_max_user_connections; /* /ws connections of one user per node */
 	unsigned account_sync_keep;           /* messages kept per user */
 	double account_sync_retention;        /* seconds they are kept */
+	bool external_api;                    /* /external-api/ served; off: every path 404s */
+	bool external_api_applications;       /* the application token endpoint is served */
 } vc_config_t;
 
 /*

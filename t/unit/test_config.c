@@ -668,6 +668,26 @@ static void test_lobby_keys(void **state)
 	vc_config_free(c);
 }
 
+/* The external API's switches: off by default, Meet's environment names. */
+static void test_external_api_keys(void **state)
+{
+	char err[512] = "";
+	char *const env[] = { "DATABASE_URL=" DB, "EXTERNAL_API_ENABLED=True",
+		              "APPLICATION_ENABLED=true", NULL };
+	char *const none[] = { "DATABASE_URL=" DB, NULL };
+	vc_config_t *c = vc_config_load(NULL, NULL, 0, none, err, sizeof(err));
+
+	assert_non_null(c);
+	assert_false(c->external_api);
+	assert_false(c->external_api_applications);
+	vc_config_free(c);
+	c = vc_config_load(NULL, NULL, 0, env, err, sizeof(err));
+	assert_non_null(c);
+	assert_true(c->external_api);
+	assert_true(c->external_api_applications);
+	vc_config_free(c);
+}
+
 static void test_print_keys(void **state)
 {
 	char *buf = NULL;
@@ -684,7 +704,7 @@ static void test_print_keys(void **state)
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
 		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n"
 		"signal_max_message\nsignal_rate\nsignal_burst\nsignal_max_user_connections\n"
-		"account_sync_keep\naccount_sync_retention\n";
+		"account_sync_keep\naccount_sync_retention\nexternal_api\nexternal_api_applications\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
@@ -715,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_lobby_keys),
+		cmocka_unit_test(test_external_api_keys),
 		cmocka_unit_test(test_print_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
