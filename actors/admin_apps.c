@@ -342,7 +342,7 @@ void vc_admin_apps_create(vc_admin_req_t *req, int argc, char **argv)
 	char dom[254];
 	size_t ns = 0, nd = 0;
 	char *sc, *dm;
-	size_t sl = 2, dl = 2;
+	size_t sl = 3, dl = 3; /* "{}" and the NUL; each item adds itself and a comma */
 	secret_op_t *op;
 
 	if (argv[0][0] == '\0' || strlen(argv[0]) > 255) {
