@@ -74,13 +74,12 @@
 #include "t/lib/vctest_sig.h"
 #include "t/lib/vctest_ws.h"
 
-#define MAIN_CONF                                                                                  \
-	"auth_rate_limit = off\nserver_join_rate_limit = off\nsession_cache_ttl = 1h\n"
+#define MAIN_CONF "auth_rate_limit = off\nserver_join_rate_limit = off\nsession_cache_ttl = 1h\n"
 #define NO_SUCH "00000000-0000-4000-8000-000000000000" /* a UUID nothing has */
 #define IDENTIFY_TIMEOUT_MS 10000                      /* fixed by the spec */
 #define CATCH_UP 1000                                  /* account_syncs missed */
-#define BULK_MS 120000 /* 1,000 account_syncs persisted one by one */
-#define RATE_BURST 60  /* signal_rate's default burst */
+#define BULK_MS 120000   /* 1,000 account_syncs persisted one by one */
+#define RATE_BURST 60    /* signal_rate's default burst */
 #define MAX_MESSAGE 4096 /* signal_max_message of the limits case */
 #define USER_CONNS 3     /* signal_max_user_connections of the limits case */
 
@@ -89,85 +88,22 @@ static vct_vcd_t *vcd;
 
 /* --- helpers -------------------------------------------------------------------- */
 
-static void db_expect(const char *want, const char *fmt, ...) VCT_PRINTF(2, 3);
-
-/* The first value of a query (printf-style) equals want (NULL: no row). */
-static void db_expect(const char *want, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql, *got;
-
-	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	got = vct_db_value(db_url, sql);
-	if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
-		fail_msg("%s\n  gave %s, expected %s", sql, got ? got : "no row",
-		         want ? want : "no row");
-	free(got);
-	free(sql);
-}
-
-/* A message {"type": type, members…} as JSON text (malloc'd); `members` is
- * printf-style text of the members after "type" (may be ""). */
-static char *mk(const char *type, const char *members, ...) VCT_PRINTF(2, 3);
-
-static char *mk(const char *type, const char *members, ...)
-{
-	va_list ap;
-	char *rest, *text;
-
-	va_start(ap, members);
-	if (vasprintf(&rest, members, ap) < 0)
-		abort();
-	va_end(ap);
-	text = vct_strf("{\"type\":\"%s\"%s%s}", type, *rest ? "," : "", rest);
-	free(rest);
-	return text;
-}
-
-/* Send a message made by mk; return its text (malloc'd) for vcs_expect_relayed. */
-static char *send_mk(vcs_t *s, char *text)
-{
-	vcs_send(s, "%s", text);
-	return text;
-}
-
 /* A chat_message to server with a tag and a body that exercises the JSON:
  * nested objects, UTF-8 and escapes, a big integer, a real, null, booleans. */
 static char *chat_text(const char *server, const char *tag)
 {
-	return mk("chat_message",
-	          "\"serverId\":\"%s\",\"tag\":\"%s\",\"message\":{\"id\":\"m-%s\","
-	          "\"content\":\"h\\u00e9 \\u2713 \\\"quoted\\\" %s\",\"timestamp\":1710000000000,"
-	          "\"reactions\":[],\"meta\":{\"n\":1.5,\"big\":9007199254740993,\"nil\":null,"
-	          "\"yes\":true}}",
-	          server, tag, tag, tag);
+	return vcs_mk(
+	        "chat_message",
+	        "\"serverId\":\"%s\",\"tag\":\"%s\",\"message\":{\"id\":\"m-%s\","
+	        "\"content\":\"h\\u00e9 \\u2713 \\\"quoted\\\" %s\",\"timestamp\":1710000000000,"
+	        "\"reactions\":[],\"meta\":{\"n\":1.5,\"big\":9007199254740993,\"nil\":null,"
+	        "\"yes\":true}}",
+	        server, tag, tag, tag);
 }
 
 static char *send_chat(vcs_t *s, const char *server, const char *tag)
 {
-	return send_mk(s, chat_text(server, tag));
-}
-
-/* join_server and take its server_users answer: its index. */
-static unsigned join(vcs_t *s, const char *server)
-{
-	char *what = vct_strf("server_users answering join_server %s", server);
-	unsigned i;
-
-	vcs_send(s, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", server);
-	i = vcs_take(s, what, "server_users", "{\"serverId\":\"%s\"}", server);
-	free(what);
-	return i;
-}
-
-/* leave_server, and wait until it has been handled (a ping behind it). */
-static void leave(vcs_t *s, const char *server)
-{
-	vcs_send(s, "{\"type\":\"leave_server\",\"serverId\":\"%s\"}", server);
-	vcs_sync(s);
+	return vcs_send_mk(s, chat_text(server, tag));
 }
 
 /* Take error {code, ref} (ref NULL: any). */
@@ -178,31 +114,12 @@ static unsigned expect_error(vcs_t *s, const char *code, const char *ref, const 
 	return vcs_take(s, what, "error", "{\"code\":\"%s\",\"ref\":\"%s\"}", code, ref);
 }
 
-/* Take the chat (or any relayed type) tagged `tag` at s: its index. */
-static unsigned got_tag(vcs_t *s, const char *type, const char *tag, const char *what)
-{
-	return vcs_take(s, what, type, "{\"tag\":\"%s\"}", tag);
-}
-
-/* Take the message of `type` tagged `tag` and check it is `sent` plus
- * fromUserId = from. */
-static unsigned got_relayed(vcs_t *s, const char *type, const char *tag, const char *sent,
-                            const char *from)
-{
-	char *what = vct_strf("%s '%s' relayed from %s", type, tag, from);
-	unsigned i = got_tag(s, type, tag, what);
-
-	vcs_expect_relayed(s, i, sent, from, what);
-	free(what);
-	return i;
-}
-
 /* A marker chat from `from` that `to` takes: its index at `to`. */
 static unsigned marker(vcs_t *from, vcs_t *to, const char *server, const char *tag)
 {
 	char *text = send_chat(from, server, tag);
 	char *what = vct_strf("the marker chat '%s' from %s", tag, from->name);
-	unsigned i = got_tag(to, "chat_message", tag, what);
+	unsigned i = vcs_got_tag(to, "chat_message", tag, what);
 
 	free(what);
 	free(text);
@@ -212,28 +129,16 @@ static unsigned marker(vcs_t *from, vcs_t *to, const char *server, const char *t
 /* A direct_message marker from `from` to user `to_user` that `to` takes. */
 static unsigned dm_marker(vcs_t *from, const vcs_user_t *to_user, vcs_t *to, const char *tag)
 {
-	char *text = mk("direct_message", "\"targetUserId\":\"%s\",\"tag\":\"%s\"", to_user->id,
-	                tag);
+	char *text = vcs_mk("direct_message", "\"targetUserId\":\"%s\",\"tag\":\"%s\"", to_user->id,
+	                    tag);
 	char *what = vct_strf("the marker direct_message '%s' from %s", tag, from->name);
 	unsigned i;
 
 	vcs_send(from, "%s", text);
-	i = got_tag(to, "direct_message", tag, what);
+	i = vcs_got_tag(to, "direct_message", tag, what);
 	free(what);
 	free(text);
 	return i;
-}
-
-/* account_sync from s with a payload (JSON text): the acknowledged seq. */
-static long long sync_send(vcs_t *s, const char *payload)
-{
-	unsigned from = vcs_n(s), i;
-
-	vcs_send(s, "{\"type\":\"account_sync\",\"clientInstanceId\":\"%s\",\"payload\":%s}",
-	         s->cid ? s->cid : "", payload);
-	i = vcs_take_from(s, from, VCS_MS, "account_sync_ack {seq} of its account_sync",
-	                  "account_sync_ack", NULL);
-	return vcs_int(s, i, "seq");
 }
 
 /* s takes the account_sync with seq and checks it: exactly {type,
@@ -249,7 +154,8 @@ static unsigned sync_got(vcs_t *s, long long seq, const vcs_user_t *from, const 
 
 	json_object_set_new(want, "payload", p);
 	if (!json_equal(want, (json_t *)vcs_msg(s, i))) {
-		char *w = json_dumps(want, JSON_COMPACT), *g = json_dumps(vcs_msg(s, i), JSON_COMPACT);
+		char *w = json_dumps(want, JSON_COMPACT),
+		     *g = json_dumps(vcs_msg(s, i), JSON_COMPACT);
 		fail_msg("%s: %s is %s, expected exactly %s", s->name, what, g, w);
 	}
 	json_decref(want);
@@ -262,8 +168,8 @@ static unsigned sync_got(vcs_t *s, long long seq, const vcs_user_t *from, const 
 static long long takeover_got(vcs_t *s, const char *cid, const char *prev)
 {
 	char *what = vct_strf("voice_client_takeover naming %s", cid);
-	unsigned i = vcs_take(s, what, "voice_client_takeover", "{\"clientInstanceId\":\"%s\"}",
-	                      cid);
+	unsigned i =
+	        vcs_take(s, what, "voice_client_takeover", "{\"clientInstanceId\":\"%s\"}", cid);
 	const json_t *p = json_object_get(vcs_msg(s, i), "previousClientInstanceId");
 
 	if (prev == NULL ? p != NULL && !json_is_null(p) &&
@@ -278,10 +184,10 @@ static long long takeover_got(vcs_t *s, const char *cid, const char *prev)
 /* voice_owners of user u is "cid generation" (want NULL: no row). */
 static void owner_is(const vcs_user_t *u, const char *want)
 {
-	db_expect(want,
-	          "SELECT client_instance_id || ' ' || generation FROM voice_owners"
-	          " WHERE user_id = '%s'",
-	          u->id);
+	vcs_db_expect(db_url, want,
+	              "SELECT client_instance_id || ' ' || generation FROM voice_owners"
+	              " WHERE user_id = '%s'",
+	              u->id);
 }
 
 static void vcctl_ok(const char *const *words)
@@ -346,7 +252,7 @@ static void test_identify_first(void **state)
 	vcs_server_create(vcd, &w, sid);
 	vcs_server_join(vcd, sid, &a);
 	ws = vcs_open(vcd, &w, "ifw-1", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	c = vcs_connect(vcd, "a/unidentified");
 	/* Each message before identify: auth_required, in order, nothing else. */
 	vcs_send(c, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", sid);
@@ -372,18 +278,19 @@ static void test_identify_first(void **state)
 		fail_msg("identified.syncSeq is %lld: the account_sync sent before identify was "
 		         "persisted",
 		         c->sync_seq);
-	db_expect("0", "SELECT count(*) FROM account_sync_log WHERE user_id = '%s'", a.id);
+	vcs_db_expect(db_url, "0", "SELECT count(*) FROM account_sync_log WHERE user_id = '%s'",
+	              a.id);
 	owner_is(&a, NULL);
 	/* The join before identify did not happen: server_users is refused. */
 	vcs_send(c, "{\"type\":\"server_users\",\"serverId\":\"%s\"}", sid);
 	expect_error(c, "not_joined", "server_users",
 	             "error not_joined: the join_server sent before identify must not count");
 	/* Joining now: w hears of a once, and a's chat after it, never the early one. */
-	join(c, sid);
+	vcs_join(c, sid);
 	i = vcs_take(ws, "user_joined of a (joined after identify)", "user_joined",
 	             "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
 	late = send_chat(c, sid, "after-identify");
-	mk_at = got_relayed(ws, "chat_message", "after-identify", late, a.id);
+	mk_at = vcs_got_relayed(ws, "chat_message", "after-identify", late, a.id);
 	vcs_expect_none(ws, 0, mk_at, "a chat sent before identify", "chat_message",
 	                "{\"tag\":\"before-identify\"}");
 	if (vcs_count(ws, 0, mk_at, "user_joined", "{\"oderId\":\"%s\"}", a.id) != 1)
@@ -505,7 +412,7 @@ static void test_identify_race(void **state)
 	vcs_server_create(vcd, &w, sid);
 	vcs_server_join(vcd, sid, &a);
 	ws = vcs_open(vcd, &w, "irw-1", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	for (unsigned r = 0; r < 8; r++) {
 		char *ident = vcs_identify_text(&a, &(vcs_ident_t){ .cid = "ira-tab" }, vcd->port);
 		char *joins = vct_strf("{\"type\":\"join_server\",\"serverId\":\"%s\"}", sid);
@@ -528,19 +435,20 @@ static void test_identify_race(void **state)
 			         vcs_type(c, 0));
 		}
 		c->taken[0] = true;
-		i = vcs_take(c, "server_users: the join_server written with identify", "server_users",
-		             "{\"serverId\":\"%s\"}", sid);
+		i = vcs_take(c, "server_users: the join_server written with identify",
+		             "server_users", "{\"serverId\":\"%s\"}", sid);
 		vcs_sync(c);
-		vcs_expect_none(c, 0, vcs_n(c), "a refusal of the join written with identify", "error",
-		                NULL);
+		vcs_expect_none(c, 0, vcs_n(c), "a refusal of the join written with identify",
+		                "error", NULL);
 		vcs_expect_none(c, 0, vcs_n(c), "auth_required for the join written with identify",
 		                "auth_required", NULL);
-		uj = vcs_take(ws, "user_joined of a (identify + join in one segment)", "user_joined",
-		              "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
+		uj = vcs_take(ws, "user_joined of a (identify + join in one segment)",
+		              "user_joined", "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
 		if (r % 2 == 1) {
-			ch = got_relayed(ws, "chat_message", tag, chat, a.id);
+			ch = vcs_got_relayed(ws, "chat_message", tag, chat, a.id);
 			if (ch < uj)
-				fail_msg("w got a's chat (#%u) before a's user_joined (#%u)", ch, uj);
+				fail_msg("w got a's chat (#%u) before a's user_joined (#%u)", ch,
+				         uj);
 		}
 		/* Leaving for the next round: w hears of it. */
 		vcs_close(c);
@@ -576,9 +484,9 @@ static void test_strict_order(void **state)
 	vcs_server_join(vcd, s1, &a);
 	vcs_server_join(vcd, s2, &a);
 	ws = vcs_open(vcd, &w, "sow-1", "w");
-	join(ws, s1);
+	vcs_join(ws, s1);
 	a2 = vcs_open(vcd, &a, "soa-2", "a/2");
-	join(a2, s1);
+	vcs_join(a2, s1);
 	vcs_take(ws, "user_joined of a", "user_joined", "{\"oderId\":\"%s\"}", a.id);
 	a1 = vcs_open(vcd, &a, "soa-1", "a/1");
 	vcs_take(a2, "account_sync_peer_online of a/1", "account_sync_peer_online", NULL);
@@ -595,21 +503,22 @@ static void test_strict_order(void **state)
 	do {                                                                                       \
 		snprintf(tags[nrelay], sizeof(tags[nrelay]), "o-%u", nrelay);                      \
 		rtype[nrelay] = (type);                                                            \
-		ADD(mk((type), "\"serverId\":\"%s\",\"tag\":\"%s\"", s1, tags[nrelay]), NULL);     \
+		ADD(vcs_mk((type), "\"serverId\":\"%s\",\"tag\":\"%s\"", s1, tags[nrelay]), NULL); \
 		nrelay++;                                                                          \
 	} while (0)
 	for (unsigned r = 0; r < 3; r++) {
-		ADD(mk("join_server", "\"serverId\":\"%s\"", s1), "server_users");
+		ADD(vcs_mk("join_server", "\"serverId\":\"%s\"", s1), "server_users");
 		RELAY("chat_message");
-		ADD(mk("account_sync", "\"clientInstanceId\":\"soa-1\",\"payload\":{\"r\":%u}", r),
+		ADD(vcs_mk("account_sync", "\"clientInstanceId\":\"soa-1\",\"payload\":{\"r\":%u}",
+		           r),
 		    "account_sync_ack");
 		RELAY("user_typing");
-		ADD(mk("server_users", "\"serverId\":\"%s\"", s2), "error");
+		ADD(vcs_mk("server_users", "\"serverId\":\"%s\"", s2), "error");
 		RELAY("voice_state");
 		ADD(vct_strf("{\"type\":\"ping\"}"), "pong");
-		ADD(mk("join_server", "\"serverId\":\"%s\"", s3), "error");
+		ADD(vcs_mk("join_server", "\"serverId\":\"%s\"", s3), "error");
 		RELAY("chat_message");
-		ADD(mk("account_sync", "\"clientInstanceId\":\"soa-1\",\"payload\":[%u]", r),
+		ADD(vcs_mk("account_sync", "\"clientInstanceId\":\"soa-1\",\"payload\":[%u]", r),
 		    "account_sync_ack");
 		ADD(vct_strf("{\"type\":\"ping\"}"), "pong");
 	}
@@ -624,21 +533,23 @@ static void test_strict_order(void **state)
 		vct_ws_wait_msg(a1->ws, k, VCS_MS, what);
 		if (strcmp(vcs_type(a1, k), expect[j]) != 0) {
 			vcs_dump(a1);
-			fail_msg("a/1: message #%u is %s, expected %s: the burst was not handled in "
-			         "arrival order (answers listed above)",
-			         k, vcs_type(a1, k), expect[j]);
+			fail_msg(
+			        "a/1: message #%u is %s, expected %s: the burst was not handled in "
+			        "arrival order (answers listed above)",
+			        k, vcs_type(a1, k), expect[j]);
 		}
 		a1->taken[k] = true;
 		if (strcmp(expect[j], "account_sync_ack") == 0) {
 			if (vcs_int(a1, k, "seq") <= last)
-				fail_msg("a/1: account_sync_ack seq %lld after %lld", vcs_int(a1, k, "seq"),
-				         last);
+				fail_msg("a/1: account_sync_ack seq %lld after %lld",
+				         vcs_int(a1, k, "seq"), last);
 			last = vcs_int(a1, k, "seq");
 		}
 		if (strcmp(expect[j], "error") == 0) {
 			const char *code = vcs_str(a1, k, "code");
 			if (strcmp(code, "not_joined") != 0 && strcmp(code, "not_member") != 0)
-				fail_msg("a/1: answer #%u is error %s, expected not_joined / not_member",
+				fail_msg("a/1: answer #%u is error %s, expected not_joined / "
+				         "not_member",
 				         k, code);
 		}
 		free(what);
@@ -648,7 +559,7 @@ static void test_strict_order(void **state)
 		unsigned prev = 0;
 		for (unsigned k = 0; k < nrelay; k++) {
 			char *what = vct_strf("relay %s '%s' (burst order)", rtype[k], tags[k]);
-			unsigned i = got_tag(ws, rtype[k], tags[k], what);
+			unsigned i = vcs_got_tag(ws, rtype[k], tags[k], what);
 			if (k > 0 && i < prev) {
 				vcs_dump(ws);
 				fail_msg("w got '%s' (#%u) before '%s' (#%u): relays out of order",
@@ -664,7 +575,7 @@ static void test_strict_order(void **state)
 		long long seq = 0;
 		for (unsigned k = 0; k < nrelay; k++) {
 			char *what = vct_strf("relay '%s' at the sender's other device", tags[k]);
-			unsigned i = got_tag(a2, rtype[k], tags[k], what);
+			unsigned i = vcs_got_tag(a2, rtype[k], tags[k], what);
 			if (k > 0 && i < prev)
 				fail_msg("a/2 got '%s' before '%s': relays out of order", tags[k],
 				         tags[k - 1]);
@@ -672,14 +583,16 @@ static void test_strict_order(void **state)
 			free(what);
 		}
 		for (unsigned k = 0; k < 6; k++) {
-			unsigned i = vcs_take(a2, "the burst's account_syncs", "account_sync", NULL);
+			unsigned i =
+			        vcs_take(a2, "the burst's account_syncs", "account_sync", NULL);
 			if (vcs_int(a2, i, "seq") <= seq)
-				fail_msg("a/2: account_sync seq %lld after %lld", vcs_int(a2, i, "seq"),
-				         seq);
+				fail_msg("a/2: account_sync seq %lld after %lld",
+				         vcs_int(a2, i, "seq"), seq);
 			seq = vcs_int(a2, i, "seq");
 		}
 		if (seq != last)
-			fail_msg("a/2's last account_sync has seq %lld, a/1's last ack %lld", seq, last);
+			fail_msg("a/2's last account_sync has seq %lld, a/1's last ack %lld", seq,
+			         last);
 	}
 	for (unsigned k = 0; k < n; k++)
 		free(sent[k]);
@@ -702,24 +615,26 @@ static void test_join_not_member(void **state)
 	vcs_server_create(vcd, &o, sid);
 	vcs_server_join(vcd, sid, &w);
 	ws = vcs_open(vcd, &w, "nmw-1", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	cs = vcs_open(vcd, &c, "nmc-1", "c (no member)");
 	vcs_send(cs, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", sid);
 	expect_error(cs, "not_member", "join_server", "join_server of a server c is not in");
 	vcs_send(cs, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", NO_SUCH);
-	expect_error(cs, "not_member", "join_server", "join_server of a server that does not exist");
+	expect_error(cs, "not_member", "join_server",
+	             "join_server of a server that does not exist");
 	/* Relays into it are refused too, and reach nobody. */
 	text = send_chat(cs, sid, "intruder");
 	i = vcs_take(cs, "an error for a chat to a server c never joined", "error",
 	             "{\"ref\":\"chat_message\"}");
 	if (strcmp(vcs_str(cs, i, "code"), "not_joined") != 0 &&
 	    strcmp(vcs_str(cs, i, "code"), "not_member") != 0)
-		fail_msg("c's chat to a foreign server: error %s, expected not_joined or not_member",
-		         vcs_str(cs, i, "code"));
+		fail_msg(
+		        "c's chat to a foreign server: error %s, expected not_joined or not_member",
+		        vcs_str(cs, i, "code"));
 	vcs_expect_none(cs, 0, vcs_n(cs), "server_users for a refused join", "server_users", NULL);
 	/* The owner joins: w hears of the owner, never of c. */
 	os = vcs_open(vcd, &o, "nmo-1", "o");
-	join(os, sid);
+	vcs_join(os, sid);
 	i = vcs_take(ws, "user_joined of the owner (the marker)", "user_joined",
 	             "{\"oderId\":\"%s\"}", o.id);
 	vcs_expect_none(ws, 0, i, "user_joined of a user who is no member", "user_joined",
@@ -744,15 +659,17 @@ static unsigned listed(vcs_t *s, unsigned i, const vcs_user_t *u)
 	{
 		const json_t *id = json_object_get(e, "oderId");
 		if (!json_is_string(id))
-			fail_msg("%s: server_users #%u: users[%zu] has no string oderId", s->name, i,
-			         k);
+			fail_msg("%s: server_users #%u: users[%zu] has no string oderId", s->name,
+			         i, k);
 		if (strcmp(json_string_value(id), u->id) == 0) {
 			const json_t *dn = json_object_get(e, "displayName");
 			if (!json_is_string(dn) || strcmp(json_string_value(dn), u->display) != 0)
-				fail_msg("%s: server_users #%u lists %s with displayName %s, expected "
+				fail_msg("%s: server_users #%u lists %s with displayName %s, "
+				         "expected "
 				         "'%s'",
 				         s->name, i, u->username,
-				         dn ? json_dumps(dn, JSON_ENCODE_ANY) : "(none)", u->display);
+				         dn ? json_dumps(dn, JSON_ENCODE_ANY) : "(none)",
+				         u->display);
 			n++;
 		}
 	}
@@ -774,16 +691,17 @@ static void test_join_and_leave(void **state)
 	vcs_server_join(vcd, sid, &a);
 	vcs_server_join(vcd, sid, &b);
 	a1 = vcs_open(vcd, &a, "jla-1", "a");
-	i = join(a1, sid);
+	i = vcs_join(a1, sid);
 	if (listed(a1, i, &b) != 0)
 		fail_msg("a's server_users lists b, who has not joined");
 	b1 = vcs_open(vcd, &b, "jlb-1", "b");
-	i = join(b1, sid);
+	i = vcs_join(b1, sid);
 	if (listed(b1, i, &a) != 1)
-		fail_msg("b's server_users (answering its join) does not list a once, who is in the "
-		         "server");
-	j = vcs_take(a1, "user_joined of b", "user_joined", "{\"oderId\":\"%s\",\"serverId\":\"%s\"}",
-	             b.id, sid);
+		fail_msg(
+		        "b's server_users (answering its join) does not list a once, who is in the "
+		        "server");
+	j = vcs_take(a1, "user_joined of b", "user_joined",
+	             "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", b.id, sid);
 	if (strcmp(vcs_str(a1, j, "displayName"), b.display) != 0)
 		fail_msg("user_joined of b has displayName '%s', expected '%s'",
 		         vcs_str(a1, j, "displayName"), b.display);
@@ -791,25 +709,26 @@ static void test_join_and_leave(void **state)
 	vcs_send(a1, "{\"type\":\"server_users\",\"serverId\":\"%s\"}", sid);
 	i = vcs_take(a1, "server_users asked for", "server_users", "{\"serverId\":\"%s\"}", sid);
 	if (listed(a1, i, &b) != 1 || listed(a1, i, &a) > 1)
-		fail_msg("server_users asked for by a lists b %u times and a %u times", listed(a1, i, &b),
-		         listed(a1, i, &a));
+		fail_msg("server_users asked for by a lists b %u times and a %u times",
+		         listed(a1, i, &b), listed(a1, i, &a));
 	/* Joining again changes nothing for the others. */
-	join(a1, sid);
+	vcs_join(a1, sid);
 	i = marker(a1, b1, sid, "after-rejoin");
 	vcs_expect_none(b1, 0, i, "a second user_joined for a join of a joined connection",
 	                "user_joined", "{\"oderId\":\"%s\"}", a.id);
 	vcs_expect_none(b1, 0, i, "user_joined about oneself", "user_joined", "{\"oderId\":\"%s\"}",
 	                b.id);
 	/* Leaving: b hears user_left; a's server_users and chats are refused after. */
-	leave(a1, sid);
+	vcs_leave(a1, sid);
 	vcs_take(b1, "user_left of a", "user_left", "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id,
 	         sid);
 	vcs_send(a1, "{\"type\":\"server_users\",\"serverId\":\"%s\"}", sid);
 	expect_error(a1, "not_joined", "server_users", "server_users after leave_server");
 	text = send_chat(a1, sid, "after-leave");
-	vcs_take(a1, "an error for a chat after leave_server", "error", "{\"ref\":\"chat_message\"}");
+	vcs_take(a1, "an error for a chat after leave_server", "error",
+	         "{\"ref\":\"chat_message\"}");
 	/* b is told when a comes back, and gets nothing of a's refused chat. */
-	join(a1, sid);
+	vcs_join(a1, sid);
 	i = vcs_take(b1, "user_joined of a (back)", "user_joined", "{\"oderId\":\"%s\"}", a.id);
 	vcs_expect_none(b1, 0, i, "a chat sent after leave_server", "chat_message",
 	                "{\"tag\":\"after-leave\"}");
@@ -833,19 +752,19 @@ static void test_presence_per_identity(void **state)
 	vcs_server_join(vcd, sid, &w);
 	vcs_server_join(vcd, sid, &x);
 	ws = vcs_open(vcd, &w, "ppw-1", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	xs = vcs_open(vcd, &x, "ppx-1", "x (markers)");
-	join(xs, sid);
+	vcs_join(xs, sid);
 	vcs_take(ws, "user_joined of x", "user_joined", "{\"oderId\":\"%s\"}", x.id);
 	/* Two devices of a join: one user_joined. */
 	a1 = vcs_open(vcd, &a, "ppa-1", "a/1");
 	a2 = vcs_open(vcd, &a, "ppa-2", "a/2");
 	from = vcs_n(ws);
-	join(a1, sid);
+	vcs_join(a1, sid);
 	vcs_take(ws, "user_joined of a (first device)", "user_joined", "{\"oderId\":\"%s\"}", a.id);
-	join(a2, sid);
+	vcs_join(a2, sid);
 	/* One leaves: a is still there. */
-	leave(a1, sid);
+	vcs_leave(a1, sid);
 	m1 = marker(xs, ws, sid, "pp-after-first-leave");
 	if (vcs_count(ws, from, m1, "user_joined", "{\"oderId\":\"%s\"}", a.id) != 1)
 		fail_msg("w got %u user_joined of a for two devices, expected 1",
@@ -853,19 +772,20 @@ static void test_presence_per_identity(void **state)
 	vcs_expect_none(ws, from, m1, "user_left while a's other device is in the server",
 	                "user_left", "{\"oderId\":\"%s\"}", a.id);
 	/* The last one leaves: user_left. */
-	leave(a2, sid);
+	vcs_leave(a2, sid);
 	vcs_take(ws, "user_left of a (last device left)", "user_left",
 	         "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
 	/* A vanished socket counts as leaving: a1 vanishes, then a2 closes. */
 	from = vcs_n(ws);
-	join(a1, sid);
-	join(a2, sid);
+	vcs_join(a1, sid);
+	vcs_join(a2, sid);
 	vcs_take(ws, "user_joined of a (back with two devices)", "user_joined",
 	         "{\"oderId\":\"%s\"}", a.id);
 	vcs_free(a1);
 	m2 = marker(xs, ws, sid, "pp-after-vanish");
 	vcs_close(a2);
-	vcs_take(ws, "user_left of a (both sockets gone)", "user_left", "{\"oderId\":\"%s\"}", a.id);
+	vcs_take(ws, "user_left of a (both sockets gone)", "user_left", "{\"oderId\":\"%s\"}",
+	         a.id);
 	end = marker(xs, ws, sid, "pp-end");
 	if (vcs_count(ws, from, end, "user_left", "{\"oderId\":\"%s\"}", a.id) != 1 ||
 	    vcs_count(ws, from, end, "user_joined", "{\"oderId\":\"%s\"}", a.id) != 1)
@@ -899,33 +819,36 @@ static void test_broadcasts(void **state)
 	a2 = vcs_open(vcd, &a, "bca-2", "a/2");
 	b1 = vcs_open(vcd, &b, "bcb-1", "b");
 	c1 = vcs_open(vcd, &c, "bcc-1", "c (member, not joined)");
-	join(a1, sid);
-	join(a2, sid);
-	join(b1, sid);
+	vcs_join(a1, sid);
+	vcs_join(a2, sid);
+	vcs_join(b1, sid);
 	chat = send_chat(a1, sid, "bc-chat");
-	typing = send_mk(a1, mk("user_typing",
-	                        "\"serverId\":\"%s\",\"tag\":\"bc-typing\",\"channelId\":\"general\","
-	                        "\"isTyping\":true",
-	                        sid));
-	voice = send_mk(a1, mk("voice_state",
-	                       "\"serverId\":\"%s\",\"tag\":\"bc-voice\",\"voiceState\":{"
-	                       "\"isConnected\":true,\"isMuted\":false,\"isDeafened\":false,"
-	                       "\"roomId\":\"general-voice\",\"clientInstanceId\":\"bca-1\"}",
-	                       sid));
+	typing = vcs_send_mk(
+	        a1, vcs_mk("user_typing",
+	                   "\"serverId\":\"%s\",\"tag\":\"bc-typing\",\"channelId\":\"general\","
+	                   "\"isTyping\":true",
+	                   sid));
+	voice = vcs_send_mk(a1,
+	                    vcs_mk("voice_state",
+	                           "\"serverId\":\"%s\",\"tag\":\"bc-voice\",\"voiceState\":{"
+	                           "\"isConnected\":true,\"isMuted\":false,\"isDeafened\":false,"
+	                           "\"roomId\":\"general-voice\",\"clientInstanceId\":\"bca-1\"}",
+	                           sid));
 	/* A fromUserId of the client's own naming another user is overwritten. */
-	spoof = send_mk(a1, mk("chat_message",
-	                       "\"serverId\":\"%s\",\"tag\":\"bc-spoof\",\"fromUserId\":\"%s\","
-	                       "\"message\":{\"content\":\"not from b\"}",
-	                       sid, b.id));
+	spoof = vcs_send_mk(a1,
+	                    vcs_mk("chat_message",
+	                           "\"serverId\":\"%s\",\"tag\":\"bc-spoof\",\"fromUserId\":\"%s\","
+	                           "\"message\":{\"content\":\"not from b\"}",
+	                           sid, b.id));
 	/* Every other connection joined to the server, a's other device too. */
-	got_relayed(a2, "chat_message", "bc-chat", chat, a.id);
-	got_relayed(b1, "chat_message", "bc-chat", chat, a.id);
-	got_relayed(a2, "user_typing", "bc-typing", typing, a.id);
-	got_relayed(b1, "user_typing", "bc-typing", typing, a.id);
-	got_relayed(a2, "voice_state", "bc-voice", voice, a.id);
-	got_relayed(b1, "voice_state", "bc-voice", voice, a.id);
-	got_relayed(b1, "chat_message", "bc-spoof", spoof, a.id);
-	got_relayed(a2, "chat_message", "bc-spoof", spoof, a.id);
+	vcs_got_relayed(a2, "chat_message", "bc-chat", chat, a.id);
+	vcs_got_relayed(b1, "chat_message", "bc-chat", chat, a.id);
+	vcs_got_relayed(a2, "user_typing", "bc-typing", typing, a.id);
+	vcs_got_relayed(b1, "user_typing", "bc-typing", typing, a.id);
+	vcs_got_relayed(a2, "voice_state", "bc-voice", voice, a.id);
+	vcs_got_relayed(b1, "voice_state", "bc-voice", voice, a.id);
+	vcs_got_relayed(b1, "chat_message", "bc-spoof", spoof, a.id);
+	vcs_got_relayed(a2, "chat_message", "bc-spoof", spoof, a.id);
 	/* Never the sending socket: b's marker comes after a1's relays would have. */
 	i = marker(b1, a1, sid, "bc-from-b");
 	vcs_expect_none(a1, 0, i, "one's own chat_message back", "chat_message",
@@ -935,7 +858,7 @@ static void test_broadcasts(void **state)
 	vcs_expect_none(a1, 0, i, "one's own chat_message back", "chat_message",
 	                "{\"tag\":\"bc-spoof\"}");
 	/* Nor a member who has not joined: c joins now and hears only what follows. */
-	join(c1, sid);
+	vcs_join(c1, sid);
 	i = marker(b1, c1, sid, "bc-after-c-joined");
 	vcs_expect_none(c1, 0, i, "relays of a server before joining it", "chat_message",
 	                "{\"tag\":\"bc-chat\"}");
@@ -964,24 +887,26 @@ static void test_direct_relays(void **state)
 	b2 = vcs_open(vcd, &b, "drb-2", "b/2");
 	c1 = vcs_open(vcd, &c, "drc-1", "c");
 	/* No server in common: direct messages and calls relay all the same. */
-	dm = send_mk(a1, mk("direct_message",
-	                    "\"targetUserId\":\"%s\",\"tag\":\"dr-dm\",\"message\":{\"id\":\"dm-1\","
-	                    "\"content\":\"hi b ✓\",\"timestamp\":1710000000001}",
-	                    b.id));
-	call = send_mk(a1, mk("direct_call",
-	                      "\"targetUserId\":\"%s\",\"tag\":\"dr-call\",\"callId\":\"call-1\","
-	                      "\"action\":\"ring\"",
-	                      b.id));
-	got_relayed(b1, "direct_message", "dr-dm", dm, a.id);
-	got_relayed(b2, "direct_message", "dr-dm", dm, a.id);
-	got_relayed(b1, "direct_call", "dr-call", call, a.id);
-	got_relayed(b2, "direct_call", "dr-call", call, a.id);
+	dm = vcs_send_mk(
+	        a1, vcs_mk("direct_message",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"dr-dm\",\"message\":{\"id\":\"dm-1\","
+	                   "\"content\":\"hi b ✓\",\"timestamp\":1710000000001}",
+	                   b.id));
+	call = vcs_send_mk(
+	        a1, vcs_mk("direct_call",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"dr-call\",\"callId\":\"call-1\","
+	                   "\"action\":\"ring\"",
+	                   b.id));
+	vcs_got_relayed(b1, "direct_message", "dr-dm", dm, a.id);
+	vcs_got_relayed(b2, "direct_message", "dr-dm", dm, a.id);
+	vcs_got_relayed(b1, "direct_call", "dr-call", call, a.id);
+	vcs_got_relayed(b2, "direct_call", "dr-call", call, a.id);
 	/* Not to the sender's devices: b answers through a's user, after. */
 	i = dm_marker(b1, &a, a2, "dr-back");
 	vcs_expect_none(a2, 0, i, "a direct message to b at a's other device", "direct_message",
 	                "{\"tag\":\"dr-dm\"}");
 	vcs_expect_none(a2, 0, i, "a direct call to b at a's other device", "direct_call", NULL);
-	i = got_tag(a1, "direct_message", "dr-back", "b's answer at a/1");
+	i = vcs_got_tag(a1, "direct_message", "dr-back", "b's answer at a/1");
 	vcs_expect_none(a1, 0, i, "one's own direct message back", "direct_message",
 	                "{\"tag\":\"dr-dm\"}");
 	/* Nor to a third user. */
@@ -1065,36 +990,40 @@ static void test_rtc_relay(void **state)
 	b1 = vcs_open(vcd, &b, "rtb-1", "b/1");
 	b2 = vcs_open(vcd, &b, "rtb-2", "b/2");
 	/* No voice owner: every connection of b (no server shared: DM calls). */
-	o1 = send_mk(a1, mk("offer",
-	                    "\"targetUserId\":\"%s\",\"tag\":\"rt-o1\",\"sdp\":{\"type\":\"offer\","
-	                    "\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"}",
-	                    b.id));
-	got_relayed(b1, "offer", "rt-o1", o1, a.id);
-	got_relayed(b2, "offer", "rt-o1", o1, a.id);
+	o1 = vcs_send_mk(
+	        a1, vcs_mk("offer",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"rt-o1\",\"sdp\":{\"type\":\"offer\","
+	                   "\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"}",
+	                   b.id));
+	vcs_got_relayed(b1, "offer", "rt-o1", o1, a.id);
+	vcs_got_relayed(b2, "offer", "rt-o1", o1, a.id);
 	/* b2 takes voice: RTC goes to b2 only. */
 	vcs_send(b2, "{\"type\":\"voice_client_takeover\"}");
 	takeover_got(b1, "rtb-2", NULL);
 	takeover_got(b2, "rtb-2", NULL);
-	o2 = send_mk(a1, mk("offer",
-	                    "\"targetUserId\":\"%s\",\"tag\":\"rt-o2\",\"sdp\":{\"type\":\"offer\","
-	                    "\"sdp\":\"v=0\\r\\n\"}",
-	                    b.id));
-	an = send_mk(a1, mk("answer",
-	                    "\"targetUserId\":\"%s\",\"tag\":\"rt-an\",\"sdp\":{\"type\":\"answer\","
-	                    "\"sdp\":\"v=0\\r\\n\"}",
-	                    b.id));
-	ice = send_mk(a1, mk("ice_candidate",
-	                     "\"targetUserId\":\"%s\",\"tag\":\"rt-ice\",\"candidate\":{"
-	                     "\"candidate\":\"candidate:1 1 udp 2122260223 10.0.0.1 54321 typ "
-	                     "host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}",
-	                     b.id));
+	o2 = vcs_send_mk(
+	        a1, vcs_mk("offer",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"rt-o2\",\"sdp\":{\"type\":\"offer\","
+	                   "\"sdp\":\"v=0\\r\\n\"}",
+	                   b.id));
+	an = vcs_send_mk(
+	        a1, vcs_mk("answer",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"rt-an\",\"sdp\":{\"type\":\"answer\","
+	                   "\"sdp\":\"v=0\\r\\n\"}",
+	                   b.id));
+	ice = vcs_send_mk(a1,
+	                  vcs_mk("ice_candidate",
+	                         "\"targetUserId\":\"%s\",\"tag\":\"rt-ice\",\"candidate\":{"
+	                         "\"candidate\":\"candidate:1 1 udp 2122260223 10.0.0.1 54321 typ "
+	                         "host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}",
+	                         b.id));
 	{
-		unsigned x = got_relayed(b2, "offer", "rt-o2", o2, a.id);
-		unsigned y = got_relayed(b2, "answer", "rt-an", an, a.id);
-		unsigned z = got_relayed(b2, "ice_candidate", "rt-ice", ice, a.id);
+		unsigned x = vcs_got_relayed(b2, "offer", "rt-o2", o2, a.id);
+		unsigned y = vcs_got_relayed(b2, "answer", "rt-an", an, a.id);
+		unsigned z = vcs_got_relayed(b2, "ice_candidate", "rt-ice", ice, a.id);
 		if (!(x < y && y < z))
-			fail_msg("b/2 got offer #%u, answer #%u, ice_candidate #%u: out of order", x,
-			         y, z);
+			fail_msg("b/2 got offer #%u, answer #%u, ice_candidate #%u: out of order",
+			         x, y, z);
 	}
 	/* b1 gets none of them: a's direct message (to all of b) comes after. */
 	i = dm_marker(a1, &b, b1, "rt-marker");
@@ -1102,11 +1031,12 @@ static void test_rtc_relay(void **state)
 	vcs_expect_none(b1, 0, i, "RTC to b while b/2 owns voice", "answer", NULL);
 	vcs_expect_none(b1, 0, i, "RTC to b while b/2 owns voice", "ice_candidate", NULL);
 	/* And back: a has no owner, so a1 gets b2's answer; never the sender. */
-	back = send_mk(b2, mk("answer",
-	                      "\"targetUserId\":\"%s\",\"tag\":\"rt-back\",\"sdp\":{\"type\":"
-	                      "\"answer\",\"sdp\":\"v=0\\r\\n\"}",
-	                      a.id));
-	got_relayed(a1, "answer", "rt-back", back, b.id);
+	back = vcs_send_mk(b2,
+	                   vcs_mk("answer",
+	                          "\"targetUserId\":\"%s\",\"tag\":\"rt-back\",\"sdp\":{\"type\":"
+	                          "\"answer\",\"sdp\":\"v=0\\r\\n\"}",
+	                          a.id));
+	vcs_got_relayed(a1, "answer", "rt-back", back, b.id);
 	vcs_expect_none(a1, 0, vcs_n(a1), "one's own RTC back", "offer", NULL);
 	free(o1);
 	free(o2);
@@ -1137,17 +1067,19 @@ static void test_server_scoped_types(void **state)
 	b1 = vcs_open(vcd, &b, "ssb-1", "b");
 	c1 = vcs_open(vcd, &c, "ssc-1", "c");
 	/* Members of a shared server (joined through REST, not over /ws): relayed. */
-	icon = send_mk(a1, mk("server_icon",
-	                      "\"targetUserId\":\"%s\",\"serverId\":\"%s\",\"tag\":\"ss-icon\","
-	                      "\"icon\":\"data:image/png;base64,iVBORw0KGgo=\",\"chunk\":0,"
-	                      "\"total\":1",
-	                      b.id, s1));
-	upd = send_mk(a1, mk("server_update",
-	                     "\"targetUserId\":\"%s\",\"serverId\":\"%s\",\"tag\":\"ss-upd\","
-	                     "\"changes\":{\"name\":\"Renamed ✓\"}",
-	                     b.id, s1));
-	got_relayed(b1, "server_icon", "ss-icon", icon, a.id);
-	got_relayed(b1, "server_update", "ss-upd", upd, a.id);
+	icon = vcs_send_mk(a1,
+	                   vcs_mk("server_icon",
+	                          "\"targetUserId\":\"%s\",\"serverId\":\"%s\",\"tag\":\"ss-icon\","
+	                          "\"icon\":\"data:image/png;base64,iVBORw0KGgo=\",\"chunk\":0,"
+	                          "\"total\":1",
+	                          b.id, s1));
+	upd = vcs_send_mk(a1,
+	                  vcs_mk("server_update",
+	                         "\"targetUserId\":\"%s\",\"serverId\":\"%s\",\"tag\":\"ss-upd\","
+	                         "\"changes\":{\"name\":\"Renamed ✓\"}",
+	                         b.id, s1));
+	vcs_got_relayed(b1, "server_icon", "ss-icon", icon, a.id);
+	vcs_got_relayed(b1, "server_update", "ss-upd", upd, a.id);
 	/* The target is not in the server: not_member. */
 	vcs_send(a1,
 	         "{\"type\":\"server_icon\",\"targetUserId\":\"%s\",\"serverId\":\"%s\",\"tag\":"
@@ -1169,8 +1101,8 @@ static void test_server_scoped_types(void **state)
 	i = dm_marker(a1, &c, c1, "ss-marker");
 	vcs_expect_none(c1, 0, i, "a server-scoped message without a shared server", "server_icon",
 	                NULL);
-	vcs_expect_none(c1, 0, i, "a server-scoped message without a shared server", "server_update",
-	                NULL);
+	vcs_expect_none(c1, 0, i, "a server-scoped message without a shared server",
+	                "server_update", NULL);
 	free(icon);
 	free(upd);
 	vct_pass();
@@ -1199,7 +1131,7 @@ static void test_reidentify_tuple(void **state)
 	vcs_take(x2, "account_sync_peer_online of tab-2", "account_sync_peer_online",
 	         "{\"clientInstanceId\":\"tab-2\"}");
 	/* They all still work: an account_sync reaches x2, x3, x4. */
-	seq = sync_send(x3, "{\"type\":\"friend-added\",\"friendId\":\"f-1\"}");
+	seq = vcs_sync_send(x3, "{\"type\":\"friend-added\",\"friendId\":\"f-1\"}");
 	sync_got(x2, seq, &a, "tab-2", "{\"type\":\"friend-added\",\"friendId\":\"f-1\"}");
 	sync_got(x4, seq, &a, "tab-2", "{\"type\":\"friend-added\",\"friendId\":\"f-1\"}");
 	vcs_sync(x2);
@@ -1244,13 +1176,14 @@ static void test_account_sync(void **state)
 	}
 	b1 = vcs_open(vcd, &b, "asb-1", "b");
 	for (unsigned k = 0; k < NSYNC; k++) {
-		seq[k] = sync_send(d[sender[k]], payloads[k]);
+		seq[k] = vcs_sync_send(d[sender[k]], payloads[k]);
 		if (k == 0 && seq[0] != d[0]->sync_seq + 1)
 			fail_msg("the first account_sync of a new user has seq %lld, expected %lld "
 			         "(identified.syncSeq + 1)",
 			         seq[0], d[0]->sync_seq + 1);
 		if (k > 0 && seq[k] <= seq[k - 1])
-			fail_msg("account_sync_ack seq %lld after %lld: not rising", seq[k], seq[k - 1]);
+			fail_msg("account_sync_ack seq %lld after %lld: not rising", seq[k],
+			         seq[k - 1]);
 		/* Every other device, with the sender's clientInstanceId and the seq. */
 		for (unsigned t = 0; t < 3; t++)
 			if (t != sender[k])
@@ -1258,14 +1191,15 @@ static void test_account_sync(void **state)
 	}
 	/* Never the sending socket: a marker from a2 reaches a1 and a3 after all
 	 * of theirs would have; a2's own are followed by a3's and a1's. */
-	mark = sync_send(d[1], "{\"type\":\"marker\"}");
+	mark = vcs_sync_send(d[1], "{\"type\":\"marker\"}");
 	sync_got(d[0], mark, &a, "as-2", "{\"type\":\"marker\"}");
 	sync_got(d[2], mark, &a, "as-2", "{\"type\":\"marker\"}");
 	for (unsigned k = 0; k < NSYNC; k++) {
 		vcs_t *own = d[sender[k]];
 		if (vcs_count(own, 0, vcs_n(own), "account_sync", "{\"seq\":%lld}", seq[k]) != 0) {
 			vcs_dump(own);
-			fail_msg("%s received its own account_sync (seq %lld) back", own->name, seq[k]);
+			fail_msg("%s received its own account_sync (seq %lld) back", own->name,
+			         seq[k]);
 		}
 	}
 	/* Persisted: the log holds every seq with its instance and payload. */
@@ -1276,22 +1210,23 @@ static void test_account_sync(void **state)
 		list = l;
 	}
 	want = vct_strf("%s,%lld", list, mark);
-	db_expect(want,
-	          "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM account_sync_log"
-	          " WHERE user_id = '%s'",
-	          a.id);
+	vcs_db_expect(db_url, want,
+	              "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM account_sync_log"
+	              " WHERE user_id = '%s'",
+	              a.id);
 	free(want);
 	free(list);
 	for (unsigned k = 0; k < NSYNC; k++)
-		db_expect("t",
-		          "SELECT payload = '%s'::jsonb AND client_instance_id = '%s'"
-		          " FROM account_sync_log WHERE user_id = '%s' AND seq = %lld",
-		          payloads[k], cids[sender[k]], a.id, seq[k]);
+		vcs_db_expect(db_url, "t",
+		              "SELECT payload = '%s'::jsonb AND client_instance_id = '%s'"
+		              " FROM account_sync_log WHERE user_id = '%s' AND seq = %lld",
+		              payloads[k], cids[sender[k]], a.id, seq[k]);
 	want = vct_strf("%lld", mark);
-	db_expect(want, "SELECT last_seq FROM account_sync_seq WHERE user_id = '%s'", a.id);
+	vcs_db_expect(db_url, want, "SELECT last_seq FROM account_sync_seq WHERE user_id = '%s'",
+	              a.id);
 	free(want);
 	/* Another user has a sequence of its own, and heard nothing of a's. */
-	bseq = sync_send(b1, "{\"type\":\"friend-removed\"}");
+	bseq = vcs_sync_send(b1, "{\"type\":\"friend-removed\"}");
 	if (bseq != 1)
 		fail_msg("b's first account_sync has seq %lld, expected 1 (a sequence per user)",
 		         bseq);
@@ -1329,7 +1264,7 @@ static void test_peer_online(void **state)
 	vcs_take(a2, "account_sync_peer_online of a/3 at a/2", "account_sync_peer_online",
 	         "{\"clientInstanceId\":\"po-3\"}");
 	/* Not to the device itself, not to another user: markers behind. */
-	seq = sync_send(a1, "{\"type\":\"snapshot\"}");
+	seq = vcs_sync_send(a1, "{\"type\":\"snapshot\"}");
 	i = sync_got(a3, seq, &a, "po-1", "{\"type\":\"snapshot\"}");
 	vcs_expect_none(a3, 0, i, "peer_online about itself", "account_sync_peer_online", NULL);
 	i = sync_got(a2, seq, &a, "po-1", "{\"type\":\"snapshot\"}");
@@ -1351,10 +1286,11 @@ static void bulk_sync(vcs_t *s, unsigned n, long long *seqs)
 		char *texts[100];
 		unsigned m = n - k < 100 ? n - k : 100;
 		for (unsigned j = 0; j < m; j++) {
-			texts[j] = mk("account_sync",
-			              "\"clientInstanceId\":\"%s\",\"payload\":{\"type\":\"bulk\","
-			              "\"n\":%u}",
-			              s->cid, k + j);
+			texts[j] =
+			        vcs_mk("account_sync",
+			               "\"clientInstanceId\":\"%s\",\"payload\":{\"type\":\"bulk\","
+			               "\"n\":%u}",
+			               s->cid, k + j);
 			batch[j] = texts[j];
 		}
 		vcs_send_batch(s, batch, m);
@@ -1374,28 +1310,16 @@ static void bulk_sync(vcs_t *s, unsigned n, long long *seqs)
 			s->taken[i] = true;
 			seqs[got] = vcs_int(s, i, "seq");
 			if (got > 0 && seqs[got] <= seqs[got - 1])
-				fail_msg("%s: ack %u has seq %lld after %lld", s->name, got, seqs[got],
-				         seqs[got - 1]);
+				fail_msg("%s: ack %u has seq %lld after %lld", s->name, got,
+				         seqs[got], seqs[got - 1]);
 			got++;
 		}
 		if (got == n)
 			break;
 		if (s->ws->close_seen || s->ws->eof || vct_now_ms() > deadline)
-			fail_msg("%s: %u of %u account_sync_acks within %d ms (closed: %d %d)", s->name,
-			         got, n, BULK_MS, s->ws->close_seen ? s->ws->close_code : 0, s->ws->eof);
-		vcs_pump(s, 100);
-	}
-}
-
-/* Read everything that reaches s until its inbox holds `n` messages. */
-static void drain_to(vcs_t *s, unsigned n, unsigned ms, const char *what)
-{
-	uint64_t deadline = vct_now_ms() + ms;
-
-	while (vcs_n(s) < n) {
-		if (s->ws->close_seen || s->ws->eof || vct_now_ms() > deadline)
-			fail_msg("%s: %u of the %u messages awaited (%s) within %u ms", s->name,
-			         vcs_n(s), n, what, ms);
+			fail_msg("%s: %u of %u account_sync_acks within %d ms (closed: %d %d)",
+			         s->name, got, n, BULK_MS,
+			         s->ws->close_seen ? s->ws->close_code : 0, s->ws->eof);
 		vcs_pump(s, 100);
 	}
 }
@@ -1417,7 +1341,7 @@ static void test_catch_up(void **state)
 	d = vcs_open(v, &a, "cu-d", "a/offline device");
 	s = vcs_open(v, &a, "cu-s", "a/sender");
 	live = vcs_open(v, &a, "cu-l", "a/live");
-	first = sync_send(s, "{\"type\":\"before\"}");
+	first = vcs_sync_send(s, "{\"type\":\"before\"}");
 	sync_got(d, first, &a, "cu-s", "{\"type\":\"before\"}");
 	vcs_close(d);
 	/* 1,000 while the device is away. */
@@ -1425,20 +1349,21 @@ static void test_catch_up(void **state)
 	if (seqs[0] <= first)
 		fail_msg("the bulk's first seq %lld is not after %lld", seqs[0], first);
 	/* The live device read them all (its socket must not fill up). */
-	drain_to(live, 2 + CATCH_UP, BULK_MS, "the first account_sync and the 1,000");
+	vcs_drain_to(live, 2 + CATCH_UP, BULK_MS, "the first account_sync and the 1,000");
 	/* It comes back with lastSyncSeq; a live one is sent at the same time. */
 	back = vcs_connect(v, "a/back");
 	ident = vcs_identify_text(&a,
-	                          &(vcs_ident_t){ .cid = "cu-d", .has_last = true,
-	                                          .last_sync_seq = first },
+	                          &(vcs_ident_t){
+	                                  .cid = "cu-d", .has_last = true, .last_sync_seq = first },
 	                          v->port);
 	vcs_send(back, "%s", ident);
-	live_seq = sync_send(live, "{\"type\":\"live\"}");
+	live_seq = vcs_sync_send(live, "{\"type\":\"live\"}");
 	if (live_seq <= seqs[CATCH_UP - 1])
 		fail_msg("the live account_sync has seq %lld, not after the bulk's last %lld",
 		         live_seq, seqs[CATCH_UP - 1]);
 	/* identified, the 1,000 in order, then the live one, once. */
-	drain_to(back, CATCH_UP + 2, BULK_MS, "identified, the catch-up and the live account_sync");
+	vcs_drain_to(back, CATCH_UP + 2, BULK_MS,
+	             "identified, the catch-up and the live account_sync");
 	if (strcmp(vcs_type(back, 0), "identified") != 0) {
 		vcs_dump(back);
 		fail_msg("a/back: the first message is %s, expected identified", vcs_type(back, 0));
@@ -1449,9 +1374,11 @@ static void test_catch_up(void **state)
 	base = 1;
 	for (unsigned k = 0; k < CATCH_UP; k++) {
 		i = base + k;
-		if (strcmp(vcs_type(back, i), "account_sync") != 0 || vcs_int(back, i, "seq") != seqs[k]) {
+		if (strcmp(vcs_type(back, i), "account_sync") != 0 ||
+		    vcs_int(back, i, "seq") != seqs[k]) {
 			vcs_dump(back);
-			fail_msg("a/back: message #%u is %s seq %s; expected the missed account_sync "
+			fail_msg("a/back: message #%u is %s seq %s; expected the missed "
+			         "account_sync "
 			         "%u of %d with seq %lld, in order, before anything live",
 			         i, vcs_type(back, i),
 			         strcmp(vcs_type(back, i), "account_sync") == 0
@@ -1479,11 +1406,12 @@ static void test_catch_up(void **state)
 		         i, vcs_type(back, i), live_seq);
 	}
 	/* Not twice: a later one arrives next. */
-	after_seq = sync_send(s, "{\"type\":\"after\"}");
+	after_seq = vcs_sync_send(s, "{\"type\":\"after\"}");
 	i = sync_got(back, after_seq, &a, "cu-s", "{\"type\":\"after\"}");
 	if (vcs_count(back, 0, i, "account_sync", "{\"seq\":%lld}", live_seq) != 1)
 		fail_msg("a/back got the live account_sync (seq %lld) %u times, expected once",
-		         live_seq, vcs_count(back, 0, i, "account_sync", "{\"seq\":%lld}", live_seq));
+		         live_seq,
+		         vcs_count(back, 0, i, "account_sync", "{\"seq\":%lld}", live_seq));
 	if (i != base + CATCH_UP + 1)
 		vcs_dump(back);
 	vcs_expect_none(back, base + CATCH_UP + 1, i, "anything between the live and the next one",
@@ -1512,7 +1440,7 @@ static void test_catch_up_too_old(void **state)
 	vcs_register(v, &a, "toa");
 	s = vcs_open(v, &a, "to-s", "a/sender");
 	for (unsigned k = 0; k < 4; k++) /* seqs 1..4: all kept */
-		seq[k] = sync_send(s, "{\"k\":\"early\"}");
+		seq[k] = vcs_sync_send(s, "{\"k\":\"early\"}");
 	/* Missed 2..4, all still there: they come, no reset. */
 	d = vcs_open_x(v, &a,
 	               &(vcs_ident_t){ .cid = "to-d", .has_last = true, .last_sync_seq = seq[0] },
@@ -1523,8 +1451,9 @@ static void test_catch_up_too_old(void **state)
 	                "account_sync_reset", NULL);
 	vcs_close(d);
 	for (unsigned k = 4; k < 14; k++) /* 10 more: only the last 5 are kept */
-		seq[k] = sync_send(s, "{\"k\":\"late\"}");
-	db_expect("5", "SELECT count(*) FROM account_sync_log WHERE user_id = '%s'", a.id);
+		seq[k] = vcs_sync_send(s, "{\"k\":\"late\"}");
+	vcs_db_expect(db_url, "5", "SELECT count(*) FROM account_sync_log WHERE user_id = '%s'",
+	              a.id);
 	/* Missed from seq[3] on: pruned, take a snapshot. */
 	d = vcs_open_x(v, &a,
 	               &(vcs_ident_t){ .cid = "to-d", .has_last = true, .last_sync_seq = seq[3] },
@@ -1535,7 +1464,7 @@ static void test_catch_up_too_old(void **state)
 	if (reset != seq[13])
 		fail_msg("account_sync_reset.syncSeq is %lld, expected the last seq %lld", reset,
 		         seq[13]);
-	seq[14] = sync_send(s, "{\"k\":\"after reset\"}");
+	seq[14] = vcs_sync_send(s, "{\"k\":\"after reset\"}");
 	i = sync_got(d, seq[14], &a, "to-s", "{\"k\":\"after reset\"}");
 	if (vcs_count(d, 0, i, "account_sync", NULL) != 0) {
 		vcs_dump(d);
@@ -1578,7 +1507,7 @@ static void test_catch_up_numbers(void **state)
 	vcs_register(vcd, &a, "cna");
 	s = vcs_open(vcd, &a, "cn-s", "a/sender");
 	live = vcs_open(vcd, &a, "cn-l", "a/live");
-	seq = sync_send(s, payload);
+	seq = vcs_sync_send(s, payload);
 	d = vcs_open_x(vcd, &a,
 	               &(vcs_ident_t){ .cid = "cn-d", .has_last = true, .last_sync_seq = seq - 1 },
 	               "a/caught up");
@@ -1628,10 +1557,10 @@ static void test_catch_up_overflow(void **state)
 	pad[OVERFLOW_PAD] = '\0';
 	vcs_register(v, &a, "ova");
 	s = vcs_open(v, &a, "ov-s", "a/sender");
-	first = sync_send(s, "{\"k\":-1}");
+	first = vcs_sync_send(s, "{\"k\":-1}");
 	for (unsigned k = 0; k < OVERFLOW_SYNCS; k++) {
 		payload = vct_strf("{\"k\":%u,\"pad\":\"%s\"}", k, pad);
-		seqs[k] = sync_send(s, payload);
+		seqs[k] = vcs_sync_send(s, payload);
 		free(payload);
 	}
 	last = first;
@@ -1715,7 +1644,7 @@ static void test_revocation(void **state)
 	vcs_logout(vcd, t1);
 	vcs_expect_close(x1, 4504, VCS_MS, "its session logged out");
 	vcs_expect_close(x2, 4504, VCS_MS, "its session logged out");
-	seq = sync_send(z, "{\"after\":\"logout\"}");
+	seq = vcs_sync_send(z, "{\"after\":\"logout\"}");
 	sync_got(y, seq, &a, "rv-z", "{\"after\":\"logout\"}");
 	vcs_sync(y);
 	/* The revoked token cannot identify again. */
@@ -1756,9 +1685,9 @@ static void test_rate_limit(void **state)
 	vcs_server_join(vcd, sid, &r);
 	vcs_server_join(vcd, sid, &w);
 	ws = vcs_open(vcd, &w, "rlw-1", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	rs = vcs_open(vcd, &r, "rlr-1", "r");
-	join(rs, sid);
+	vcs_join(rs, sid);
 	vcs_take(ws, "user_joined of r", "user_joined", "{\"oderId\":\"%s\"}", r.id);
 	vcs_metrics_read(vcd, &before);
 	/* The burst (60) and five more at once: some are refused, and dropped. */
@@ -1774,7 +1703,8 @@ static void test_rate_limit(void **state)
 		uint64_t deadline = vct_now_ms() + VCS_MS;
 		while (errors + relayed < n) {
 			if (vct_now_ms() > deadline || rs->ws->close_seen || ws->ws->close_seen)
-				fail_msg("of %u chats sent at once, %u were relayed to w and %u refused "
+				fail_msg("of %u chats sent at once, %u were relayed to w and %u "
+				         "refused "
 				         "with rate_limited within %d ms (r closed: %d)",
 				         n, relayed, errors, VCS_MS, rs->ws->close_seen);
 			vcs_pump(rs, 20);
@@ -1800,7 +1730,8 @@ static void test_rate_limit(void **state)
 		vcs_sync(rs);
 		e = vcs_count(rs, from, vcs_n(rs), "error", "{\"code\":\"rate_limited\"}");
 		if (e == 0) {
-			mark_at = got_tag(ws, "chat_message", tag, "the marker after the refill");
+			mark_at =
+			        vcs_got_tag(ws, "chat_message", tag, "the marker after the refill");
 			break;
 		}
 		if (t == 5)
@@ -1816,7 +1747,8 @@ static void test_rate_limit(void **state)
 			snprintf(tag, sizeof(tag), "rl-%u", next);
 		}
 		if (next == n)
-			fail_msg("w: chat #%u (%s) out of order or repeated", i, vcs_str(ws, i, "tag"));
+			fail_msg("w: chat #%u (%s) out of order or repeated", i,
+			         vcs_str(ws, i, "tag"));
 		next++;
 	}
 	relayed = vcs_count(ws, 0, mark_at, "chat_message", NULL);
@@ -1827,7 +1759,7 @@ static void test_rate_limit(void **state)
 	vcs_expect_metric_rise(vcd, &before, "rate", errors, "chats refused with rate_limited");
 	/* Ten refusals in a row close 4008. */
 	flood = vcs_open(vcd, &r, "rlr-2", "r/flood");
-	join(flood, sid);
+	vcs_join(flood, sid);
 	for (unsigned k = 0; k < RATE_BURST + 40; k++) {
 		snprintf(tag, sizeof(tag), "fl-%u", k);
 		texts[k] = chat_text(sid, tag);
@@ -1909,18 +1841,19 @@ static void test_limits(void **state)
 			break;
 		vcs_free(again);
 		if (t == 20)
-			fail_msg("a new connection of p is still refused 2 s after one of its three "
-			         "closed");
+			fail_msg(
+			        "a new connection of p is still refused 2 s after one of its three "
+			        "closed");
 		vct_sleep_ms(100); /* a poll for the count to drop */
 	}
 	/* Size: exactly signal_max_message goes through, one byte more does not. */
 	ws = vcs_open(v, &w, "lm-w", "w");
-	join(ws, sid);
+	vcs_join(ws, sid);
 	us = vcs_open(v, &u, "lm-u", "u");
-	join(us, sid);
+	vcs_join(us, sid);
 	text = chat_of_len(sid, "lm-fits", MAX_MESSAGE);
 	vcs_send(us, "%s", text);
-	got_relayed(ws, "chat_message", "lm-fits", text, u.id);
+	vcs_got_relayed(ws, "chat_message", "lm-fits", text, u.id);
 	free(text);
 	text = chat_of_len(sid, "lm-big", MAX_MESSAGE + 1);
 	vcs_send(us, "%s", text);
@@ -1934,22 +1867,24 @@ static void test_limits(void **state)
 				break;
 			if (us->ws->close_seen) {
 				if (us->ws->close_code != 1009)
-					fail_msg("u: closed %d after a message over signal_max_message, "
+					fail_msg("u: closed %d after a message over "
+					         "signal_max_message, "
 					         "expected error too_big or close 1009",
 					         us->ws->close_code);
 				closed = true;
 				break;
 			}
 			if (us->ws->eof || vct_now_ms() > deadline)
-				fail_msg("u: neither error too_big nor close 1009 within %d ms of a "
-				         "message over signal_max_message",
-				         VCS_MS);
+				fail_msg(
+				        "u: neither error too_big nor close 1009 within %d ms of a "
+				        "message over signal_max_message",
+				        VCS_MS);
 			vcs_pump(us, 50);
 		}
 		if (closed) {
 			vcs_expect_close(us, 1009, VCS_MS, "a message over signal_max_message");
 			u2 = vcs_open(v, &u, "lm-u2", "u/2");
-			join(u2, sid);
+			vcs_join(u2, sid);
 			i = marker(u2, ws, sid, "lm-after-big");
 		} else {
 			i = marker(us, ws, sid, "lm-after-big");
@@ -1974,13 +1909,33 @@ static void test_limits(void **state)
 static void test_message_table(void **state)
 {
 	static const char *const types[] = {
-		"identify",       "ping",          "join_server",           "leave_server",
-		"server_users",   "chat_message",  "user_typing",           "voice_state",
-		"offer",          "answer",        "ice_candidate",         "direct_message",
-		"direct_call",    "server_icon",   "server_update",         "account_sync",
-		"voice_client_takeover", "identified", "auth_required",     "auth_error",
-		"error",          "pong",          "user_joined",           "user_left",
-		"account_sync_ack", "account_sync_reset", "account_sync_peer_online",
+		"identify",
+		"ping",
+		"join_server",
+		"leave_server",
+		"server_users",
+		"chat_message",
+		"user_typing",
+		"voice_state",
+		"offer",
+		"answer",
+		"ice_candidate",
+		"direct_message",
+		"direct_call",
+		"server_icon",
+		"server_update",
+		"account_sync",
+		"voice_client_takeover",
+		"identified",
+		"auth_required",
+		"auth_error",
+		"error",
+		"pong",
+		"user_joined",
+		"user_left",
+		"account_sync_ack",
+		"account_sync_reset",
+		"account_sync_peer_online",
 	};
 	static const struct {
 		const char *text, *ref;
@@ -1991,7 +1946,8 @@ static void test_message_table(void **state)
 		{ "{\"type\":\"chat_message\",\"message\":{}}", "chat_message" },
 		{ "{\"type\":\"offer\",\"sdp\":{}}", "offer" },
 		{ "{\"type\":\"direct_message\",\"targetUserId\":7}", "direct_message" },
-		{ "{\"type\":\"account_sync\",\"clientInstanceId\":5,\"payload\":{}}", "account_sync" },
+		{ "{\"type\":\"account_sync\",\"clientInstanceId\":5,\"payload\":{}}",
+		  "account_sync" },
 		{ "{\"type\":\"server_icon\",\"targetUserId\":\"x\"}", "server_icon" },
 	};
 	vct_cmd_t r;
@@ -2048,7 +2004,8 @@ static void test_message_table(void **state)
 	vct_pass();
 }
 
-/* --- main ---------------------------------------------------------------------------------------- */
+/* --- main ----------------------------------------------------------------------------------------
+ */
 
 static int group_setup(void **state)
 {

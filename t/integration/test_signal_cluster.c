@@ -72,93 +72,14 @@ static bool teardown_failed;
 
 /* --- helpers -------------------------------------------------------------------- */
 
-static void db_expect(const char *want, const char *fmt, ...) VCT_PRINTF(2, 3);
-
-/* The first value of a query (printf-style) equals want (NULL: no row). */
-static void db_expect(const char *want, const char *fmt, ...)
-{
-	va_list ap;
-	char *sql, *got;
-
-	va_start(ap, fmt);
-	if (vasprintf(&sql, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	got = vct_db_value(db_url, sql);
-	if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
-		fail_msg("%s\n  gave %s, expected %s", sql, got ? got : "no row",
-		         want ? want : "no row");
-	free(got);
-	free(sql);
-}
-
-/* {"type": type, members…} as JSON text (malloc'd). */
-static char *mk(const char *type, const char *members, ...) VCT_PRINTF(2, 3);
-
-static char *mk(const char *type, const char *members, ...)
-{
-	va_list ap;
-	char *rest, *text;
-
-	va_start(ap, members);
-	if (vasprintf(&rest, members, ap) < 0)
-		abort();
-	va_end(ap);
-	text = vct_strf("{\"type\":\"%s\"%s%s}", type, *rest ? "," : "", rest);
-	free(rest);
-	return text;
-}
-
-/* Send text and return it (for vcs_expect_relayed; the caller frees). */
-static char *send_mk(vcs_t *s, char *text)
-{
-	vcs_send(s, "%s", text);
-	return text;
-}
-
 static char *send_chat(vcs_t *s, const char *server, const char *tag)
 {
-	return send_mk(s, mk("chat_message",
-	                     "\"serverId\":\"%s\",\"tag\":\"%s\",\"message\":{\"id\":\"m-%s\","
-	                     "\"content\":\"h\\u00e9 \\u2713 %s\",\"timestamp\":1710000000000,"
-	                     "\"meta\":{\"n\":1.5,\"nil\":null}}",
-	                     server, tag, tag, tag));
-}
-
-/* join_server and take its server_users answer: its index. */
-static unsigned join(vcs_t *s, const char *server)
-{
-	char *what = vct_strf("server_users answering join_server %s", server);
-	unsigned i;
-
-	vcs_send(s, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", server);
-	i = vcs_take(s, what, "server_users", "{\"serverId\":\"%s\"}", server);
-	free(what);
-	return i;
-}
-
-/* leave_server, and wait until it has been handled (a ping behind it). */
-static void leave(vcs_t *s, const char *server)
-{
-	vcs_send(s, "{\"type\":\"leave_server\",\"serverId\":\"%s\"}", server);
-	vcs_sync(s);
-}
-
-static unsigned got_tag(vcs_t *s, const char *type, const char *tag, const char *what)
-{
-	return vcs_take(s, what, type, "{\"tag\":\"%s\"}", tag);
-}
-
-/* Take the `type` tagged `tag` at s and check it is `sent` plus fromUserId. */
-static unsigned got_relayed(vcs_t *s, const char *type, const char *tag, const char *sent,
-                            const char *from)
-{
-	char *what = vct_strf("%s '%s' relayed from %s", type, tag, from);
-	unsigned i = got_tag(s, type, tag, what);
-
-	vcs_expect_relayed(s, i, sent, from, what);
-	free(what);
-	return i;
+	return vcs_send_mk(s,
+	                   vcs_mk("chat_message",
+	                          "\"serverId\":\"%s\",\"tag\":\"%s\",\"message\":{\"id\":\"m-%s\","
+	                          "\"content\":\"h\\u00e9 \\u2713 %s\",\"timestamp\":1710000000000,"
+	                          "\"meta\":{\"n\":1.5,\"nil\":null}}",
+	                          server, tag, tag, tag));
 }
 
 /*
@@ -177,8 +98,8 @@ static void server_markers(vcs_t *ma, vcs_t *mb, vcs_t **obs, unsigned n, const 
 	for (unsigned k = 0; k < n; k++) {
 		char *wa = vct_strf("the marker chat '%s' from %s", ta, ma->name);
 		char *wb = vct_strf("the marker chat '%s' from %s", tb, mb->name);
-		unsigned i = got_tag(obs[k], "chat_message", ta, wa);
-		unsigned j = got_tag(obs[k], "chat_message", tb, wb);
+		unsigned i = vcs_got_tag(obs[k], "chat_message", ta, wa);
+		unsigned j = vcs_got_tag(obs[k], "chat_message", tb, wb);
 		end[k] = (i > j ? i : j) + 1;
 		free(wa);
 		free(wb);
@@ -205,26 +126,14 @@ static void user_markers(vcs_t *ma, vcs_t *mb, const vcs_user_t *to, vcs_t **dev
 	for (unsigned k = 0; k < n; k++) {
 		char *wa = vct_strf("the marker direct_message '%s' from %s", ta, ma->name);
 		char *wb = vct_strf("the marker direct_message '%s' from %s", tb, mb->name);
-		unsigned i = got_tag(devs[k], "direct_message", ta, wa);
-		unsigned j = got_tag(devs[k], "direct_message", tb, wb);
+		unsigned i = vcs_got_tag(devs[k], "direct_message", ta, wa);
+		unsigned j = vcs_got_tag(devs[k], "direct_message", tb, wb);
 		end[k] = (i > j ? i : j) + 1;
 		free(wa);
 		free(wb);
 	}
 	free(ta);
 	free(tb);
-}
-
-/* account_sync from s with a payload (JSON text): the acknowledged seq. */
-static long long sync_send(vcs_t *s, const char *payload)
-{
-	unsigned from = vcs_n(s), i;
-
-	vcs_send(s, "{\"type\":\"account_sync\",\"clientInstanceId\":\"%s\",\"payload\":%s}",
-	         s->cid ? s->cid : "", payload);
-	i = vcs_take_from(s, from, VCS_MS, "account_sync_ack {seq} of its account_sync",
-	                  "account_sync_ack", NULL);
-	return vcs_int(s, i, "seq");
 }
 
 /* s takes the account_sync with seq: exactly {type, fromUserId,
@@ -341,10 +250,10 @@ static void test_presence(void **state)
 	obs[1] = open_at(node_b, &w, "cp-w-b", "w");
 	xa = open_at(node_a, &x, "cp-x-a", "x (markers)");
 	xb = open_at(node_b, &x, "cp-x-b", "x (markers)");
-	join(obs[0], sid);
-	join(obs[1], sid);
-	join(xa, sid);
-	join(xb, sid);
+	vcs_join(obs[0], sid);
+	vcs_join(obs[1], sid);
+	vcs_join(xa, sid);
+	vcs_join(xb, sid);
 	a1 = open_at(node_a, &a, "cp-1", "a");
 	a2 = open_at(node_a, &a, "cp-2", "a");
 	a3 = open_at(node_b, &a, "cp-3", "a");
@@ -352,24 +261,24 @@ static void test_presence(void **state)
 	/* Round 1: the first device (on A) joins: one user_joined everywhere. */
 	for (unsigned k = 0; k < 2; k++)
 		from[k] = vcs_n(obs[k]);
-	join(a1, sid);
+	vcs_join(a1, sid);
 	for (unsigned k = 0; k < 2; k++)
 		vcs_take(obs[k], "user_joined of a (its first device, on A)", "user_joined",
 		         "{\"oderId\":\"%s\",\"serverId\":\"%s\",\"displayName\":\"%s\"}", a.id,
 		         sid, a.display);
 	/* Its other devices join, on A and on B: nothing new. */
-	join(a2, sid);
-	join(a3, sid);
+	vcs_join(a2, sid);
+	vcs_join(a3, sid);
 	server_markers(xa, xb, obs, 2, sid, "cp-r1-all-joined", end);
 	presence_count(obs, 2, from, end, &a, sid, 1, 0,
 	               "three devices joined, two on A, one on B");
 	/* Two leave (one per node): a is still in the server through a2. */
-	leave(a1, sid);
-	leave(a3, sid);
+	vcs_leave(a1, sid);
+	vcs_leave(a3, sid);
 	server_markers(xa, xb, obs, 2, sid, "cp-r1-two-left", end);
 	presence_count(obs, 2, from, end, &a, sid, 1, 0, "a1 (A) and a3 (B) left, a2 (A) is in");
 	/* The last one (on A) leaves: one user_left everywhere. */
-	leave(a2, sid);
+	vcs_leave(a2, sid);
 	for (unsigned k = 0; k < 2; k++)
 		vcs_take(obs[k], "user_left of a (its last device left, on A)", "user_left",
 		         "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
@@ -379,16 +288,16 @@ static void test_presence(void **state)
 	/* Round 2: first in on B, last out on B, whose socket vanishes. */
 	for (unsigned k = 0; k < 2; k++)
 		from[k] = vcs_n(obs[k]);
-	join(a3, sid);
+	vcs_join(a3, sid);
 	for (unsigned k = 0; k < 2; k++)
 		vcs_take(obs[k], "user_joined of a (its first device, on B)", "user_joined",
 		         "{\"oderId\":\"%s\",\"serverId\":\"%s\"}", a.id, sid);
-	join(a1, sid);
-	join(a2, sid);
+	vcs_join(a1, sid);
+	vcs_join(a2, sid);
 	server_markers(xa, xb, obs, 2, sid, "cp-r2-all-joined", end);
 	presence_count(obs, 2, from, end, &a, sid, 1, 0, "round 2: three devices joined");
-	leave(a1, sid);
-	leave(a2, sid);
+	vcs_leave(a1, sid);
+	vcs_leave(a2, sid);
 	server_markers(xa, xb, obs, 2, sid, "cp-r2-two-left", end);
 	presence_count(obs, 2, from, end, &a, sid, 1, 0, "round 2: both devices on A left");
 	vcs_free(a3); /* vanishes without a close frame */
@@ -457,7 +366,7 @@ static void test_account_sync(void **state)
 	b1 = open_at(node_b, &b, "csb-1", "b");
 
 	for (unsigned k = 0; k < NSYNC; k++) {
-		seq[k] = sync_send(d[sender[k]], payloads[k]);
+		seq[k] = vcs_sync_send(d[sender[k]], payloads[k]);
 		if (k > 0 && seq[k] != seq[k - 1] + 1)
 			fail_msg("account_sync_ack seq %lld after %lld (one user, one sender at a "
 			         "time): expected %lld",
@@ -468,7 +377,7 @@ static void test_account_sync(void **state)
 	}
 	/* Never the sender: a marker from cs-2 (on A) reaches everyone after any
 	 * echo of their own would have (on B, through NATS after cs-3's own). */
-	mark = sync_send(d[1], "{\"type\":\"marker\"}");
+	mark = vcs_sync_send(d[1], "{\"type\":\"marker\"}");
 	for (unsigned t = 0; t < 4; t++)
 		if (t != 1)
 			sync_got(d[t], mark, &a, "cs-2", "{\"type\":\"marker\"}");
@@ -499,14 +408,14 @@ static void test_account_sync(void **state)
 		list = l;
 	}
 	want = vct_strf("%s,%lld", list, mark);
-	db_expect(want,
-	          "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM account_sync_log"
-	          " WHERE user_id = '%s'",
-	          a.id);
+	vcs_db_expect(db_url, want,
+	              "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM account_sync_log"
+	              " WHERE user_id = '%s'",
+	              a.id);
 	/* Another user on B heard nothing: a direct message from A comes after. */
 	vcs_send(d[0], "{\"type\":\"direct_message\",\"targetUserId\":\"%s\",\"tag\":\"cs-dm\"}",
 	         b.id);
-	i = got_tag(b1, "direct_message", "cs-dm", "the marker direct_message from a/cs-1");
+	i = vcs_got_tag(b1, "direct_message", "cs-dm", "the marker direct_message from a/cs-1");
 	vcs_expect_none(b1, 0, i, "another user's account_sync", "account_sync", NULL);
 	vcs_expect_none(b1, 0, i, "another user's peer_online", "account_sync_peer_online", NULL);
 	/* Nor did a device hear of itself coming online. */
@@ -609,12 +518,12 @@ static void test_takeover_race(void **state)
 		/* RTC to a now goes to the owner's socket only. */
 		for (unsigned k = 0; k < 4; k++)
 			rtc_from[k] = vcs_n(dev[k]);
-		text = send_mk(sender,
-		               mk("offer",
-		                  "\"targetUserId\":\"%s\",\"tag\":\"%s\",\"sdp\":{\"type\":"
-		                  "\"offer\",\"sdp\":\"v=0\\r\\n\"}",
-		                  a.id, tag));
-		got_relayed(owner_dev, "offer", tag, text, c.id);
+		text = vcs_send_mk(
+		        sender, vcs_mk("offer",
+		                       "\"targetUserId\":\"%s\",\"tag\":\"%s\",\"sdp\":{\"type\":"
+		                       "\"offer\",\"sdp\":\"v=0\\r\\n\"}",
+		                       a.id, tag));
+		vcs_got_relayed(owner_dev, "offer", tag, text, c.id);
 		/* Markers through a's user actors on both nodes: nothing older after. */
 		user_markers(ca, cb, &a, dev, 4, mtag, end);
 		for (unsigned k = 0; k < 4; k++) {
@@ -656,7 +565,7 @@ static void test_takeover_race(void **state)
 		free(tag);
 		free(mtag);
 	}
-	db_expect("1", "SELECT count(*) FROM voice_owners WHERE user_id = '%s'", a.id);
+	vcs_db_expect(db_url, "1", "SELECT count(*) FROM voice_owners WHERE user_id = '%s'", a.id);
 	vct_pass();
 }
 
@@ -684,24 +593,26 @@ static void test_rtc_across_nodes(void **state)
 	devs[0] = b1;
 	devs[1] = b2;
 	devs[2] = b3;
-	o1 = send_mk(aa, mk("offer",
-	                    "\"targetUserId\":\"%s\",\"tag\":\"rc-o1\",\"sdp\":{\"type\":\"offer\","
-	                    "\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"}",
-	                    b.id));
-	an = send_mk(aa,
-	             mk("answer",
-	                "\"targetUserId\":\"%s\",\"tag\":\"rc-an\",\"sdp\":{\"type\":\"answer\","
-	                "\"sdp\":\"v=0\\r\\n\"}",
-	                b.id));
-	ice = send_mk(aa, mk("ice_candidate",
-	                     "\"targetUserId\":\"%s\",\"tag\":\"rc-ice\",\"candidate\":{"
-	                     "\"candidate\":\"candidate:1 1 udp 2122260223 10.0.0.1 54321 typ "
-	                     "host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}",
-	                     b.id));
+	o1 = vcs_send_mk(
+	        aa, vcs_mk("offer",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"rc-o1\",\"sdp\":{\"type\":\"offer\","
+	                   "\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"}",
+	                   b.id));
+	an = vcs_send_mk(
+	        aa, vcs_mk("answer",
+	                   "\"targetUserId\":\"%s\",\"tag\":\"rc-an\",\"sdp\":{\"type\":\"answer\","
+	                   "\"sdp\":\"v=0\\r\\n\"}",
+	                   b.id));
+	ice = vcs_send_mk(aa,
+	                  vcs_mk("ice_candidate",
+	                         "\"targetUserId\":\"%s\",\"tag\":\"rc-ice\",\"candidate\":{"
+	                         "\"candidate\":\"candidate:1 1 udp 2122260223 10.0.0.1 54321 typ "
+	                         "host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}",
+	                         b.id));
 	{
-		unsigned x = got_relayed(b2, "offer", "rc-o1", o1, a.id);
-		unsigned y = got_relayed(b2, "answer", "rc-an", an, a.id);
-		unsigned z = got_relayed(b2, "ice_candidate", "rc-ice", ice, a.id);
+		unsigned x = vcs_got_relayed(b2, "offer", "rc-o1", o1, a.id);
+		unsigned y = vcs_got_relayed(b2, "answer", "rc-an", an, a.id);
+		unsigned z = vcs_got_relayed(b2, "ice_candidate", "rc-ice", ice, a.id);
 		if (!(x < y && y < z))
 			fail_msg(
 			        "b/rc-2 got offer #%u, answer #%u, ice_candidate #%u: out of order",
@@ -719,14 +630,16 @@ static void test_rtc_across_nodes(void **state)
 		                "ice_candidate", NULL);
 	}
 	/* The same from B, where the owner is. */
-	o2 = send_mk(ab, mk("offer", "\"targetUserId\":\"%s\",\"tag\":\"rc-o2\",\"sdp\":{}", b.id));
-	got_relayed(b2, "offer", "rc-o2", o2, a.id);
+	o2 = vcs_send_mk(ab, vcs_mk("offer", "\"targetUserId\":\"%s\",\"tag\":\"rc-o2\",\"sdp\":{}",
+	                            b.id));
+	vcs_got_relayed(b2, "offer", "rc-o2", o2, a.id);
 	/* b1 (on A) takes voice: RTC from B goes to b1 only. */
 	vcs_send(b1, "{\"type\":\"voice_client_takeover\"}");
 	for (unsigned k = 0; k < 3; k++)
 		takeover_got(devs[k], "rc-1");
-	o3 = send_mk(ab, mk("offer", "\"targetUserId\":\"%s\",\"tag\":\"rc-o3\",\"sdp\":{}", b.id));
-	i = got_relayed(b1, "offer", "rc-o3", o3, a.id);
+	o3 = vcs_send_mk(ab, vcs_mk("offer", "\"targetUserId\":\"%s\",\"tag\":\"rc-o3\",\"sdp\":{}",
+	                            b.id));
+	i = vcs_got_relayed(b1, "offer", "rc-o3", o3, a.id);
 	(void)i;
 	user_markers(aa, ab, &b, devs, 3, "rc-m2", end);
 	for (unsigned k = 1; k < 3; k++)
@@ -773,7 +686,7 @@ static void test_revocation(void **state)
 	vcs_expect_close(x1, 4504, VCS_MS, "its session logged out on the other node");
 	vcs_expect_close(x2, 4504, VCS_MS, "its session logged out on this node");
 	/* The others stay, and still work across nodes. */
-	seq = sync_send(z, "{\"after\":\"logout\"}");
+	seq = vcs_sync_send(z, "{\"after\":\"logout\"}");
 	sync_got(y, seq, &a, "cr-z", "{\"after\":\"logout\"}");
 	vcs_sync(y);
 	vcs_sync(z);
@@ -783,7 +696,7 @@ static void test_revocation(void **state)
 	vct_expect_exit(&r, 0);
 	vct_cmd_free(&r);
 	vcs_expect_close(y, 4504, VCS_MS, "vcctl sessions revoke of its session on the other node");
-	seq = sync_send(z, "{\"after\":\"revoke\"}");
+	seq = vcs_sync_send(z, "{\"after\":\"revoke\"}");
 	vcs_sync(z);
 	if (z->ws->close_seen)
 		fail_msg("a/z was closed %d; its session was not revoked", z->ws->close_code);
@@ -804,10 +717,11 @@ static void bulk_sync(vcs_t *s, unsigned n, long long *seqs)
 		char *texts[100];
 		unsigned m = n - k < 100 ? n - k : 100;
 		for (unsigned j = 0; j < m; j++) {
-			texts[j] = mk("account_sync",
-			              "\"clientInstanceId\":\"%s\",\"payload\":{\"type\":\"bulk\","
-			              "\"n\":%u}",
-			              s->cid, k + j);
+			texts[j] =
+			        vcs_mk("account_sync",
+			               "\"clientInstanceId\":\"%s\",\"payload\":{\"type\":\"bulk\","
+			               "\"n\":%u}",
+			               s->cid, k + j);
 			batch[j] = texts[j];
 		}
 		vcs_send_batch(s, batch, m);
@@ -841,19 +755,6 @@ static void bulk_sync(vcs_t *s, unsigned n, long long *seqs)
 	}
 }
 
-/* Read until s's inbox holds n messages. */
-static void drain_to(vcs_t *s, unsigned n, unsigned ms, const char *what)
-{
-	uint64_t deadline = vct_now_ms() + ms;
-
-	while (vcs_n(s) < n) {
-		if (s->ws->close_seen || s->ws->eof || vct_now_ms() > deadline)
-			fail_msg("%s: %u of the %u messages awaited (%s) within %u ms", s->name,
-			         vcs_n(s), n, what, ms);
-		vcs_pump(s, 100);
-	}
-}
-
 static void test_catch_up_across_nodes(void **state)
 {
 	vcs_user_t a;
@@ -866,7 +767,7 @@ static void test_catch_up_across_nodes(void **state)
 	s = open_at(node_a, &a, "cu-s", "a (sender)");
 	d = open_at(node_b, &a, "cu-d", "a (away)");
 	live = open_at(node_b, &a, "cu-l", "a (live)");
-	first = sync_send(s, "{\"type\":\"before\"}");
+	first = vcs_sync_send(s, "{\"type\":\"before\"}");
 	sync_got(d, first, &a, "cu-s", "{\"type\":\"before\"}");
 	vcs_close(d);
 	/* 1,000 on A while the device is away. */
@@ -874,7 +775,7 @@ static void test_catch_up_across_nodes(void **state)
 	if (seqs[0] != first + 1)
 		fail_msg("the bulk's first seq is %lld, expected %lld", seqs[0], first + 1);
 	/* The live device on B got them all over NATS, in order. */
-	drain_to(live, 2 + CATCH_UP, BULK_MS, "the first account_sync and the 1,000, from A");
+	vcs_drain_to(live, 2 + CATCH_UP, BULK_MS, "the first account_sync and the 1,000, from A");
 	for (unsigned k = 0, prev = 0; k < CATCH_UP; k++) {
 		i = vcs_take(live, "a bulk account_sync at the live device", "account_sync",
 		             "{\"seq\":%lld}", seqs[k]);
@@ -892,11 +793,12 @@ static void test_catch_up_across_nodes(void **state)
 	                                  .cid = "cu-d", .has_last = true, .last_sync_seq = first },
 	                          node_b->port);
 	vcs_send(back, "%s", ident);
-	live_seq = sync_send(s, "{\"type\":\"live\"}");
+	live_seq = vcs_sync_send(s, "{\"type\":\"live\"}");
 	if (live_seq != seqs[CATCH_UP - 1] + 1)
 		fail_msg("the live account_sync has seq %lld, expected %lld", live_seq,
 		         seqs[CATCH_UP - 1] + 1);
-	drain_to(back, CATCH_UP + 2, BULK_MS, "identified, the catch-up and the live account_sync");
+	vcs_drain_to(back, CATCH_UP + 2, BULK_MS,
+	             "identified, the catch-up and the live account_sync");
 	if (strcmp(vcs_type(back, 0), "identified") != 0) {
 		vcs_dump(back);
 		fail_msg("a (back): the first message is %s, expected identified",
@@ -933,7 +835,7 @@ static void test_catch_up_across_nodes(void **state)
 	}
 	back->taken[i] = true;
 	/* Not twice: the next one from A is the next message. */
-	after_seq = sync_send(s, "{\"type\":\"after\"}");
+	after_seq = vcs_sync_send(s, "{\"type\":\"after\"}");
 	i = sync_got(back, after_seq, &a, "cu-s", "{\"type\":\"after\"}");
 	if (i != CATCH_UP + 2) {
 		vcs_dump(back);
@@ -957,10 +859,10 @@ static void sync_batch(vcs_t *s, unsigned n)
 	char **texts = calloc(n, sizeof(*texts));
 
 	for (unsigned k = 0; k < n; k++) {
-		texts[k] = mk("account_sync",
-		              "\"clientInstanceId\":\"%s\",\"payload\":{\"from\":\"%s\","
-		              "\"n\":%u}",
-		              s->cid, s->cid, k);
+		texts[k] = vcs_mk("account_sync",
+		                  "\"clientInstanceId\":\"%s\",\"payload\":{\"from\":\"%s\","
+		                  "\"n\":%u}",
+		                  s->cid, s->cid, k);
 		batch[k] = texts[k];
 	}
 	vcs_send_batch(s, batch, n);
@@ -1022,7 +924,8 @@ static void test_sync_two_senders(void **state)
 	}
 	/* Once each: a marker from each node after. */
 	{
-		long long ma = sync_send(sa, "{\"m\":\"a\"}"), mb = sync_send(sb, "{\"m\":\"b\"}");
+		long long ma = vcs_sync_send(sa, "{\"m\":\"a\"}"),
+		          mb = vcs_sync_send(sb, "{\"m\":\"b\"}");
 		for (unsigned o = 0; o < 2; o++) {
 			unsigned i = sync_got(obs[o], ma, &a, "c2-sa", "{\"m\":\"a\"}");
 			unsigned j = sync_got(obs[o], mb, &a, "c2-sb", "{\"m\":\"b\"}");
@@ -1072,10 +975,11 @@ static void test_first_device_on_node(void **state)
 		d = open_at(node_b, &a, "fd-b", "a (its first device on B)");
 		vcs_send(ca, "{\"type\":\"direct_message\",\"targetUserId\":\"%s\",\"tag\":\"%s\"}",
 		         a.id, tag);
-		seq = sync_send(sa, payload);
-		got_tag(sa, "direct_message", tag, "the direct message on A");
+		seq = vcs_sync_send(sa, payload);
+		vcs_got_tag(sa, "direct_message", tag, "the direct message on A");
 		sync_got(d, seq, &a, "fd-a", payload);
-		got_tag(d, "direct_message", tag, "a direct message sent right after identified");
+		vcs_got_tag(d, "direct_message", tag,
+		            "a direct message sent right after identified");
 		vcs_close(d);
 		vcs_close(sa);
 		free(tag);
@@ -1107,28 +1011,28 @@ static void test_chat_across_nodes(void **state)
 	a3 = open_at(node_b, &a, "cc-3", "a");
 	b1 = open_at(node_b, &b, "ccb-1", "b");
 	c1 = open_at(node_b, &c, "ccc-1", "c (member, not joined)");
-	join(a1, sid);
-	join(a2, sid);
-	join(a3, sid);
-	join(b1, sid);
+	vcs_join(a1, sid);
+	vcs_join(a2, sid);
+	vcs_join(a3, sid);
+	vcs_join(b1, sid);
 	chat = send_chat(a1, sid, "cc-chat");
-	typing = send_mk(a1,
-	                 mk("user_typing",
-	                    "\"serverId\":\"%s\",\"tag\":\"cc-typing\",\"channelId\":\"general\","
-	                    "\"isTyping\":true",
-	                    sid));
+	typing = vcs_send_mk(
+	        a1, vcs_mk("user_typing",
+	                   "\"serverId\":\"%s\",\"tag\":\"cc-typing\",\"channelId\":\"general\","
+	                   "\"isTyping\":true",
+	                   sid));
 	/* Every other joined connection, on both nodes, a's other devices too. */
-	got_relayed(a2, "chat_message", "cc-chat", chat, a.id);
-	got_relayed(a3, "chat_message", "cc-chat", chat, a.id);
-	got_relayed(b1, "chat_message", "cc-chat", chat, a.id);
-	got_relayed(a2, "user_typing", "cc-typing", typing, a.id);
-	got_relayed(a3, "user_typing", "cc-typing", typing, a.id);
-	got_relayed(b1, "user_typing", "cc-typing", typing, a.id);
+	vcs_got_relayed(a2, "chat_message", "cc-chat", chat, a.id);
+	vcs_got_relayed(a3, "chat_message", "cc-chat", chat, a.id);
+	vcs_got_relayed(b1, "chat_message", "cc-chat", chat, a.id);
+	vcs_got_relayed(a2, "user_typing", "cc-typing", typing, a.id);
+	vcs_got_relayed(a3, "user_typing", "cc-typing", typing, a.id);
+	vcs_got_relayed(b1, "user_typing", "cc-typing", typing, a.id);
 	/* And from B to A. */
 	chat_b = send_chat(b1, sid, "cc-from-b");
-	got_relayed(a1, "chat_message", "cc-from-b", chat_b, b.id);
-	got_relayed(a2, "chat_message", "cc-from-b", chat_b, b.id);
-	got_relayed(a3, "chat_message", "cc-from-b", chat_b, b.id);
+	vcs_got_relayed(a1, "chat_message", "cc-from-b", chat_b, b.id);
+	vcs_got_relayed(a2, "chat_message", "cc-from-b", chat_b, b.id);
+	vcs_got_relayed(a3, "chat_message", "cc-from-b", chat_b, b.id);
 	/* Never back to the sending socket: markers from both nodes come after
 	 * what a1's own relays (or their echo through NATS) would have. */
 	all[0] = a1;
@@ -1149,7 +1053,7 @@ static void test_chat_across_nodes(void **state)
 			         vcs_count(all[k], 0, vcs_n(all[k]), "chat_message",
 			                   "{\"tag\":\"cc-chat\"}"));
 	/* Nor a member who has not joined: c joins now and hears only what follows. */
-	join(c1, sid);
+	vcs_join(c1, sid);
 	{
 		vcs_t *cobs[1] = { c1 };
 		server_markers(a1, b1, cobs, 1, sid, "cc-after-c", end);

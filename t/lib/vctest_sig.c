@@ -101,8 +101,8 @@ void vcs_register(const vct_vcd_t *v, vcs_user_t *u, const char *stem)
 	unsigned n = ++nusers;
 	char *display = vct_strf("%c%s Zoë %u", toupper((unsigned char)stem[0]), stem + 1, n);
 	char *username = vct_strf("%s-%u", stem, n);
-	char *body = dump(json_pack("{s:s,s:s,s:s}", "username", username, "password",
-	                            VCS_PASSWORD, "displayName", display));
+	char *body = dump(json_pack("{s:s,s:s,s:s}", "username", username, "password", VCS_PASSWORD,
+	                            "displayName", display));
 	json_t *j = call_json(v, "POST", "/api/users/register", NULL, body, 201);
 
 	memset(u, 0, sizeof(*u));
@@ -121,8 +121,8 @@ void vcs_register(const vct_vcd_t *v, vcs_user_t *u, const char *stem)
 
 void vcs_login(const vct_vcd_t *v, const vcs_user_t *u, char token[65])
 {
-	char *body = dump(json_pack("{s:s,s:s}", "username", u->username, "password",
-	                            VCS_PASSWORD));
+	char *body =
+	        dump(json_pack("{s:s,s:s}", "username", u->username, "password", VCS_PASSWORD));
 	json_t *j = call_json(v, "POST", "/api/users/login", NULL, body, 200);
 
 	snprintf(token, 65, "%s", vct_json_str(j, "token"));
@@ -147,8 +147,8 @@ long long vcs_session_id(const char *db_url, const char *token)
 		fail_msg("'%s' is not a session token (64 hex digits)", token);
 	crypto_hash_sha256(hash, raw, sizeof(raw));
 	sodium_bin2hex(sha, sizeof(sha), hash, sizeof(hash));
-	val = vct_db_valuef(db_url, "SELECT id FROM sessions WHERE token_hash = decode('%s', 'hex')",
-	                    sha);
+	val = vct_db_valuef(db_url,
+	                    "SELECT id FROM sessions WHERE token_hash = decode('%s', 'hex')", sha);
 	if (val == NULL)
 		fail_msg("no row in sessions for a token vcd handed out");
 	id = strtoll(val, NULL, 10);
@@ -288,8 +288,7 @@ static const json_t *parsed(vcs_t *s, unsigned i)
 			return NULL;
 		s->parsed[i] = json_loadb((const char *)m->data, m->len, 0, NULL);
 	}
-	if (!json_is_object(s->parsed[i]) ||
-	    !json_is_string(json_object_get(s->parsed[i], "type")))
+	if (!json_is_object(s->parsed[i]) || !json_is_string(json_object_get(s->parsed[i], "type")))
 		return NULL;
 	return s->parsed[i];
 }
@@ -313,8 +312,8 @@ static void list_range(const vcs_t *s, unsigned from, unsigned to)
 	        from >= to ? " (nothing)" : "");
 	for (unsigned i = from; i < to && i < from + DESCRIBE_MAX; i++) {
 		char *d = describe(s, i);
-		fprintf(stderr, "    %s%s\n", s->taken != NULL && i < s->cap && s->taken[i] ? "(taken) " : "",
-		        d);
+		fprintf(stderr, "    %s%s\n",
+		        s->taken != NULL && i < s->cap && s->taken[i] ? "(taken) " : "", d);
 		free(d);
 	}
 	if (to > from + DESCRIBE_MAX)
@@ -488,8 +487,7 @@ static json_t *match_of(const char *fmt, va_list ap)
 static char *wanted(const char *type, const json_t *m)
 {
 	char *mt = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
-	char *w = vct_strf("%s%s%s", type ? type : "any message", mt ? " with " : "",
-	                   mt ? mt : "");
+	char *w = vct_strf("%s%s%s", type ? type : "any message", mt ? " with " : "", mt ? mt : "");
 
 	free(mt);
 	return w;
@@ -588,8 +586,7 @@ void vcs_expect_none(vcs_t *s, unsigned from, unsigned to, const char *what, con
 	json_decref(m);
 }
 
-void vcs_expect_relayed(vcs_t *s, unsigned i, const char *sent, const char *from,
-                        const char *what)
+void vcs_expect_relayed(vcs_t *s, unsigned i, const char *sent, const char *from, const char *what)
 {
 	json_error_t err;
 	json_t *want = json_loads(sent, 0, &err), *got = json_deep_copy(vcs_msg(s, i));
@@ -606,8 +603,8 @@ void vcs_expect_relayed(vcs_t *s, unsigned i, const char *sent, const char *from
 	json_object_del(got, "fromUserId");
 	if (!json_equal(want, got)) {
 		char *d = describe(s, i);
-		fail_msg("%s: %s: message %s is not what was sent plus fromUserId: sent %s", s->name,
-		         what, d, sent);
+		fail_msg("%s: %s: message %s is not what was sent plus fromUserId: sent %s",
+		         s->name, what, d, sent);
 	}
 	json_decref(want);
 	json_decref(got);
@@ -706,8 +703,8 @@ void vcs_identify(vcs_t *s, const vct_vcd_t *v, const vcs_user_t *u, const vcs_i
 			break;
 		if (strcmp(type, "pong") != 0) { /* a pong of a ping sent before may come first */
 			d = describe(s, i);
-			fail_msg("%s: identify as %s (%s) answered %s, expected identified", s->name,
-			         u->username, u->id, d);
+			fail_msg("%s: identify as %s (%s) answered %s, expected identified",
+			         s->name, u->username, u->id, d);
 		}
 	}
 	s->taken[i] = true;
@@ -716,7 +713,7 @@ void vcs_identify(vcs_t *s, const vct_vcd_t *v, const vcs_user_t *u, const vcs_i
 		fail_msg("%s: identified.oderId is '%s', expected the user's id %s", s->name,
 		         vcs_str(s, i, "oderId"), u->id);
 	want_display = o != NULL && o->display != NULL && strcmp(o->display, "-") != 0 ? o->display
-	                                                                              : u->display;
+	                                                                               : u->display;
 	if (strcmp(vcs_str(s, i, "displayName"), want_display) != 0)
 		fail_msg("%s: identified.displayName is '%s', expected '%s'", s->name,
 		         vcs_str(s, i, "displayName"), want_display);
@@ -726,8 +723,9 @@ void vcs_identify(vcs_t *s, const vct_vcd_t *v, const vcs_user_t *u, const vcs_i
 	else if (json_is_integer(cid))
 		s->connection_id = vct_strf("%lld", (long long)json_integer_value(cid));
 	else
-		fail_msg("%s: identified has no connectionId (a non-empty string or an integer): %s",
-		         s->name, (d = describe(s, i)));
+		fail_msg(
+		        "%s: identified has no connectionId (a non-empty string or an integer): %s",
+		        s->name, (d = describe(s, i)));
 	s->sync_seq = vcs_int(s, i, "syncSeq");
 	if (s->sync_seq < 0)
 		fail_msg("%s: identified.syncSeq is %lld", s->name, s->sync_seq);
@@ -844,4 +842,99 @@ void vcs_expect_metric_rise(const vct_vcd_t *v, const vcs_metrics_t *before, con
 	fail_msg("%s: no vcd_signal* sample of /metrics whose name has one of '%s' rose by %g "
 	         "within %d ms (%s; samples listed above)",
 	         v->name, words, k, VCS_MS, what);
+}
+
+/* --- shared by the signaling tests ---------------------------------------------------- */
+
+void vcs_db_expect(const char *db_url, const char *want, const char *fmt, ...)
+{
+	va_list ap;
+	char *sql, *got;
+
+	va_start(ap, fmt);
+	if (vasprintf(&sql, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	got = vct_db_value(db_url, sql);
+	if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
+		fail_msg("%s\n  gave %s, expected %s", sql, got ? got : "no row",
+		         want ? want : "no row");
+	free(got);
+	free(sql);
+}
+
+char *vcs_mk(const char *type, const char *members, ...)
+{
+	va_list ap;
+	char *rest, *text;
+
+	va_start(ap, members);
+	if (vasprintf(&rest, members, ap) < 0)
+		abort();
+	va_end(ap);
+	text = vct_strf("{\"type\":\"%s\"%s%s}", type, *rest ? "," : "", rest);
+	free(rest);
+	return text;
+}
+
+char *vcs_send_mk(vcs_t *s, char *text)
+{
+	vcs_send(s, "%s", text);
+	return text;
+}
+
+void vcs_drain_to(vcs_t *s, unsigned n, unsigned ms, const char *what)
+{
+	uint64_t deadline = vct_now_ms() + ms;
+
+	while (vcs_n(s) < n) {
+		if (s->ws->close_seen || s->ws->eof || vct_now_ms() > deadline)
+			fail_msg("%s: %u of the %u messages awaited (%s) within %u ms", s->name,
+			         vcs_n(s), n, what, ms);
+		vcs_pump(s, 100);
+	}
+}
+
+unsigned vcs_got_tag(vcs_t *s, const char *type, const char *tag, const char *what)
+{
+	return vcs_take(s, what, type, "{\"tag\":\"%s\"}", tag);
+}
+
+unsigned vcs_got_relayed(vcs_t *s, const char *type, const char *tag, const char *sent,
+                         const char *from)
+{
+	char *what = vct_strf("%s '%s' relayed from %s", type, tag, from);
+	unsigned i = vcs_got_tag(s, type, tag, what);
+
+	vcs_expect_relayed(s, i, sent, from, what);
+	free(what);
+	return i;
+}
+
+unsigned vcs_join(vcs_t *s, const char *server)
+{
+	char *what = vct_strf("server_users answering join_server %s", server);
+	unsigned i;
+
+	vcs_send(s, "{\"type\":\"join_server\",\"serverId\":\"%s\"}", server);
+	i = vcs_take(s, what, "server_users", "{\"serverId\":\"%s\"}", server);
+	free(what);
+	return i;
+}
+
+void vcs_leave(vcs_t *s, const char *server)
+{
+	vcs_send(s, "{\"type\":\"leave_server\",\"serverId\":\"%s\"}", server);
+	vcs_sync(s);
+}
+
+long long vcs_sync_send(vcs_t *s, const char *payload)
+{
+	unsigned from = vcs_n(s), i;
+
+	vcs_send(s, "{\"type\":\"account_sync\",\"clientInstanceId\":\"%s\",\"payload\":%s}",
+	         s->cid ? s->cid : "", payload);
+	i = vcs_take_from(s, from, VCS_MS, "account_sync_ack {seq} of its account_sync",
+	                  "account_sync_ack", NULL);
+	return vcs_int(s, i, "seq");
 }

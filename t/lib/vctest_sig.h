@@ -114,8 +114,7 @@ char *vcs_identify_text(const vcs_user_t *u, const vcs_ident_t *o, int port);
 void vcs_identify(vcs_t *s, const vct_vcd_t *v, const vcs_user_t *u, const vcs_ident_t *o);
 /* vcs_connect + vcs_identify with clientInstanceId cid (NULL: none). */
 vcs_t *vcs_open(const vct_vcd_t *v, const vcs_user_t *u, const char *cid, const char *name);
-vcs_t *vcs_open_x(const vct_vcd_t *v, const vcs_user_t *u, const vcs_ident_t *o,
-                  const char *name);
+vcs_t *vcs_open_x(const vct_vcd_t *v, const vcs_user_t *u, const vcs_ident_t *o, const char *name);
 
 /* Send one text frame (printf-style); fails when the connection is gone. */
 void vcs_send(vcs_t *s, const char *fmt, ...) VCT_PRINTF(2, 3);
@@ -161,8 +160,7 @@ void vcs_expect_none(vcs_t *s, unsigned from, unsigned to, const char *what, con
                      const char *match_fmt, ...) VCT_PRINTF(6, 7);
 /* Fail unless message i is exactly the object `sent` (JSON text) plus
  * fromUserId = from: every member unchanged, nothing else added. */
-void vcs_expect_relayed(vcs_t *s, unsigned i, const char *sent, const char *from,
-                        const char *what);
+void vcs_expect_relayed(vcs_t *s, unsigned i, const char *sent, const char *from, const char *what);
 /* Send {"type":"ping"} and take the pong that follows: every message s sent
  * before has been handled (per-connection order). Returns the pong's index. */
 unsigned vcs_sync(vcs_t *s);
@@ -199,5 +197,30 @@ void vcs_metrics_free(vcs_metrics_t *m);
  */
 void vcs_expect_metric_rise(const vct_vcd_t *v, const vcs_metrics_t *before, const char *words,
                             double k, const char *what);
+
+/* --- shared by the signaling tests ------------------------------------------------- */
+
+/* The first value of a query (printf-style) on db_url equals want (NULL: no row). */
+void vcs_db_expect(const char *db_url, const char *want, const char *fmt, ...) VCT_PRINTF(3, 4);
+/* A message {"type": type, members…} as JSON text (malloc'd); `members` is
+ * printf-style text of the members after "type" (may be ""). */
+char *vcs_mk(const char *type, const char *members, ...) VCT_PRINTF(2, 3);
+/* Send a message made by vcs_mk; return its text (the caller frees), for
+ * vcs_expect_relayed. */
+char *vcs_send_mk(vcs_t *s, char *text);
+/* Read everything that reaches s until its inbox holds n messages. */
+void vcs_drain_to(vcs_t *s, unsigned n, unsigned ms, const char *what);
+/* Take the message of `type` tagged `tag` at s: its index. */
+unsigned vcs_got_tag(vcs_t *s, const char *type, const char *tag, const char *what);
+/* Take the message of `type` tagged `tag` and check it is `sent` plus
+ * fromUserId = from. */
+unsigned vcs_got_relayed(vcs_t *s, const char *type, const char *tag, const char *sent,
+                         const char *from);
+/* join_server and take its server_users answer: its index. */
+unsigned vcs_join(vcs_t *s, const char *server);
+/* leave_server, and wait until it has been handled (a ping behind it). */
+void vcs_leave(vcs_t *s, const char *server);
+/* account_sync from s with a payload (JSON text): the acknowledged seq. */
+long long vcs_sync_send(vcs_t *s, const char *payload);
 
 #endif
