@@ -30,7 +30,8 @@
 #define APP_BY_ID "WITH a AS (SELECT id, client_id, name FROM applications WHERE client_id = $1)"
 /* clang-format on */
 
-static int st_create, st_list, st_show, st_active, st_rotate, st_delete, st_dom_add, st_dom_rm;
+static int st_create, st_list, st_show, st_active, st_rotate, st_delete, st_dom_add, st_dom_rm,
+        st_scopes;
 
 /* clang-format off */
 static const struct stmt {
@@ -61,6 +62,9 @@ static const struct stmt {
 	{ &st_rotate, "adm_app_rotate",
 	  "UPDATE applications SET secret_hash = $2, updated_at = now() WHERE client_id = $1"
 	  " RETURNING client_id, name", 2 },
+	{ &st_scopes, "adm_app_scopes",
+	  "UPDATE applications SET scopes = $2::text[], updated_at = now() WHERE client_id = $1"
+	  " RETURNING client_id, name, array_to_json(scopes)::text", 2 },
 	{ &st_delete, "adm_app_delete",
 	  "DELETE FROM applications WHERE client_id = $1 RETURNING client_id, name", 1 },
 	{ &st_dom_add, "adm_app_domain_add",
@@ -104,6 +108,9 @@ static const field_t show_fields[] = {
 };
 static const field_t active_fields[] = {
 	{ "client_id", 0, as_str }, { "name", 1, as_str }, { "active", 2, as_bool },
+};
+static const field_t scopes_fields[] = {
+	{ "client_id", 0, as_str }, { "name", 1, as_str }, { "scopes", 2, as_json },
 };
 static const field_t deleted_fields[] = { { "deleted", 0, as_str }, { "name", 1, as_str } };
 static const field_t dom_add_fields[] = {
@@ -475,6 +482,11 @@ static void disabled(vc_admin_req_t *req, const vc_pg_result_t *r, const char *i
 	one_row(req, r, id, active_fields, VC_ARRAY_LEN(active_fields), "disabled");
 }
 
+static void scopes_set(vc_admin_req_t *req, const vc_pg_result_t *r, const char *id)
+{
+	one_row(req, r, id, scopes_fields, VC_ARRAY_LEN(scopes_fields), "scopes set");
+}
+
 static void deleted(vc_admin_req_t *req, const vc_pg_result_t *r, const char *id)
 {
 	one_row(req, r, id, deleted_fields, VC_ARRAY_LEN(deleted_fields), "deleted");
@@ -520,6 +532,37 @@ void vc_admin_apps_delete(vc_admin_req_t *req, int argc, char **argv)
 
 	if (app_id_ok(req, argv[0]))
 		vc_admin_db_run(req, st_delete, 1, p, deleted, argv[0]);
+}
+
+/* apps scopes set APP [SCOPE]...: the scopes become exactly these, once
+ * each in the order given (none: the application may do nothing). */
+void vc_admin_apps_scopes_set(vc_admin_req_t *req, int argc, char **argv)
+{
+	char sc[128] = "{"; /* the five scopes and their commas fit */
+	const char *p[2] = { argv[0], sc };
+
+	if (!app_id_ok(req, argv[0]))
+		return;
+	for (int i = 1; i < argc; i++) {
+		bool seen = false;
+
+		if (!scope_ok(argv[i])) {
+			vc_admin_fail(req,
+			              "unknown scope '%.64s' (rooms:create, rooms:list, "
+			              "rooms:retrieve, rooms:update or rooms:delete)",
+			              argv[i]);
+			return;
+		}
+		for (int k = 1; k < i; k++)
+			seen |= strcmp(argv[k], argv[i]) == 0;
+		if (seen)
+			continue;
+		if (sc[1] != '\0')
+			strcat(sc, ",");
+		strcat(sc, argv[i]);
+	}
+	strcat(sc, "}");
+	vc_admin_db_run(req, st_scopes, 2, p, scopes_set, argv[0]);
 }
 
 static void domain_verb(vc_admin_req_t *req, char **argv, int stmt, vc_admin_db_cont_fn cont)

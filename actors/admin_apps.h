@@ -1,7 +1,7 @@
 /*
  * admin_apps.h — the admin verbs for applications of the external API
- * (apps create, list, show, disable, enable, rotate-secret, delete, domains
- * add and remove). The verbs and their help are in wire/admin_proto.c, the
+ * (apps create, list, show, disable, enable, rotate-secret, delete, scopes
+ * set, domains add and remove). The verbs and their help are in wire/admin_proto.c, the
  * handler rows in actors/admin_cmds.c; what each answers is in vcctl(8).
  */
 #ifndef VC_ADMIN_APPS_H
@@ -28,6 +28,7 @@ void vc_admin_apps_disable(vc_admin_req_t *req, int argc, char **argv);
 void vc_admin_apps_enable(vc_admin_req_t *req, int argc, char **argv);
 void vc_admin_apps_rotate_secret(vc_admin_req_t *req, int argc, char **argv);
 void vc_admin_apps_delete(vc_admin_req_t *req, int argc, char **argv);
+void vc_admin_apps_scopes_set(vc_admin_req_t *req, int argc, char **argv);
 void vc_admin_apps_domains_add(vc_admin_req_t *req, int argc, char **argv);
 void vc_admin_apps_domains_remove(vc_admin_req_t *req, int argc, char **argv);
 

@@ -143,6 +143,7 @@ static const vc_admin_cmd_t cmds[] = {
 	{ "apps enable", vc_admin_apps_enable },
 	{ "apps rotate-secret", vc_admin_apps_rotate_secret },
 	{ "apps delete", vc_admin_apps_delete },
+	{ "apps scopes set", vc_admin_apps_scopes_set },
 	{ "apps domains add", vc_admin_apps_domains_add },
 	{ "apps domains remove", vc_admin_apps_domains_remove },
 	{ "rooms list", vc_lobby_admin_rooms_list },

@@ -68,6 +68,8 @@ static const vc_admin_verb_t verbs[] = {
 	{ "apps rotate-secret", "APP", 1, 1, 0,
 	  "give the application a new secret (shown only now); the old one stops working" },
 	{ "apps delete", "APP", 1, 1, 0, "delete an application with its allowed domains" },
+	{ "apps scopes set", "APP [SCOPE]...", 1, VC_ADMIN_ARGS_ANY, 0,
+	  "replace the application's scopes (none: it may do nothing); its tokens follow at once" },
 	{ "apps domains add", "APP DOMAIN", 2, 2, 0,
 	  "allow the application to act for e-mail addresses of DOMAIN" },
 	{ "apps domains remove", "APP DOMAIN", 2, 2, 0,

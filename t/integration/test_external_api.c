@@ -291,6 +291,25 @@ static void test_apps_verbs(void **state)
 	assert_true(json_is_true(json_object_get(o, "removed")));
 	json_decref(o);
 
+	/* scopes set: exactly these, once each; none at all */
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "scopes", "set", ida, "rooms:delete",
+	                                              "rooms:list", "rooms:delete", NULL });
+	assert_int_equal(json_array_size(json_object_get(o, "scopes")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "scopes"), 0)),
+	                    "rooms:delete");
+	json_decref(o);
+	n = vct_db_valuef(db_url, "SELECT scopes::text FROM applications WHERE client_id = '%s'",
+	                  ida);
+	assert_string_equal(n, "{rooms:delete,rooms:list}");
+	free(n);
+	o = vct_vcctl_json(on, (const char *const[]){ "apps", "scopes", "set", ida, NULL });
+	assert_int_equal(json_array_size(json_object_get(o, "scopes")), 0);
+	json_decref(o);
+	vct_vcctl(&c, on, false,
+	          (const char *const[]){ "apps", "scopes", "set", ida, "rooms:admin", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+
 	/* refusals */
 	vct_vcctl(&c, on, false,
 	          (const char *const[]){ "apps", "create", "X", "--scope", "admin", NULL });
