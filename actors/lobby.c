@@ -13,6 +13,7 @@
  *   jwt_secret empty                   500  Server misconfigured
  *   valid signature, exp past          401  token has expired
  *   anything else wrong with it        403  We detected unusual activity ...
+ *   (can_publish_sources not an array of strings included: grants.h)
  *   neither room_join nor observer     403  access denied
  *   not a WebSocket upgrade            400 / 426
  */
@@ -41,6 +42,7 @@ const char *const vc_lobby_drop_names[VC_DROP_COUNT] = {
 	[VC_DROP_HEALTH] = "health",
 	[VC_DROP_NATS_TOO_BIG] = "nats_too_big",
 	[VC_DROP_FORGED] = "forged",
+	[VC_DROP_NOT_GRANTED] = "not_granted",
 };
 
 static lobby_t **lobbies; /* by worker index, for the stats */
@@ -193,7 +195,7 @@ static bool safe_id(const char *s)
 
 /* Upgrade and hand the socket to the room's worker. */
 static void upgrade(vc_http_req_t *req, const char *room, const char *user, const char *name,
-                    bool observer)
+                    bool observer, unsigned may_publish)
 {
 	const char *why;
 	int status = vc_ws_check(req, &why);
@@ -205,7 +207,7 @@ static void upgrade(vc_http_req_t *req, const char *room, const char *user, cons
 		text(req, status, why);
 		return;
 	}
-	p = participant_new(room, user, name, observer);
+	p = participant_new(room, user, name, observer, may_publish);
 	if (!vc_ws_accept(req, lobby_home(room), &participant_ws_ops, p))
 		participant_free(p);
 }
@@ -231,6 +233,7 @@ void vc_lobby_route(vc_http_req_t *req)
 	json_t *claims = NULL;
 	enum vc_jwt_error e;
 	const char *room;
+	unsigned may_publish;
 
 	if (token == NULL) {
 		text(req, 400, "Query deserialize error: missing field `token`");
@@ -251,6 +254,7 @@ void vc_lobby_route(vc_http_req_t *req)
 		return;
 	}
 	if (e != VC_JWT_OK || !claims_complete(claims) ||
+	    !vc_grants_parse(json_object_get(claims, "can_publish_sources"), &may_publish) ||
 	    !safe_id(room = json_string_value(json_object_get(claims, "room")))) {
 		log_info("lobby: %s: room token refused: %s", vc_http_peer(req),
 		         e != VC_JWT_OK ? vc_jwt_strerror(e)
@@ -267,7 +271,7 @@ void vc_lobby_route(vc_http_req_t *req)
 		return;
 	}
 	upgrade(req, room, json_string_value(json_object_get(claims, "sub")),
-	        json_string_value(json_object_get(claims, "display_name")), observer);
+	        json_string_value(json_object_get(claims, "display_name")), observer, may_publish);
 	json_decref(claims);
 }
 
@@ -296,7 +300,7 @@ void vc_lobby_route_legacy(vc_http_req_t *req)
 	if (!safe_id(user) || !safe_id(room))
 		text(req, 400, "Invalid user_id or room format");
 	else
-		upgrade(req, room, user, user, false);
+		upgrade(req, room, user, user, false, VC_GRANT_ALL);
 	free(user);
 	free(room);
 }

@@ -53,6 +53,7 @@ enum vc_lobby_drop {
 	VC_DROP_HEALTH,
 	VC_DROP_NATS_TOO_BIG,
 	VC_DROP_FORGED,
+	VC_DROP_NOT_GRANTED, /* media of a source the token does not grant */
 	VC_DROP_COUNT
 };
 /* Counters for /metrics (summed over workers). */

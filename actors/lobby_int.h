@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "actors/grants.h"
 #include "actors/lobby.h"
 #include "runtime/actor.h"
 #include "runtime/nats.h"
@@ -41,6 +42,7 @@ typedef struct participant {
 	char *user_id, *display_name;
 	uint64_t session_id;
 	bool observer;
+	uint8_t may_publish; /* enum vc_grant bits: the token's can_publish_sources */
 	bool active;         /* sent a packet that is not an RTT probe */
 	bool reconnect;      /* came back within the grace: no PARTICIPANT_JOINED */
 	bool welcomed;       /* got MEETING_STARTED and the member list */
@@ -155,7 +157,7 @@ vc_shared_t *lobby_meeting_packet(const vc_meeting_packet_t *m);
 
 /* participant.c */
 participant_t *participant_new(const char *room_id, const char *user_id, const char *display_name,
-                               bool observer);
+                               bool observer, unsigned may_publish);
 void participant_free(participant_t *p);
 extern const vc_ws_ops_t participant_ws_ops;
 /* Send on p's socket (reliable: control; else lossy media). */

@@ -16,11 +16,16 @@
  *   MEETING, SESSION_ASSIGNED, or from the     dropped (only the server speaks
  *   system user id                             for the system)
  *   MEDIA KEYFRAME_REQUEST                     relayed, at most 2 per second
+ *   MEDIA VIDEO, AUDIO, SCREEN whose source    dropped (grants.h)
+ *   the token does not grant; MEDIA vcd
+ *   cannot read, and what is not a
+ *   PacketWrapper, unless it grants them all
  *   anything else, or not a PacketWrapper      relayed to the room
  *   anything but an RTT probe, from observers  dropped
  *
  * The first packet that is not an RTT probe activates the session (the
- * room then announces it).
+ * room then announces it), whether it is relayed or dropped: a session
+ * whose camera is not granted is live all the same.
  */
 #include "actors/lobby_int.h"
 
@@ -41,14 +46,21 @@ typedef struct close_msg {
 
 enum packet_kind { K_RTT, K_HEALTH, K_CONGESTION, K_KEYFRAME, K_DATA, K_FORGED };
 
-/* As the original classifies: a packet that does not parse is data. */
-static enum packet_kind classify(const vc_shared_t *msg, vc_packet_view_t *v, bool *parsed)
+/* As the original classifies: a packet that does not parse is data.
+ * *needs: the grants its relay takes (vc_grants_needed; a packet that does
+ * not parse is media vcd cannot read, fail closed), 0 when not media. */
+static enum packet_kind classify(const vc_shared_t *msg, vc_packet_view_t *v, bool *parsed,
+                                 unsigned *needs)
 {
 	uint64_t media_type;
+	bool readable;
 
+	*needs = 0;
 	*parsed = vc_packet_wrapper_decode(msg->data, msg->len, v);
-	if (!*parsed)
+	if (!*parsed) {
+		*needs = VC_GRANT_MEDIA;
 		return K_DATA;
+	}
 	/* What only the server says (vcd's difference: the original relays a
 	 * client's forged MEETING_ENDED to the whole room). */
 	if (v->packet_type == VC_PACKET_MEETING || v->packet_type == VC_PACKET_SESSION_ASSIGNED ||
@@ -59,7 +71,9 @@ static enum packet_kind classify(const vc_shared_t *msg, vc_packet_view_t *v, bo
 	case VC_PACKET_CONGESTION: return K_CONGESTION;
 	case VC_PACKET_HEALTH: return K_HEALTH;
 	case VC_PACKET_MEDIA:
-		if (!vc_media_packet_type(v->data.p, v->data.len, &media_type))
+		readable = vc_media_packet_type(v->data.p, v->data.len, &media_type);
+		*needs = vc_grants_needed(readable, media_type);
+		if (!readable)
 			return K_DATA;
 		if (media_type == VC_MEDIA_RTT)
 			return K_RTT;
@@ -103,7 +117,8 @@ static void on_message(vc_ws_t *ws, void *user, vc_shared_t *msg)
 	room_t *r = p->room;
 	vc_packet_view_t v;
 	bool parsed;
-	enum packet_kind kind = classify(msg, &v, &parsed);
+	unsigned needs;
+	enum packet_kind kind = classify(msg, &v, &parsed, &needs);
 
 	if (kind != K_RTT && !p->active)
 		room_activated(r, p);
@@ -130,6 +145,10 @@ static void on_message(vc_ws_t *ws, void *user, vc_shared_t *msg)
 	case K_DATA:
 		if (p->observer) {
 			lobby_count_drop(r->lobby, VC_DROP_OBSERVER);
+			break;
+		}
+		if ((needs & ~p->may_publish) != 0) {
+			lobby_count_drop(r->lobby, VC_DROP_NOT_GRANTED);
 			break;
 		}
 		if (parsed && v.session_id == 0)
@@ -250,7 +269,7 @@ static const vc_behaviour_t behaviour = {
 };
 
 participant_t *participant_new(const char *room_id, const char *user_id, const char *display_name,
-                               bool observer)
+                               bool observer, unsigned may_publish)
 {
 	participant_t *p = vc_calloc(1, sizeof(*p));
 
@@ -259,6 +278,7 @@ participant_t *participant_new(const char *room_id, const char *user_id, const c
 	p->user_id = vc_strdup(user_id);
 	p->display_name = vc_strdup(display_name);
 	p->observer = observer;
+	p->may_publish = (uint8_t)may_publish;
 	return p;
 }
 
