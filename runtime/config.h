@@ -70,6 +70,9 @@ typedef struct vc_config {
 	double account_sync_retention;        /* seconds they are kept */
 	bool external_api;                    /* /external-api/ served; off: every path 404s */
 	bool external_api_applications;       /* the application token endpoint is served */
+	char *external_api_base_url;          /* "" or the rooms' url prefix (no trailing /) */
+	char *external_api_default_access_level; /* "public", "trusted" or "restricted" */
+	bool external_api_allow_public;          /* the external API may create public rooms */
 } vc_config_t;
 
 /*
