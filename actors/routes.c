@@ -11,6 +11,7 @@
 #include "actors/external_api.h"
 #include "actors/lobby.h"
 #include "actors/signal.h"
+#include "actors/meeting_roles.h"
 #include "actors/meeting_routes.h"
 #include "actors/meetings.h"
 #include "actors/servers.h"
@@ -72,6 +73,9 @@ static const vc_route_t routes[] = {
 	{ "POST", "/api/v1/meetings/{meeting_id}/admit-all", vc_meeting_routes_admit_all, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/reject", vc_meeting_routes_reject, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/kick", vc_meeting_routes_kick, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/roles", vc_meeting_roles_list, VIDEOCALL },
+	{ "PUT", "/api/v1/meetings/{meeting_id}/roles/{user_id}", vc_meeting_roles_put, VIDEOCALL },
+	{ "DELETE", "/api/v1/meetings/{meeting_id}/roles/{user_id}", vc_meeting_roles_delete, VIDEOCALL },
 
 	{ "GET", "/lobby", vc_lobby_route, PUBLIC },
 	{ "GET", "/lobby/{user_id}/{room}", vc_lobby_route_legacy, PUBLIC },
@@ -91,6 +95,7 @@ void vc_routes_init(void)
 	vc_servers_init();
 	vc_external_api_init();
 	vc_meetings_init();
+	vc_meeting_roles_init();
 	vc_signal_init();
 }
 
