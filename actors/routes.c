@@ -9,6 +9,7 @@
 #include "actors/accounts.h"
 #include "actors/auth.h"
 #include "actors/external_api.h"
+#include "actors/external_rooms.h"
 #include "actors/lobby.h"
 #include "actors/signal.h"
 #include "actors/meeting_roles.h"
@@ -84,6 +85,13 @@ static const vc_route_t routes[] = {
 
 	/* Hidden (404) unless external_api is on: vc_external_api_hidden(). */
 	{ "POST", "/external-api/v1.0/application/token/", vc_external_api_token, PUBLIC },
+	/* application tokens, checked by the handlers (actors/external_rooms.c) */
+	{ "GET", "/external-api/v1.0/rooms/", vc_external_rooms_list, PUBLIC },
+	{ "POST", "/external-api/v1.0/rooms/", vc_external_rooms_create, PUBLIC },
+	{ "GET", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_retrieve, PUBLIC },
+	{ "PATCH", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_update, PUBLIC },
+	{ "PUT", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_update, PUBLIC },
+	{ "DELETE", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_delete, PUBLIC },
 };
 /* clang-format on */
 
@@ -94,6 +102,7 @@ void vc_routes_init(void)
 	vc_accounts_init();
 	vc_servers_init();
 	vc_external_api_init();
+	vc_external_rooms_init();
 	vc_meetings_init();
 	vc_meeting_roles_init();
 	vc_signal_init();
