@@ -46,7 +46,7 @@ void vc_meeting_roles_init(void)
 	st_put = vc_pg_statement(
 	        "roles_put",
 	        FIND ", w AS (INSERT INTO meeting_roles (meeting_id, user_id, role)"
-	             "  SELECT id, $3, $4 FROM m WHERE owner AND creator_id <> $3"
+	             "  SELECT id, $3::text, $4::text FROM m WHERE owner AND creator_id <> $3::text"
 	             "  ON CONFLICT (meeting_id, user_id) DO UPDATE SET role = EXCLUDED.role"
 	             "  RETURNING user_id, role)"
 	             " SELECT (SELECT count(*) FROM m) > 0, COALESCE((SELECT owner FROM m), false),"
@@ -56,7 +56,7 @@ void vc_meeting_roles_init(void)
 	st_delete = vc_pg_statement(
 	        "roles_delete",
 	        FIND ", w AS (DELETE FROM meeting_roles r USING m"
-	             "  WHERE r.meeting_id = m.id AND m.owner AND r.user_id = $3"
+	             "  WHERE r.meeting_id = m.id AND m.owner AND r.user_id = $3::text"
 	             "  RETURNING r.user_id, r.role)"
 	             " SELECT (SELECT count(*) FROM m) > 0, COALESCE((SELECT owner FROM m), false),"
 	             " (SELECT creator_id FROM m), w.user_id, w.role"
@@ -66,6 +66,7 @@ void vc_meeting_roles_init(void)
 
 /* What a roles request keeps while its statement runs. */
 typedef struct rreq {
+	char *caller; /* from the credential */
 	char *room_id, *user_id, *role;
 } rreq_t;
 
@@ -73,6 +74,7 @@ static void rreq_free(void *p)
 {
 	rreq_t *r = p;
 
+	free(r->caller);
 	free(r->room_id);
 	free(r->user_id);
 	free(r->role);
@@ -180,11 +182,14 @@ static char *path_param(vc_http_req_t *req, unsigned i)
 	return v;
 }
 
-/* The request's data with the path read; NULL when answered. */
+/* The request's data with the caller and the path read; NULL when
+ * answered. The caller is copied first: setting the request's data
+ * releases the identity (actors/auth.h). */
 static rreq_t *begin(vc_http_req_t *req, bool with_user)
 {
 	rreq_t *rr = vc_calloc(1, sizeof(*rr));
 
+	rr->caller = vc_strdup(vc_auth_identity(req)->user_id);
 	vc_http_set_data(req, rr, rreq_free);
 	if ((rr->room_id = path_param(req, 0)) == NULL)
 		return NULL;
@@ -199,7 +204,7 @@ void vc_meeting_roles_list(vc_http_req_t *req)
 
 	if (rr == NULL)
 		return;
-	const char *p[2] = { rr->room_id, vc_auth_identity(req)->user_id };
+	const char *p[2] = { rr->room_id, rr->caller };
 	vc_http_await(req, listed);
 	vc_pg_query(st_list, 2, p, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
 }
@@ -244,7 +249,7 @@ void vc_meeting_roles_put(vc_http_req_t *req)
 
 	if (rr == NULL || (rr->role = read_role(req)) == NULL)
 		return;
-	const char *p[4] = { rr->room_id, vc_auth_identity(req)->user_id, rr->user_id, rr->role };
+	const char *p[4] = { rr->room_id, rr->caller, rr->user_id, rr->role };
 	vc_http_await(req, changed);
 	vc_pg_query(st_put, 4, p, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
 }
@@ -255,7 +260,7 @@ void vc_meeting_roles_delete(vc_http_req_t *req)
 
 	if (rr == NULL)
 		return;
-	const char *p[3] = { rr->room_id, vc_auth_identity(req)->user_id, rr->user_id };
+	const char *p[3] = { rr->room_id, rr->caller, rr->user_id };
 	vc_http_await(req, changed);
 	vc_pg_query(st_delete, 3, p, vc_http_actor(req), VC_HTTP_MSG_REPLY, NULL);
 }
