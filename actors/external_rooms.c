@@ -425,10 +425,7 @@ static bool read_body(vc_http_req_t *req, xreq_t *x)
 	if (len == 0)
 		return true;
 	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "Unsupported media type \"%.64s\" in request.",
-		         ct ? ct : "");
-		detail(req, 415, msg);
+		detail(req, 415, "Unsupported media type."); /* the type is not echoed */
 		return false;
 	}
 	doc = json_loadb(body, len, 0, NULL);
