@@ -808,6 +808,60 @@ static void test_access_level_matrix(void **state)
 	vct_pass();
 }
 
+/* A join decided on kept facts holds only while the access level is the one
+ * it saw: a level changed behind the meeting actor's back (another node, or
+ * here SQL) makes the write match nothing, and the join decides again on a
+ * fresh read. Without the condition the second caller would wait. */
+static void test_level_change_behind_kept_facts(void **state)
+{
+	json_t *j;
+	char *v;
+
+	vcm_new_room(owner, "xr-stale", NULL); /* waiting room on, no level */
+	json_decref(vcm_ok(owner, "POST", "xr-stale", "join", "{}", 200));
+	j = vcm_ok("early@example.com", "POST", "xr-stale", "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "waiting");
+	json_decref(j);
+	v = vct_db_valuef(db_url, "UPDATE meetings SET access_level = 'public'"
+	                          " WHERE room_id = 'xr-stale' AND deleted_at IS NULL RETURNING 1");
+	assert_string_equal(v, "1");
+	free(v);
+	j = vcm_ok("late@example.com", "POST", "xr-stale", "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "admitted");
+	json_decref(j);
+	/* and back: restricted, no role, waits again */
+	v = vct_db_valuef(db_url, "UPDATE meetings SET access_level = 'restricted'"
+	                          " WHERE room_id = 'xr-stale' AND deleted_at IS NULL RETURNING 1");
+	free(v);
+	j = vcm_ok("later@example.com", "POST", "xr-stale", "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "waiting");
+	json_decref(j);
+	vct_pass();
+}
+
+/* The external API's update goes through the meeting actor: the next join
+ * follows the new level. */
+static void test_update_then_join(void **state)
+{
+	json_t *room = xcreate(owner, "{\"access_level\":\"restricted\"}"), *j;
+	char *path = room_path(vct_json_str(room, "id"));
+	char *t = token_for(owner, ALL_SCOPES);
+	const char *slug = vct_json_str(room, "slug");
+
+	json_decref(vcm_ok(owner, "POST", slug, "join", "{}", 200));
+	j = vcm_ok("guest1@example.com", "POST", slug, "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "waiting");
+	json_decref(j);
+	json_decref(xjson("PATCH", path, t, "{\"access_level\":\"trusted\"}", 200));
+	j = vcm_ok("guest2@example.com", "POST", slug, "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "admitted");
+	json_decref(j);
+	free(t);
+	free(path);
+	json_decref(room);
+	vct_pass();
+}
+
 /* The claims of a room token in a join's answer. */
 static json_t *token_claims(const json_t *joined)
 {
@@ -1021,6 +1075,8 @@ int main(void)
 		T(test_meeting_fields),
 		T(test_roles_routes),
 		T(test_access_level_matrix),
+		T(test_level_change_behind_kept_facts),
+		T(test_update_then_join),
 		T(test_token_grants),
 		T(test_administrator_moderates),
 		T(test_log),
