@@ -106,10 +106,11 @@ static int st_auth, st_list, st_get, st_create;
 void vc_external_rooms_init(void)
 {
 	/* the delegated user (NULL: none; false: disabled) and the application */
-	st_auth = vc_pg_statement("xrooms_auth",
-	                          "SELECT (SELECT disabled_at IS NULL FROM users WHERE id = $1::uuid),"
-	                          " (SELECT active FROM applications WHERE client_id = $2)",
-	                          2);
+	st_auth = vc_pg_statement(
+	        "xrooms_auth",
+	        "SELECT (SELECT disabled_at IS NULL FROM users WHERE id = $1::uuid),"
+	        " (SELECT active FROM applications WHERE client_id = $2)",
+	        2);
 	/* the meetings the user owns or has a role on, by name */
 	st_list = vc_pg_statement(
 	        "xrooms_list",
@@ -193,7 +194,7 @@ static json_t *room_json(const char *ext_id, const char *room_id, const char *le
 	json_object_set_new(o, "name", json_string(room_id));
 	json_object_set_new(o, "slug", json_string(room_id));
 	json_object_set_new(o, "access_level",
-	                    json_string(level != NULL ? level
+	                    json_string(level != NULL  ? level
 	                                : waiting_room ? "restricted"
 	                                               : "public"));
 	json_object_set_new(o, "configuration", json_is_object(conf) ? conf : json_object());
@@ -351,7 +352,8 @@ static bool token_ok(vc_http_req_t *req, xreq_t *x)
 	enum vc_jwt_error e;
 
 	if (tok == NULL || !cfg->external_api_applications || cfg->jwt_secret[0] == '\0') {
-		unauthorized(req, why != NULL && cfg->external_api_applications ? why : NOT_PROVIDED);
+		unauthorized(req,
+		             why != NULL && cfg->external_api_applications ? why : NOT_PROVIDED);
 		free(tok);
 		return false;
 	}
@@ -362,9 +364,9 @@ static bool token_ok(vc_http_req_t *req, xreq_t *x)
 	if (e == VC_JWT_OK)
 		return true;
 	log_info("external_api: rooms %s refused: %s", acts[x->action].name, vc_jwt_strerror(e));
-	unauthorized(req, e == VC_JWT_EXPIRED                                   ? "Token expired."
+	unauthorized(req, e == VC_JWT_EXPIRED                                  ? "Token expired."
 	                  : e == VC_JWT_BAD_ISSUER || e == VC_JWT_BAD_AUDIENCE ? "Invalid token."
-	                                                                        : NOT_PROVIDED);
+	                                                                       : NOT_PROVIDED);
 	return false;
 }
 
@@ -393,7 +395,8 @@ static bool read_fields(vc_http_req_t *req, xreq_t *x, json_t *body)
 		}
 		if (strcmp(s, "public") == 0 && !cfg->external_api_allow_public &&
 		    strcmp(cfg->external_api_default_access_level, "public") != 0) {
-			field_error(req, "access_level", "Public rooms are disabled for the external API.");
+			field_error(req, "access_level",
+			            "Public rooms are disabled for the external API.");
 			return false;
 		}
 		x->set_level = true;

@@ -36,8 +36,9 @@ static void create_done(meeting_t *m, vc_pg_result_t *r)
 	row->created_ms = mt_int_value(r->res, 0, 0);
 	row->started_ms = mt_int_value(r->res, 0, 1);
 	row->access_level = c->access_level ? vc_strdup(c->access_level) : NULL;
-	row->configuration =
-	        c->configuration ? json_dumps(c->configuration, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	row->configuration = c->configuration
+	                             ? json_dumps(c->configuration, JSON_COMPACT | JSON_SORT_KEYS)
+	                             : NULL;
 	row->embed_provider = c->embed_provider ? vc_strdup(c->embed_provider) : NULL;
 	mt_finish(m, VC_MERR_OK);
 }
@@ -115,9 +116,10 @@ static bool room_token(meeting_t *m, bool is_host, const char *display)
 		.embed_provider = f->row.embed_provider,
 	};
 
-	m->reply->room_token = vc_room_token_granted(
-	        cfg->jwt_secret, m->cur->caller_id, mt_room_of(m), is_host, display,
-	        (int64_t)(vc_wall_ms() / 1000), (int64_t)cfg->token_ttl, &g);
+	m->reply->room_token =
+	        vc_room_token_granted(cfg->jwt_secret, m->cur->caller_id, mt_room_of(m), is_host,
+	                              display, (int64_t)(vc_wall_ms() / 1000),
+	                              (int64_t)cfg->token_ttl, &g);
 	json_decref(conf);
 	if (m->reply->room_token != NULL)
 		return true;

@@ -72,13 +72,13 @@ enum vc_room_role { VC_RR_NONE, VC_RR_MEMBER, VC_RR_ADMINISTRATOR, VC_RR_COUNT }
 /* What /join knows before deciding (all from the caller's credential and
  * rows read under the meeting's lock). */
 typedef struct vc_join_facts {
-	enum vc_mstate state;   /* VC_MS_NONE: no live meeting, one is created */
-	bool is_owner;          /* caller is the creator (always, for a new meeting) */
-	enum vc_pstatus status; /* caller's row */
-	bool waiting_room;      /* waiting_room_enabled */
-	bool is_attendee;       /* caller listed in attendees */
-	bool has_password;      /* the meeting has one */
-	bool password_ok;       /* the join body's password matches */
+	enum vc_mstate state;              /* VC_MS_NONE: no live meeting, one is created */
+	bool is_owner;                     /* caller is the creator (always, for a new meeting) */
+	enum vc_pstatus status;            /* caller's row */
+	bool waiting_room;                 /* waiting_room_enabled */
+	bool is_attendee;                  /* caller listed in attendees */
+	bool has_password;                 /* the meeting has one */
+	bool password_ok;                  /* the join body's password matches */
 	enum vc_access_level access_level; /* the meeting's */
 	enum vc_room_role role;            /* the caller's role (never kept between joins) */
 } vc_join_facts_t;

@@ -109,11 +109,13 @@ static bool meeting_ok(vc_http_req_t *req, vc_msg_t *reply)
 	}
 	if (PQntuples(r->res) < 1 || PQgetvalue(r->res, 0, 0)[0] != 't') {
 		vc_http_respond_json(req, 404,
-		                     vc_meeting_json_error(VC_MERR_MEETING_NOT_FOUND, rr->room_id, NULL));
+		                     vc_meeting_json_error(VC_MERR_MEETING_NOT_FOUND, rr->room_id,
+		                                           NULL));
 		return false;
 	}
 	if (PQgetvalue(r->res, 0, 1)[0] != 't') {
-		vc_http_respond_json(req, 403, vc_meeting_json_error(VC_MERR_NOT_OWNER, NULL, NULL));
+		vc_http_respond_json(req, 403,
+		                     vc_meeting_json_error(VC_MERR_NOT_OWNER, NULL, NULL));
 		return false;
 	}
 	return true;
@@ -134,9 +136,9 @@ static void listed(vc_http_req_t *req, vc_msg_t *reply)
 			                                       PQgetvalue(r->res, i, 3), "role",
 			                                       PQgetvalue(r->res, i, 4)));
 	vc_http_respond_json(req, 200,
-	                     vc_meeting_json_ok(json_pack("{s:s,s:s,s:o}", "meeting_id", rr->room_id,
-	                                                  "owner", PQgetvalue(r->res, 0, 2),
-	                                                  "roles", roles)));
+	                     vc_meeting_json_ok(
+	                             json_pack("{s:s,s:s,s:o}", "meeting_id", rr->room_id, "owner",
+	                                       PQgetvalue(r->res, 0, 2), "roles", roles)));
 }
 
 /* PUT and DELETE: the row written or removed, or why none was. */
@@ -154,16 +156,16 @@ static void changed(vc_http_req_t *req, vc_msg_t *reply)
 		return;
 	}
 	if (PQgetisnull(r->res, 0, 3)) {
-		respond_envelope(req, 404, "ROLE_NOT_FOUND", "User '%s' has no role in meeting '%s'",
-		                 rr->user_id, rr->room_id);
+		respond_envelope(req, 404, "ROLE_NOT_FOUND",
+		                 "User '%s' has no role in meeting '%s'", rr->user_id, rr->room_id);
 		return;
 	}
 	log_info("meeting '%s': role of '%s' %s (%s)", rr->room_id, rr->user_id,
 	         rr->role != NULL ? "set" : "removed", PQgetvalue(r->res, 0, 4));
 	vc_http_respond_json(req, 200,
-	                     vc_meeting_json_ok(json_pack(
-	                             "{s:s,s:s,s:s?}", "meeting_id", rr->room_id, "user_id",
-	                             rr->user_id, "role", rr->role)));
+	                     vc_meeting_json_ok(json_pack("{s:s,s:s,s:s?}", "meeting_id",
+	                                                  rr->room_id, "user_id", rr->user_id,
+	                                                  "role", rr->role)));
 }
 
 /* Path parameter i, percent-decoded; NULL (answered 400) when it is not text. */
@@ -174,7 +176,8 @@ static char *path_param(vc_http_req_t *req, unsigned i)
 	char *v = vc_pct_decode(raw ? raw : "", raw ? strlen(raw) : 0, false, &len);
 
 	if (len == 0 || len > 255 || memchr(v, '\0', len) != NULL) {
-		static const char msg[] = "Invalid URL: a path parameter is empty, too long or holds NUL";
+		static const char msg[] =
+		        "Invalid URL: a path parameter is empty, too long or holds NUL";
 		free(v);
 		vc_http_respond(req, 400, TEXT, msg, sizeof(msg) - 1);
 		return NULL;
@@ -221,7 +224,8 @@ static char *read_role(vc_http_req_t *req)
 	char *role = NULL;
 
 	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-		snprintf(msg, sizeof(msg), "Expected request with `Content-Type: application/json`");
+		snprintf(msg, sizeof(msg),
+		         "Expected request with `Content-Type: application/json`");
 		vc_http_respond(req, 415, TEXT, msg, strlen(msg));
 		return NULL;
 	}

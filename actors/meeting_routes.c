@@ -589,8 +589,9 @@ static vc_meeting_cmd_msg_t *build_command(const parse_t *p)
 	c->set_embed_provider = f->embed_provider.set;
 	c->embed_provider = dup_or_null(f->embed_provider.v);
 	if (f->configuration != NULL) /* null resets it to {} */
-		c->configuration = json_is_null(f->configuration) ? json_object()
-		                                                  : json_deep_copy(f->configuration);
+		c->configuration = json_is_null(f->configuration)
+		                           ? json_object()
+		                           : json_deep_copy(f->configuration);
 	c->limit = p->limit;
 	c->offset = p->offset;
 	return c;

@@ -1047,12 +1047,13 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 
 /* What a join's write reports back after the participant row (columns 6-11). */
 #define JOIN_BACK                                                                                  \
-	" m.version, m.host_display_name, m.admission, m.configuration::text, m.embed_provider,"  \
-	" (SELECT r.role FROM meeting_roles r WHERE r.meeting_id = m.id AND r.user_id = p.user_id)"
+	" m.version, m.host_display_name, m.admission, m.configuration::text, m.embed_provider,"   \
+	" (SELECT r.role FROM meeting_roles r WHERE r.meeting_id = m.id AND r.user_id = "          \
+	"p.user_id)"
 
 /* A join that skips the waiting room for its role ($12) finds the role ($5). */
 #define ROLE_HOLDS                                                                                 \
-	" AND (NOT $12 OR EXISTS (SELECT 1 FROM meeting_roles r"                                    \
+	" AND (NOT $12 OR EXISTS (SELECT 1 FROM meeting_roles r"                                   \
 	"  WHERE r.meeting_id = $1 AND r.user_id = $5))"
 
 #define PROW "user_id, display_name, status, is_host, vcd_ms(joined_at), vcd_ms(admitted_at)"

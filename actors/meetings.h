@@ -85,12 +85,12 @@ typedef struct vc_meeting_cmd_msg {
 	char *caller_id;   /* from the credential */
 	char *caller_name; /* display name from the credential */
 	/* parameters, when the command has them (NULL / -1 when absent) */
-	char *display_name;    /* JOIN */
-	char *password;        /* CREATE (to set), JOIN (to check) */
-	char *target_user_id;  /* ADMIT, REJECT, KICK */
-	int waiting_room;      /* CREATE, UPDATE: -1 absent, 0, 1 */
-	char *admission;       /* CREATE, UPDATE: NULL, "host", "participants" */
-	json_t *attendees;     /* CREATE: array of strings (stolen) */
+	char *display_name;   /* JOIN */
+	char *password;       /* CREATE (to set), JOIN (to check) */
+	char *target_user_id; /* ADMIT, REJECT, KICK */
+	int waiting_room;     /* CREATE, UPDATE: -1 absent, 0, 1 */
+	char *admission;      /* CREATE, UPDATE: NULL, "host", "participants" */
+	json_t *attendees;    /* CREATE: array of strings (stolen) */
 	/* CREATE, UPDATE (vcd): set_* false leaves the column as it is; true
 	 * sets it to the value, NULL included */
 	bool set_access_level, set_embed_provider;

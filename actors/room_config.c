@@ -65,7 +65,8 @@ const char *vc_room_config_problem(const json_t *cfg, char *buf, size_t len)
 				return buf;
 		} else if (strcmp(key, "everyone_can_mute") == 0) {
 			if (!json_is_null(v) && !json_is_boolean(v)) {
-				snprintf(buf, len, "everyone_can_mute: Input should be a valid boolean");
+				snprintf(buf, len,
+				         "everyone_can_mute: Input should be a valid boolean");
 				return buf;
 			}
 		} else {

@@ -107,8 +107,8 @@ char *vc_room_token(const char *secret, const char *user_id, const char *room, b
 	return issue(secret, user_id, room, true, is_host, false, display_name, now + ttl, NULL);
 }
 
-char *vc_room_token_granted(const char *secret, const char *user_id, const char *room,
-                            bool is_host, const char *display_name, int64_t now, int64_t ttl,
+char *vc_room_token_granted(const char *secret, const char *user_id, const char *room, bool is_host,
+                            const char *display_name, int64_t now, int64_t ttl,
                             const vc_room_grants_t *g)
 {
 	return issue(secret, user_id, room, true, is_host, false, display_name, now + ttl, g);

@@ -47,8 +47,8 @@ json_t *vc_room_grant_sources(const vc_room_grants_t *g);
 /* vc_room_token plus the grant claims: room_role (omitted without a role),
  * room_admin, can_publish_sources, can_publish, embed_provider (only when
  * set). g NULL: exactly vc_room_token. */
-char *vc_room_token_granted(const char *secret, const char *user_id, const char *room,
-                            bool is_host, const char *display_name, int64_t now, int64_t ttl,
+char *vc_room_token_granted(const char *secret, const char *user_id, const char *room, bool is_host,
+                            const char *display_name, int64_t now, int64_t ttl,
                             const vc_room_grants_t *g);
 
 /* An observer token: room_join=false, observer=true, is_host=false,
