@@ -508,17 +508,17 @@ void vc_external_rooms_delete(vc_http_req_t *req)
 
 /* --- list ----------------------------------------------------------------- */
 
-/* ?page=N: a positive integer, 1 when absent; 0 when invalid. */
+/* ?page=N: a positive integer, 1 when absent or empty (DRF's `or 1`); 0
+ * when invalid. */
 static long page_of(const char *query)
 {
 	char *v = vc_query_value(query ? query : "", "page", NULL);
 	char *end;
 	long n = 1;
 
-	if (v != NULL) {
+	if (v != NULL && v[0] != '\0') {
 		n = strtol(v, &end, 10);
-		if (v[0] == '\0' || !isdigit((unsigned char)v[0]) || *end != '\0' || n < 1 ||
-		    n > PAGE_MAX)
+		if (!isdigit((unsigned char)v[0]) || *end != '\0' || n < 1 || n > PAGE_MAX)
 			n = 0;
 	}
 	free(v);

@@ -452,6 +452,10 @@ static void test_list_pages(void **state)
 	expect(on, "GET", ROOMS "?page=3", t, NULL, 404, "{\"detail\":\"Invalid page.\"}");
 	expect(on, "GET", ROOMS "?page=0", t, NULL, 404, "{\"detail\":\"Invalid page.\"}");
 	expect(on, "GET", ROOMS "?page=x", t, NULL, 404, "{\"detail\":\"Invalid page.\"}");
+	expect(on, "GET", ROOMS "?page=-1", t, NULL, 404, "{\"detail\":\"Invalid page.\"}");
+	l = xjson("GET", ROOMS "?page=", t, NULL, 200); /* empty: page 1, as DRF */
+	assert_int_equal(json_array_size(json_object_get(l, "results")), 20);
+	json_decref(l);
 	free(base);
 	free(h);
 	free(t);
