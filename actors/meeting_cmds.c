@@ -35,6 +35,11 @@ static void create_done(meeting_t *m, vc_pg_result_t *r)
 	row->waiting_room = c->waiting_room != 0;
 	row->created_ms = mt_int_value(r->res, 0, 0);
 	row->started_ms = mt_int_value(r->res, 0, 1);
+	row->access_level = c->access_level ? vc_strdup(c->access_level) : NULL;
+	row->configuration = c->configuration
+	                             ? json_dumps(c->configuration, JSON_COMPACT | JSON_SORT_KEYS)
+	                             : NULL;
+	row->embed_provider = c->embed_provider ? vc_strdup(c->embed_provider) : NULL;
 	mt_finish(m, VC_MERR_OK);
 }
 
@@ -42,15 +47,20 @@ static void create_insert(meeting_t *m, const char *hash)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
 	char *attendees = c->attendees ? json_dumps(c->attendees, JSON_COMPACT) : NULL;
-	const char *params[6] = { c->room_id,
+	char *config = c->configuration ? json_dumps(c->configuration, JSON_COMPACT) : NULL;
+	const char *params[9] = { c->room_id,
 		                  c->caller_id,
 		                  hash,
 		                  attendees ? attendees : "[]",
 		                  c->waiting_room == 0 ? "false" : "true",
-		                  c->admission ? c->admission : "host" };
+		                  c->admission ? c->admission : "host",
+		                  c->access_level,
+		                  config,
+		                  c->embed_provider };
 
-	mt_query(m, S_CREATE, 6, params, create_done);
+	mt_query(m, S_CREATE, 9, params, create_done);
 	free(attendees);
+	free(config);
 }
 
 static void create_hashed(meeting_t *m, pw_job_t *j)
@@ -91,14 +101,26 @@ static bool listed_attendee(const meeting_t *m)
 	return false;
 }
 
-/* A room token for the caller, or false (answered) when none can be made. */
+/* A room token for the caller, with its grants (doc/external.md): its
+ * role (owner, or the role read or written with the join), the meeting's
+ * configured sources and embed provider. False (answered) when none can
+ * be made. */
 static bool room_token(meeting_t *m, bool is_host, const char *display)
 {
 	const vc_config_t *cfg = vc_config_get();
+	const facts_t *f = &m->f;
+	json_t *conf = f->row.configuration ? json_loads(f->row.configuration, 0, NULL) : NULL;
+	vc_room_grants_t g = {
+		.role = mt_is_owner(m) ? "owner" : vc_room_role_name(vc_room_role_parse(f->role)),
+		.sources = json_object_get(conf, "can_publish_sources"),
+		.embed_provider = f->row.embed_provider,
+	};
 
 	m->reply->room_token =
-	        vc_room_token(cfg->jwt_secret, m->cur->caller_id, mt_room_of(m), is_host, display,
-	                      (int64_t)(vc_wall_ms() / 1000), (int64_t)cfg->token_ttl);
+	        vc_room_token_granted(cfg->jwt_secret, m->cur->caller_id, mt_room_of(m), is_host,
+	                              display, (int64_t)(vc_wall_ms() / 1000),
+	                              (int64_t)cfg->token_ttl, &g);
+	json_decref(conf);
 	if (m->reply->room_token != NULL)
 		return true;
 	mt_finish_internal(m, "cannot issue room tokens: jwt_secret is not set");
@@ -157,8 +179,9 @@ static void join_answer(meeting_t *m, const PGresult *res, int pcol)
 }
 
 /* S_JOIN, S_JOIN_GUEST and S_JOIN_GUESTS: the participant row (at m->row),
- * then the meeting's version, host display name and admission as they are
- * now. */
+ * then the meeting's version, host display name, admission, configuration
+ * and embed provider as they are now, and the caller's role (the token's
+ * grants come from these, not from what was read or kept). */
 static void join_written(meeting_t *m, vc_pg_result_t *r)
 {
 	facts_t *f = &m->f;
@@ -173,6 +196,12 @@ static void join_written(meeting_t *m, vc_pg_result_t *r)
 	f->row.host_display_name = mt_dup_value(r->res, row, 7);
 	free(f->row.admission);
 	f->row.admission = mt_dup_value(r->res, row, 8);
+	free(f->row.configuration);
+	f->row.configuration = mt_dup_value(r->res, row, 9);
+	free(f->row.embed_provider);
+	f->row.embed_provider = mt_dup_value(r->res, row, 10);
+	free(f->role);
+	f->role = mt_dup_value(r->res, row, 11);
 	join_answer(m, r->res, 0);
 }
 
@@ -188,6 +217,8 @@ static void join_decide(meeting_t *m)
 		.is_attendee = listed_attendee(m),
 		.has_password = f->row.has_password,
 		.password_ok = m->password_ok,
+		.access_level = vc_access_level_parse(f->row.access_level),
+		.role = vc_room_role_parse(f->role),
 	};
 	vc_join_plan_t *p = &m->plan;
 
@@ -213,7 +244,9 @@ static void join_decide(meeting_t *m)
 			mt_finish(m, VC_MERR_OK);
 		return;
 	}
-	const char *params[10] = {
+	/* the write holds only while the access level is the one decided on
+	 * ($11), and the role when it let the caller in ($12) */
+	const char *params[12] = {
 		f->id,
 		f->row.state,
 		vc_mstate_name(p->meeting.to),
@@ -224,11 +257,13 @@ static void join_decide(meeting_t *m)
 		c->display_name,
 		p->admitted_now ? "true" : "false",
 		f->has_row ? f->caller.status : NULL,
+		f->row.access_level,
+		p->by_role ? "true" : "false",
 	};
 	/* the host (or a state change) rewrites the meeting row; a guest only
 	 * locks it, maybe with other guests' joins (mt_join_guest) */
 	if (p->is_host || p->meeting.to != facts.state)
-		mt_query(m, S_JOIN, 10, params, join_written);
+		mt_query(m, S_JOIN, 12, params, join_written);
 	else
 		mt_join_guest(m, params, join_written, join_decide);
 }
@@ -239,7 +274,7 @@ static void join_checked(meeting_t *m, pw_job_t *j)
 	join_decide(m);
 }
 
-/* S_ADHOC_JOIN: the new meeting (columns 0-10) and the host's row. No row:
+/* S_ADHOC_JOIN: the new meeting (columns 0-13) and the host's row. No row:
  * another node created the room first; join it as it is. */
 static void adhoc_joined(meeting_t *m, vc_pg_result_t *r)
 {
@@ -248,7 +283,7 @@ static void adhoc_joined(meeting_t *m, vc_pg_result_t *r)
 		return;
 	}
 	mt_read_meeting(m, r->res, 0);
-	join_answer(m, r->res, 11);
+	join_answer(m, r->res, 14);
 }
 
 /* No live meeting with this room id: the caller creates it and joins as
@@ -305,11 +340,13 @@ void join_unknown(meeting_t *m)
 
 /* Join on kept facts: the caller's row is unknown, so the write expects
  * none (a re-join finds one, matches nothing and reads). A password is
- * always checked against a fresh read. */
+ * always checked against a fresh read; so is a restricted meeting's role
+ * (per caller, never kept). */
 void join_known(meeting_t *m)
 {
 	m->password_ok = false;
-	if (m->f.row.has_password)
+	if (m->f.row.has_password ||
+	    vc_access_level_parse(m->f.row.access_level) == VC_AL_RESTRICTED)
 		mt_refresh(m);
 	else
 		join_decide(m);
@@ -437,16 +474,26 @@ void update_read(meeting_t *m)
 {
 	vc_meeting_cmd_msg_t *c = m->cur;
 	const char *wr = c->waiting_room < 0 ? NULL : c->waiting_room ? "true" : "false";
-	const char *params[3] = { m->f.id, wr, c->admission };
+	char *config = c->configuration ? json_dumps(c->configuration, JSON_COMPACT) : NULL;
+	const char *params[8] = { m->f.id,
+		                  wr,
+		                  c->admission,
+		                  c->set_access_level ? "true" : "false",
+		                  c->access_level,
+		                  config,
+		                  c->set_embed_provider ? "true" : "false",
+		                  c->embed_provider };
 
 	if (!m->f.found)
 		mt_finish(m, VC_MERR_MEETING_NOT_FOUND);
 	else if (!mt_is_owner(m))
 		mt_finish(m, VC_MERR_NOT_OWNER);
-	else if (wr == NULL && c->admission == NULL)
+	else if (wr == NULL && c->admission == NULL && !c->set_access_level && config == NULL &&
+	         !c->set_embed_provider)
 		mt_finish(m, VC_MERR_OK);
 	else
-		mt_query(m, S_UPDATE, 3, params, update_written);
+		mt_query(m, S_UPDATE, 8, params, update_written);
+	free(config);
 }
 
 /* --- lists and host actions ------------------------------------------------------- */
@@ -612,6 +659,9 @@ static void list_done(meeting_t *m, vc_pg_result_t *r)
 		row->ended_ms = mt_int_value(r->res, i, 8);
 		row->participant_count = mt_int_value(r->res, i, 9);
 		row->waiting_count = mt_int_value(r->res, i, 10);
+		row->access_level = mt_dup_value(r->res, i, 11);
+		row->configuration = mt_dup_value(r->res, i, 12);
+		row->embed_provider = mt_dup_value(r->res, i, 13);
 	}
 	mt_finish(m, VC_MERR_OK);
 }

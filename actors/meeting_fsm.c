@@ -38,6 +38,17 @@ static const struct pstep {
 	[VC_PS_REJECTED] = { P(VC_PS_ADMITTED, true),  P(VC_PS_ADMITTED, true),  P(VC_PS_WAITING, false), PNO,                      PNO,                    PNO,                  PNO },
 	[VC_PS_LEFT]     = { P(VC_PS_ADMITTED, true),  P(VC_PS_ADMITTED, true),  P(VC_PS_WAITING, false), PNO,                      PNO,                    PNO,                  PNO },
 };
+
+/* Who skips the waiting room besides the owner and listed attendees
+ * (doc/external.md, "Access levels"; Meet's LobbyService.can_bypass_lobby).
+ * Every /join caller is authenticated, so trusted is public here. */
+static const bool level_skips[VC_AL_COUNT][VC_RR_COUNT] = {
+	/* columns: no role, member, administrator */
+	[VC_AL_NONE]       = { false, false, false }, /* videocall.rs: the flag alone */
+	[VC_AL_PUBLIC]     = { true,  true,  true },
+	[VC_AL_TRUSTED]    = { true,  true,  true },
+	[VC_AL_RESTRICTED] = { false, true,  true },
+};
 /* clang-format on */
 
 bool vc_meeting_next(enum vc_mstate from, enum vc_mevent ev, vc_mstep_t *out)
@@ -68,7 +79,7 @@ bool vc_participant_next(enum vc_pstatus from, enum vc_pevent ev, enum vc_pstatu
 	return true;
 }
 
-/* §4.7, with vcd's password check and attendee bypass. */
+/* §4.7, with vcd's password check, attendee bypass and access levels. */
 vc_join_plan_t vc_join_decide(const vc_join_facts_t *f)
 {
 	vc_join_plan_t p = { .meeting = { f->state, 0 } };
@@ -96,8 +107,14 @@ vc_join_plan_t vc_join_decide(const vc_join_facts_t *f)
 		p.waiting_for_meeting = true;
 		p.observer_token = true;
 		return p;
+	} else if (!f->waiting_room || f->is_attendee) {
+		ev = VC_PE_JOIN_ENTER;
+	} else if (f->access_level < VC_AL_COUNT && f->role < VC_RR_COUNT &&
+	           level_skips[f->access_level][f->role]) {
+		ev = VC_PE_JOIN_ENTER;
+		p.by_role = !level_skips[f->access_level][VC_RR_NONE];
 	} else {
-		ev = (f->waiting_room && !f->is_attendee) ? VC_PE_JOIN_WAIT : VC_PE_JOIN_ENTER;
+		ev = VC_PE_JOIN_WAIT;
 	}
 	p.write_participant = true;
 	vc_participant_next(f->status, ev, &p.status, &p.admitted_now);
@@ -135,4 +152,37 @@ enum vc_pstatus vc_pstatus_parse(const char *s)
 		if (strcmp(s, pstatus_names[i]) == 0)
 			return (enum vc_pstatus)i;
 	return VC_PS_NONE;
+}
+
+static const char *const level_names[VC_AL_COUNT] = { NULL, "public", "trusted", "restricted" };
+static const char *const role_names[VC_RR_COUNT] = { NULL, "member", "administrator" };
+
+const char *vc_access_level_name(enum vc_access_level l)
+{
+	return l < VC_AL_COUNT ? level_names[l] : NULL;
+}
+
+enum vc_access_level vc_access_level_parse(const char *s)
+{
+	if (s == NULL)
+		return VC_AL_NONE;
+	for (int i = 1; i < VC_AL_COUNT; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (enum vc_access_level)i;
+	return VC_AL_COUNT;
+}
+
+const char *vc_room_role_name(enum vc_room_role r)
+{
+	return r < VC_RR_COUNT ? role_names[r] : NULL;
+}
+
+enum vc_room_role vc_room_role_parse(const char *s)
+{
+	if (s == NULL)
+		return VC_RR_NONE;
+	for (int i = 1; i < VC_RR_COUNT; i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return (enum vc_room_role)i;
+	return VC_RR_COUNT;
 }

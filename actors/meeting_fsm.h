@@ -64,16 +64,23 @@ enum vc_pevent {
 bool vc_participant_next(enum vc_pstatus from, enum vc_pevent ev, enum vc_pstatus *to,
                          bool *admitted_now);
 
+/* meetings.access_level (NULL: VC_AL_NONE, the videocall.rs behaviour). */
+enum vc_access_level { VC_AL_NONE, VC_AL_PUBLIC, VC_AL_TRUSTED, VC_AL_RESTRICTED, VC_AL_COUNT };
+/* The caller's meeting_roles row (the owner is not a row). */
+enum vc_room_role { VC_RR_NONE, VC_RR_MEMBER, VC_RR_ADMINISTRATOR, VC_RR_COUNT };
+
 /* What /join knows before deciding (all from the caller's credential and
  * rows read under the meeting's lock). */
 typedef struct vc_join_facts {
-	enum vc_mstate state;   /* VC_MS_NONE: no live meeting, one is created */
-	bool is_owner;          /* caller is the creator (always, for a new meeting) */
-	enum vc_pstatus status; /* caller's row */
-	bool waiting_room;      /* waiting_room_enabled */
-	bool is_attendee;       /* caller listed in attendees */
-	bool has_password;      /* the meeting has one */
-	bool password_ok;       /* the join body's password matches */
+	enum vc_mstate state;              /* VC_MS_NONE: no live meeting, one is created */
+	bool is_owner;                     /* caller is the creator (always, for a new meeting) */
+	enum vc_pstatus status;            /* caller's row */
+	bool waiting_room;                 /* waiting_room_enabled */
+	bool is_attendee;                  /* caller listed in attendees */
+	bool has_password;                 /* the meeting has one */
+	bool password_ok;                  /* the join body's password matches */
+	enum vc_access_level access_level; /* the meeting's */
+	enum vc_room_role role;            /* the caller's role (never kept between joins) */
 } vc_join_facts_t;
 
 enum vc_join_error { VC_JOIN_OK, VC_JOIN_INVALID_PASSWORD };
@@ -89,6 +96,8 @@ typedef struct vc_join_plan {
 	bool room_token;           /* issue a room access token */
 	bool observer_token;       /* issue an observer token */
 	bool waiting_room_updated; /* publish WAITING_ROOM_UPDATED */
+	bool by_role;              /* the caller skips the waiting room for its role: the write
+	                            * must find the role still there */
 } vc_join_plan_t;
 
 vc_join_plan_t vc_join_decide(const vc_join_facts_t *f);
@@ -97,5 +106,13 @@ const char *vc_mstate_name(enum vc_mstate s);    /* "idle", "active", "ended" */
 const char *vc_pstatus_name(enum vc_pstatus s);  /* "waiting", "admitted", … */
 enum vc_mstate vc_mstate_parse(const char *s);   /* VC_MS_NONE when unknown */
 enum vc_pstatus vc_pstatus_parse(const char *s); /* VC_PS_NONE when unknown */
+/* "public", "trusted", "restricted"; NULL for VC_AL_NONE. */
+const char *vc_access_level_name(enum vc_access_level l);
+/* NULL → VC_AL_NONE; unknown text → VC_AL_COUNT. */
+enum vc_access_level vc_access_level_parse(const char *s);
+/* "member", "administrator"; NULL for VC_RR_NONE. */
+const char *vc_room_role_name(enum vc_room_role r);
+/* NULL → VC_RR_NONE; unknown text → VC_RR_COUNT. */
+enum vc_room_role vc_room_role_parse(const char *s);
 
 #endif

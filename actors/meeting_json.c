@@ -62,6 +62,11 @@ static json_t *error_envelope(const char *code, const char *message)
 	                 message);
 }
 
+json_t *vc_meeting_json_envelope(const char *code, const char *message)
+{
+	return error_envelope(code, message);
+}
+
 int vc_meeting_error_status(enum vc_meeting_error e)
 {
 	return merr_of(e)->status;
@@ -151,6 +156,18 @@ static void put_bool(json_t *o, const char *key, bool v)
 
 /* --- meetings ------------------------------------------------------------- */
 
+/* vcd's extensions (doc/external.md), each only when set. */
+static void put_extensions(json_t *o, const vc_meeting_row_t *m)
+{
+	json_t *conf = m->configuration ? json_loads(m->configuration, 0, NULL) : NULL;
+
+	put_opt_str(o, "access_level", m->access_level);
+	if (json_object_size(conf) > 0)
+		json_object_set(o, "configuration", conf);
+	json_decref(conf);
+	put_opt_str(o, "embed_provider", m->embed_provider);
+}
+
 json_t *vc_meeting_json_created(const vc_meeting_reply_t *r, json_t *attendees)
 {
 	const vc_meeting_row_t *m = &r->meeting;
@@ -164,6 +181,7 @@ json_t *vc_meeting_json_created(const vc_meeting_reply_t *r, json_t *attendees)
 	                    attendees != NULL ? json_deep_copy(attendees) : json_array());
 	put_bool(o, "has_password", m->has_password);
 	put_bool(o, "waiting_room_enabled", m->waiting_room);
+	put_extensions(o, m);
 	return o;
 }
 
@@ -183,6 +201,7 @@ json_t *vc_meeting_json_info(const vc_meeting_reply_t *r)
 	put_int(o, "waiting_count", m->waiting_count);
 	put_int(o, "started_at", m->started_ms);
 	put_opt_time(o, "ended_at", m->ended_ms, false);
+	put_extensions(o, m);
 	if (r->has_participant)
 		json_object_set_new(o, "your_status", vc_meeting_json_participant(&r->participant));
 	return o;
@@ -202,6 +221,7 @@ json_t *vc_meeting_json_summary(const vc_meeting_row_t *m)
 	put_opt_time(o, "ended_at", m->ended_ms, true);
 	put_int(o, "waiting_count", m->waiting_count);
 	put_bool(o, "waiting_room_enabled", m->waiting_room);
+	put_extensions(o, m);
 	return o;
 }
 

@@ -48,6 +48,8 @@ json_t *vc_meeting_json_too_many(size_t n);
 
 /* {"success":true,"result":result} (steals result). */
 json_t *vc_meeting_json_ok(json_t *result);
+/* {"success":false,"result":{"code","message"}} for vcd's own codes. */
+json_t *vc_meeting_json_envelope(const char *code, const char *message);
 
 /* CreateMeetingResponse; attendees is the request's array, echoed as sent
  * (NULL: []). created_at in seconds. */

@@ -34,6 +34,7 @@
 #include "actors/auth.h"
 #include "actors/meeting_json.h"
 #include "actors/meetings.h"
+#include "actors/room_config.h"
 #include "actors/room_tokens.h"
 #include "runtime/log.h"
 #include "wire/proto.h"
@@ -65,18 +66,27 @@ static void mreq_free(void *p)
 	free(m);
 }
 
+/* A member that null sets (to NULL) and absence leaves alone. */
+typedef struct nullable {
+	bool set;
+	const char *v;
+} nullable_t;
+
 /* The members of a request body, borrowed from the parsed JSON. */
 typedef struct fields {
 	const char *meeting_id, *password, *display_name, *user_id, *admission;
 	int waiting_room; /* -1 when absent */
 	json_t *attendees;
+	nullable_t access_level, embed_provider; /* vcd (doc/external.md) */
+	json_t *configuration;                   /* vcd: a checked object, or JSON null */
 } fields_t;
 
-enum mtype { M_STRING, M_BOOL, M_ADMISSION, M_STRINGS };
+enum mtype { M_STRING, M_BOOL, M_ADMISSION, M_STRINGS, M_LEVEL, M_CONFIG, M_EMBED };
 enum presence {
 	OPTIONAL, /* absent or null: not given */
 	NOT_NULL, /* may be absent, but not null (a list with a default) */
 	REQUIRED,
+	NULLABLE, /* absent: not given; null: given as null (M_LEVEL, M_CONFIG, M_EMBED) */
 };
 
 typedef struct member {
@@ -105,11 +115,17 @@ static const member_t create_members[] = {
 	{ "password",             M_STRING,    OPTIONAL, F(password) },
 	{ "waiting_room_enabled", M_BOOL,      OPTIONAL, F(waiting_room) },
 	{ "admission",            M_ADMISSION, OPTIONAL, F(admission) },
+	{ "access_level",         M_LEVEL,     NULLABLE, F(access_level) },
+	{ "configuration",        M_CONFIG,    NULLABLE, F(configuration) },
+	{ "embed_provider",       M_EMBED,     NULLABLE, F(embed_provider) },
 	{ NULL, 0, 0, 0 },
 };
 static const member_t update_members[] = {
 	{ "waiting_room_enabled", M_BOOL,      OPTIONAL, F(waiting_room) },
 	{ "admission",            M_ADMISSION, OPTIONAL, F(admission) },
+	{ "access_level",         M_LEVEL,     NULLABLE, F(access_level) },
+	{ "configuration",        M_CONFIG,    NULLABLE, F(configuration) },
+	{ "embed_provider",       M_EMBED,     NULLABLE, F(embed_provider) },
 	{ NULL, 0, 0, 0 },
 };
 static const member_t join_members[] = {
@@ -325,6 +341,33 @@ static bool read_admission(vc_meeting_refusal_t *rf, const member_t *mb, json_t 
 	return true;
 }
 
+/* vcd's room fields (doc/external.md): null clears them. */
+static bool read_room_field(vc_meeting_refusal_t *rf, const member_t *mb, json_t *v, void *at)
+{
+	nullable_t *n = at;
+	const char *s = json_string_value(v);
+	char why[160];
+
+	if (mb->type == M_CONFIG) {
+		if (!json_is_null(v) && vc_room_config_problem(v, why, sizeof(why)) != NULL)
+			return plain(rf, 422, UNPROCESSABLE "%s: %s", mb->key, why);
+		*(json_t **)at = v;
+		return true;
+	}
+	if (!json_is_null(v) && s == NULL)
+		return bad_type(rf, mb->key, v, "a string or null");
+	if (s != NULL && mb->type == M_LEVEL && !vc_access_level_ok(s))
+		return plain(rf, 422,
+		             UNPROCESSABLE "%s: unknown variant `%.*s`, expected one of `public`, "
+		                           "`trusted`, `restricted`",
+		             mb->key, (int)vc_utf8_prefix(s, 64), s);
+	if (s != NULL && mb->type == M_EMBED && !vc_embed_provider_ok(s))
+		return plain(rf, 422, UNPROCESSABLE "%s: must match ^[a-z0-9_-]{1,32}$", mb->key);
+	n->set = true;
+	n->v = s;
+	return true;
+}
+
 /* One member of the body into f; false when refused (422). */
 static bool read_member(vc_meeting_refusal_t *rf, json_t *body, const member_t *mb, fields_t *f)
 {
@@ -348,6 +391,9 @@ static bool read_member(vc_meeting_refusal_t *rf, json_t *body, const member_t *
 		return true;
 	case M_ADMISSION: return read_admission(rf, mb, v, (const char **)(void *)at);
 	case M_STRINGS: return read_strings(rf, mb, v, (json_t **)(void *)at);
+	case M_LEVEL:
+	case M_CONFIG:
+	case M_EMBED: return read_room_field(rf, mb, v, at);
 	}
 	return true;
 }
@@ -538,6 +584,14 @@ static vc_meeting_cmd_msg_t *build_command(const parse_t *p)
 	c->admission = dup_or_null(f->admission);
 	if (rq->cmd == VC_MC_CREATE) /* the actor's own copy: it lives on another thread */
 		c->attendees = f->attendees != NULL ? json_deep_copy(f->attendees) : json_array();
+	c->set_access_level = f->access_level.set;
+	c->access_level = dup_or_null(f->access_level.v);
+	c->set_embed_provider = f->embed_provider.set;
+	c->embed_provider = dup_or_null(f->embed_provider.v);
+	if (f->configuration != NULL) /* null resets it to {} */
+		c->configuration = json_is_null(f->configuration)
+		                           ? json_object()
+		                           : json_deep_copy(f->configuration);
 	c->limit = p->limit;
 	c->offset = p->offset;
 	return c;

@@ -90,6 +90,9 @@ void mt_row_free(vc_meeting_row_t *r)
 	free(r->creator_id);
 	free(r->host_display_name);
 	free(r->admission);
+	free(r->access_level);
+	free(r->configuration);
+	free(r->embed_provider);
 }
 
 void mt_prow_free(vc_participant_row_t *p)
@@ -132,6 +135,9 @@ static void cmd_destroy(vc_msg_t *msg)
 	free(c->target_user_id);
 	free(c->admission);
 	json_decref(c->attendees);
+	free(c->access_level);
+	free(c->embed_provider);
+	json_decref(c->configuration);
 	if (c->reply_to != NULL)
 		vc_actor_unref(c->reply_to);
 	free(c);
@@ -181,6 +187,9 @@ void mt_copy_row(vc_meeting_row_t *to, const vc_meeting_row_t *from)
 	to->creator_id = from->creator_id ? vc_strdup(from->creator_id) : NULL;
 	to->host_display_name = from->host_display_name ? vc_strdup(from->host_display_name) : NULL;
 	to->admission = from->admission ? vc_strdup(from->admission) : NULL;
+	to->access_level = from->access_level ? vc_strdup(from->access_level) : NULL;
+	to->configuration = from->configuration ? vc_strdup(from->configuration) : NULL;
+	to->embed_provider = from->embed_provider ? vc_strdup(from->embed_provider) : NULL;
 }
 
 void mt_facts_free(facts_t *f)
@@ -192,6 +201,7 @@ void mt_facts_free(facts_t *f)
 		sodium_memzero(f->password_hash, strlen(f->password_hash));
 	free(f->password_hash);
 	json_decref(f->attendees);
+	free(f->role);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -276,6 +286,8 @@ static void keep_or_forget(meeting_t *m, enum vc_meeting_error err)
 	mt_prow_free(&f->caller); /* the next command has its own caller */
 	memset(&f->caller, 0, sizeof(f->caller));
 	f->has_row = false;
+	free(f->role); /* per caller: never kept */
+	f->role = NULL;
 	rm->kept = *f;
 	rm->known = true;
 	memset(f, 0, sizeof(*f));
@@ -363,6 +375,7 @@ static int on_db(vc_actor_t *self, vc_msg_t *msg)
 /* Guest joins on the same facts, in one statement that has not left yet. */
 typedef struct joins {
 	char *id, *state, *waiting; /* S_JOIN_GUEST's $1, $2, $4: the same for all */
+	char *level;                /* and its $11 (NULL: no access level) */
 	json_t *rows;               /* [{u, s, d, a}] for S_JOIN_GUESTS */
 	char *sent;                 /* rows as sent */
 	meeting_t *m[MAX_RUNNING];
@@ -377,6 +390,7 @@ static void joins_free(joins_t *j)
 	free(j->id);
 	free(j->state);
 	free(j->waiting);
+	free(j->level);
 	json_decref(j->rows);
 	free(j->sent);
 	free(j);
@@ -395,8 +409,14 @@ static void joins_fill(void *cookie, const char **params)
 	params[1] = j->state;
 	params[2] = j->waiting;
 	params[3] = j->sent;
+	params[4] = j->level;
 	atomic_fetch_add_explicit(&join_batches, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&joins_batched, j->n, memory_order_relaxed);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_fn again)
@@ -407,22 +427,25 @@ void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_f
 
 	/* Only a caller with no row: the statement inserts and never updates. */
 	if (m->solo || params[9] != NULL || !vc_config_get()->db_group_commit ||
-	    (row = json_pack("{s:s, s:s, s:s?, s:b}", "u", params[4], "s", params[5], "d",
-	                     params[7], "a", strcmp(params[8], "true") == 0)) == NULL) {
-		mt_query(m, S_JOIN_GUEST, 10, params, cont);
+	    (row = json_pack("{s:s, s:s, s:s?, s:b, s:b}", "u", params[4], "s", params[5], "d",
+	                     params[7], "a", strcmp(params[8], "true") == 0, "r",
+	                     strcmp(params[11], "true") == 0)) == NULL) {
+		mt_query(m, S_JOIN_GUEST, 12, params, cont);
 		return;
 	}
 	if (j != NULL && (j->n == MAX_RUNNING || strcmp(j->id, params[0]) != 0 ||
-	                  strcmp(j->state, params[1]) != 0 || strcmp(j->waiting, params[3]) != 0))
+	                  strcmp(j->state, params[1]) != 0 || strcmp(j->waiting, params[3]) != 0 ||
+	                  !same_text(j->level, params[10])))
 		j = rm->joins = NULL; /* it leaves as it is; a new one gathers */
 	if (j == NULL) {
 		j = rm->joins = vc_calloc(1, sizeof(*j));
 		j->id = vc_strdup(params[0]);
 		j->state = vc_strdup(params[1]);
 		j->waiting = vc_strdup(params[3]);
+		j->level = params[10] ? vc_strdup(params[10]) : NULL;
 		j->rows = json_array();
 		j->m[0] = m; /* joins_fill finds the room through it */
-		vc_pg_query_late(S_JOIN_GUESTS, 4, joins_fill, &rm->actor, M_JOINS, j);
+		vc_pg_query_late(S_JOIN_GUESTS, 5, joins_fill, &rm->actor, M_JOINS, j);
 	}
 	json_array_append_new(j->rows, row);
 	m->cont = cont;
@@ -582,6 +605,10 @@ static void read_facts(meeting_t *m, const PGresult *res)
 		mt_read_prow(res, 0, 13, &f->caller);
 	f->attendees = json_loads(PQgetvalue(res, 0, 19), 0, NULL);
 	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, 0, 20));
+	r->access_level = mt_dup_value(res, 0, 21);
+	r->configuration = mt_dup_value(res, 0, 22);
+	r->embed_provider = mt_dup_value(res, 0, 23);
+	f->role = mt_dup_value(res, 0, 24);
 }
 
 /* S_ADHOC_JOIN's meeting columns from col: a meeting just created, so no
@@ -604,6 +631,9 @@ void mt_read_meeting(meeting_t *m, const PGresult *res, int col)
 	r->ended_ms = mt_int_value(res, 0, col + 8);
 	r->created_ms = mt_int_value(res, 0, col + 9);
 	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, 0, col + 10));
+	r->access_level = mt_dup_value(res, 0, col + 11);
+	r->configuration = mt_dup_value(res, 0, col + 12);
+	r->embed_provider = mt_dup_value(res, 0, col + 13);
 	f->attendees = json_array();
 }
 
@@ -647,7 +677,8 @@ bool mt_is_host(const meeting_t *m)
 	       (m->f.has_row && m->f.caller.is_host && strcmp(m->f.caller.status, "admitted") == 0);
 }
 
-/* The host moderates; with admission = participants so does anyone admitted. */
+/* The host moderates; so does an admitted administrator of the meeting
+ * (vcd, doc/external.md); with admission = participants, anyone admitted. */
 bool mt_can_moderate(const meeting_t *m)
 {
 	const facts_t *f = &m->f;
@@ -656,7 +687,8 @@ bool mt_can_moderate(const meeting_t *m)
 		return true;
 	if (!f->has_row || strcmp(f->caller.status, "admitted") != 0)
 		return false;
-	return f->caller.is_host || strcmp(f->row.admission, "participants") == 0;
+	return f->caller.is_host || strcmp(f->row.admission, "participants") == 0 ||
+	       vc_room_role_parse(f->role) == VC_RR_ADMINISTRATOR;
 }
 
 /* Statuses from which `ev` applies, as a PostgreSQL text[] literal. */
@@ -1008,6 +1040,22 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 
 /* --- statements ------------------------------------------------------------------------ */
 
+/* S_READ's columns 21-24: vcd's meeting columns and the caller's role. */
+#define READ_EXT                                                                                   \
+	" m.access_level, m.configuration::text, m.embed_provider,"                                \
+	" (SELECT r.role FROM meeting_roles r WHERE r.meeting_id = m.id AND r.user_id = $2)"
+
+/* What a join's write reports back after the participant row (columns 6-11). */
+#define JOIN_BACK                                                                                  \
+	" m.version, m.host_display_name, m.admission, m.configuration::text, m.embed_provider,"   \
+	" (SELECT r.role FROM meeting_roles r WHERE r.meeting_id = m.id AND r.user_id = "          \
+	"p.user_id)"
+
+/* A join that skips the waiting room for its role ($12) finds the role ($5). */
+#define ROLE_HOLDS                                                                                 \
+	" AND (NOT $12 OR EXISTS (SELECT 1 FROM meeting_roles r"                                   \
+	"  WHERE r.meeting_id = $1 AND r.user_id = $5))"
+
 #define PROW "user_id, display_name, status, is_host, vcd_ms(joined_at), vcd_ms(admitted_at)"
 
 /* The caller's row as a join writes it, from the meeting row(s) in m; only
@@ -1040,7 +1088,7 @@ void vc_meetings_init(void)
 	        " (SELECT count(*) FROM meeting_participants p"
 	        "  WHERE p.meeting_id = m.id AND p.status = 'waiting'),"
 	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
-	        " vcd_ms(c.admitted_at), m.attendees::text, m.version"
+	        " vcd_ms(c.admitted_at), m.attendees::text, m.version," READ_EXT
 	        " FROM meetings m LEFT JOIN meeting_participants c"
 	        " ON c.meeting_id = m.id AND c.user_id = $2"
 	        " WHERE m.room_id = $1 AND m.deleted_at IS NULL",
@@ -1052,7 +1100,7 @@ void vc_meetings_init(void)
 	        "vcd_ms(m.ended_at),"
 	        " vcd_ms(m.created_at), 0, 0,"
 	        " c.user_id, c.display_name, c.status, c.is_host, vcd_ms(c.joined_at),"
-	        " vcd_ms(c.admitted_at), m.attendees::text, m.version"
+	        " vcd_ms(c.admitted_at), m.attendees::text, m.version," READ_EXT
 	        " FROM meetings m LEFT JOIN meeting_participants c"
 	        " ON c.meeting_id = m.id AND c.user_id = $2"
 	        " WHERE m.room_id = $1 AND m.deleted_at IS NULL",
@@ -1060,10 +1108,11 @@ void vc_meetings_init(void)
 	S_CREATE = vc_pg_statement(
 	        "meeting_create",
 	        "INSERT INTO meetings (room_id, creator_id, password_hash, attendees,"
-	        " waiting_room_enabled, admission) VALUES ($1, $2, $3, $4::jsonb, $5, $6)"
+	        " waiting_room_enabled, admission, access_level, configuration, embed_provider)"
+	        " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, COALESCE($8::jsonb, '{}'), $9)"
 	        " ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING"
 	        " RETURNING vcd_ms(created_at), vcd_ms(started_at)",
-	        6);
+	        9);
 	/* An ad-hoc meeting and its host's row at once; no row when another
 	 * node created the room first. */
 	S_ADHOC_JOIN = vc_pg_statement(
@@ -1073,7 +1122,7 @@ void vc_meetings_init(void)
 	        "  ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING"
 	        "  RETURNING id, room_id, state, creator_id, host_display_name, admission,"
 	        "  waiting_room_enabled, vcd_ms(started_at), vcd_ms(ended_at), vcd_ms(created_at),"
-	        "  version),"
+	        "  version, access_level, configuration::text, embed_provider),"
 	        " p AS (INSERT INTO meeting_participants"
 	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
 	        "  SELECT id, $2, $5, true, $4, CASE WHEN $6 THEN now() END FROM m"
@@ -1089,37 +1138,46 @@ void vc_meetings_init(void)
 	        "  host_display_name = CASE WHEN $7 AND $8::text IS NOT NULL THEN $8"
 	        "  ELSE host_display_name END"
 	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $4"
+	        "  AND access_level IS NOT DISTINCT FROM $11::text" ROLE_HOLDS
 	        "  AND deleted_at IS NULL AND (SELECT status FROM meeting_participants"
 	        "   WHERE meeting_id = $1 AND user_id = $5) IS NOT DISTINCT FROM $10::text"
-	        "  RETURNING id, version, host_display_name, admission),"
+	        "  RETURNING id, version, host_display_name, admission, configuration,"
+	        "  embed_provider),"
 	        " p AS (" JOIN_UPSERT ")"
-	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
-	        10);
+	        " SELECT p.*," JOIN_BACK " FROM p, m",
+	        12);
 	/* A guest changes no meeting field: a share lock keeps PATCH and the host's
 	 * state change out while it writes, without rewriting the meeting row. */
 	S_JOIN_GUEST = vc_pg_statement(
 	        "meeting_join_guest",
-	        "WITH m AS (SELECT id, version, host_display_name, admission FROM meetings"
+	        "WITH m AS (SELECT id, version, host_display_name, admission, configuration,"
+	        "  embed_provider FROM meetings"
 	        "  WHERE id = $1 AND state = $2 AND state = $3 AND waiting_room_enabled = $4"
+	        "  AND access_level IS NOT DISTINCT FROM $11::text" ROLE_HOLDS
 	        "  AND NOT $7 AND deleted_at IS NULL FOR SHARE),"
 	        " p AS (" JOIN_UPSERT ")"
-	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
-	        10);
+	        " SELECT p.*," JOIN_BACK " FROM p, m",
+	        12);
 	/* S_JOIN_GUEST for several callers with no row ($4: [{u, s, d, a}] of
 	 * user id, status, display name, admitted now); a caller with a row,
 	 * or named twice, gets no row back (mt_join_guest). */
 	S_JOIN_GUESTS = vc_pg_statement(
 	        "meeting_join_guests",
-	        "WITH m AS (SELECT id, version, host_display_name, admission FROM meetings"
+	        "WITH m AS (SELECT id, version, host_display_name, admission, configuration,"
+	        "  embed_provider FROM meetings"
 	        "  WHERE id = $1 AND state = $2 AND waiting_room_enabled = $3"
+	        "  AND access_level IS NOT DISTINCT FROM $5::text"
 	        "  AND deleted_at IS NULL FOR SHARE),"
 	        " p AS (INSERT INTO meeting_participants"
 	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
 	        "  SELECT m.id, j.u, j.s, false, j.d, CASE WHEN j.a THEN now() END"
-	        "  FROM m, jsonb_to_recordset($4::jsonb) AS j(u text, s text, d text, a boolean)"
+	        "  FROM m, jsonb_to_recordset($4::jsonb)"
+	        "   AS j(u text, s text, d text, a boolean, r boolean)"
+	        "  WHERE NOT j.r OR EXISTS (SELECT 1 FROM meeting_roles x"
+	        "   WHERE x.meeting_id = m.id AND x.user_id = j.u)"
 	        "  ON CONFLICT (meeting_id, user_id) DO NOTHING RETURNING " PROW ")"
-	        " SELECT p.*, m.version, m.host_display_name, m.admission FROM p, m",
-	        4);
+	        " SELECT p.*," JOIN_BACK " FROM p, m",
+	        5);
 	S_LEAVE = vc_pg_statement(
 	        "meeting_leave",
 	        "WITH p AS (UPDATE meeting_participants SET status = 'left', left_at = now()"
@@ -1141,7 +1199,9 @@ void vc_meetings_init(void)
 	/* A function: its second statement must see joins committed meanwhile
 	 * (sql/003_meetings.sql, vcd_meeting_update). */
 	S_UPDATE = vc_pg_statement("meeting_update",
-	                           "SELECT vcd_meeting_update($1::bigint, $2::boolean, $3)", 3);
+	                           "SELECT vcd_meeting_update($1::bigint, $2::boolean, $3,"
+	                           " $4::boolean, $5, $6::jsonb, $7::boolean, $8)",
+	                           8);
 	S_LIST_STATUS = vc_pg_statement("meeting_list_status",
 	                                "SELECT " PROW " FROM meeting_participants"
 	                                " WHERE meeting_id = $1 AND status = $2"
@@ -1156,7 +1216,9 @@ void vc_meetings_init(void)
 	        "meeting_set_status",
 	        "WITH g AS (SELECT mt.id IS NOT NULL AS live,"
 	        "  ($6::text IS NULL OR COALESCE((SELECT h.status = 'admitted'"
-	        "   AND (h.is_host OR (NOT $7 AND mt.admission = 'participants'))"
+	        "   AND (h.is_host OR (NOT $7 AND (mt.admission = 'participants'"
+	        "   OR EXISTS (SELECT 1 FROM meeting_roles a WHERE a.meeting_id = $1"
+	        "    AND a.user_id = $6 AND a.role = 'administrator'))))"
 	        "   FROM meeting_participants h WHERE h.meeting_id = $1 AND h.user_id = $6),"
 	        "   false)) AS may"
 	        "  FROM (SELECT 1) one LEFT JOIN meetings mt"
@@ -1180,7 +1242,8 @@ void vc_meetings_init(void)
 	        "  WHERE creator_id = $1 AND deleted_at IS NULL)"
 	        " SELECT t.n, l.room_id, l.state, l.creator_id, l.password_hash IS NOT NULL,"
 	        " l.waiting_room_enabled, vcd_ms(l.created_at), vcd_ms(l.started_at),"
-	        " vcd_ms(l.ended_at), l.admitted, l.waiting"
+	        " vcd_ms(l.ended_at), l.admitted, l.waiting, l.access_level,"
+	        " l.configuration::text, l.embed_provider"
 	        " FROM t LEFT JOIN LATERAL (SELECT m.*,"
 	        "  (SELECT count(*) FROM meeting_participants p"
 	        "   WHERE p.meeting_id = m.id AND p.status = 'admitted') AS admitted,"

@@ -63,6 +63,10 @@ typedef struct vc_meeting_row {
 	bool waiting_room;
 	int64_t started_ms, ended_ms, created_ms;
 	int64_t participant_count, waiting_count;
+	/* vcd's extensions (doc/external.md): NULL when unset */
+	char *access_level;   /* "public", "trusted", "restricted" */
+	char *configuration;  /* JSON object text; NULL or "{}": none */
+	char *embed_provider; /* the embed provider enabled */
 } vc_meeting_row_t;
 
 typedef struct vc_participant_row {
@@ -81,12 +85,17 @@ typedef struct vc_meeting_cmd_msg {
 	char *caller_id;   /* from the credential */
 	char *caller_name; /* display name from the credential */
 	/* parameters, when the command has them (NULL / -1 when absent) */
-	char *display_name;    /* JOIN */
-	char *password;        /* CREATE (to set), JOIN (to check) */
-	char *target_user_id;  /* ADMIT, REJECT, KICK */
-	int waiting_room;      /* CREATE, UPDATE: -1 absent, 0, 1 */
-	char *admission;       /* CREATE, UPDATE: NULL, "host", "participants" */
-	json_t *attendees;     /* CREATE: array of strings (stolen) */
+	char *display_name;   /* JOIN */
+	char *password;       /* CREATE (to set), JOIN (to check) */
+	char *target_user_id; /* ADMIT, REJECT, KICK */
+	int waiting_room;     /* CREATE, UPDATE: -1 absent, 0, 1 */
+	char *admission;      /* CREATE, UPDATE: NULL, "host", "participants" */
+	json_t *attendees;    /* CREATE: array of strings (stolen) */
+	/* CREATE, UPDATE (vcd): set_* false leaves the column as it is; true
+	 * sets it to the value, NULL included */
+	bool set_access_level, set_embed_provider;
+	char *access_level, *embed_provider;
+	json_t *configuration; /* NULL: unchanged; else a checked object (stolen) */
 	int64_t limit, offset; /* LIST */
 	vc_actor_t *reply_to;  /* receives a vc_meeting_reply_t (type VC_HTTP_MSG_REPLY) */
 	bool as_admin; /* from vcctl: the operator acts with the owner's and host's rights */

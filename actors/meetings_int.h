@@ -35,6 +35,7 @@ typedef struct facts {
 	vc_participant_row_t caller;
 	char *password_hash;
 	json_t *attendees;
+	char *role; /* the caller's meeting_roles.role, or NULL (never kept) */
 } facts_t;
 
 typedef struct room room_t; /* the actor of one room id (meetings.c) */
@@ -93,7 +94,7 @@ void mt_refresh(meeting_t *m);
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
 /*
- * A guest's join (S_JOIN_GUEST's ten parameters). With db_group_commit on,
+ * A guest's join (S_JOIN_GUEST's twelve parameters). With db_group_commit on,
  * a join whose caller has no row joins the room's joins statement that
  * waits for a connection, when it is on the same facts (S_JOIN_GUESTS, one
  * row per join, vc_pg_query_late); cont then finds its row at m->row (-1:

@@ -9,8 +9,10 @@
 #include "actors/accounts.h"
 #include "actors/auth.h"
 #include "actors/external_api.h"
+#include "actors/external_rooms.h"
 #include "actors/lobby.h"
 #include "actors/signal.h"
+#include "actors/meeting_roles.h"
 #include "actors/meeting_routes.h"
 #include "actors/meetings.h"
 #include "actors/servers.h"
@@ -72,6 +74,9 @@ static const vc_route_t routes[] = {
 	{ "POST", "/api/v1/meetings/{meeting_id}/admit-all", vc_meeting_routes_admit_all, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/reject", vc_meeting_routes_reject, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/kick", vc_meeting_routes_kick, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/roles", vc_meeting_roles_list, VIDEOCALL },
+	{ "PUT", "/api/v1/meetings/{meeting_id}/roles/{user_id}", vc_meeting_roles_put, VIDEOCALL },
+	{ "DELETE", "/api/v1/meetings/{meeting_id}/roles/{user_id}", vc_meeting_roles_delete, VIDEOCALL },
 
 	{ "GET", "/lobby", vc_lobby_route, PUBLIC },
 	{ "GET", "/lobby/{user_id}/{room}", vc_lobby_route_legacy, PUBLIC },
@@ -80,6 +85,13 @@ static const vc_route_t routes[] = {
 
 	/* Hidden (404) unless external_api is on: vc_external_api_hidden(). */
 	{ "POST", "/external-api/v1.0/application/token/", vc_external_api_token, PUBLIC },
+	/* application tokens, checked by the handlers (actors/external_rooms.c) */
+	{ "GET", "/external-api/v1.0/rooms/", vc_external_rooms_list, PUBLIC },
+	{ "POST", "/external-api/v1.0/rooms/", vc_external_rooms_create, PUBLIC },
+	{ "GET", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_retrieve, PUBLIC },
+	{ "PATCH", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_update, PUBLIC },
+	{ "PUT", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_update, PUBLIC },
+	{ "DELETE", "/external-api/v1.0/rooms/{id}/", vc_external_rooms_delete, PUBLIC },
 };
 /* clang-format on */
 
@@ -90,7 +102,9 @@ void vc_routes_init(void)
 	vc_accounts_init();
 	vc_servers_init();
 	vc_external_api_init();
+	vc_external_rooms_init();
 	vc_meetings_init();
+	vc_meeting_roles_init();
 	vc_signal_init();
 }
 

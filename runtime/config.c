@@ -84,6 +84,8 @@ static char *check_origins(const struct key *k, const char *text);
 static char *check_cookie_name(const struct key *k, const char *text);
 static char *check_cookie_domain(const struct key *k, const char *text);
 static char *check_rate(const struct key *k, const char *text);
+static char *check_base_url(const struct key *k, const char *text);
+static char *check_access_level(const struct key *k, const char *text);
 static char *redact_dburl(const char *text);
 
 #define OFF(field) offsetof(vc_config_t, field)
@@ -249,6 +251,19 @@ static const struct key keys[] = {
 	{ .name = "external_api_applications", .type = T_BOOL, .def = "false",
 	  .env = "APPLICATION_ENABLED", .flags = K_RELOAD, .offset = OFF(external_api_applications),
 	  .help = "serve the application token endpoint of the external API; off: 404" },
+	{ .name = "external_api_base_url", .type = T_STRING, .def = "", .env = "APPLICATION_BASE_URL",
+	  .flags = K_RELOAD, .offset = OFF(external_api_base_url), .max = 2048,
+	  .check = check_base_url, .expect = "an http:// or https:// URL without a trailing /, or nothing",
+	  .help = "rooms of the external API carry url = this + \"/\" + slug; empty: no url" },
+	{ .name = "external_api_default_access_level", .type = T_STRING, .def = "trusted",
+	  .env = "EXTERNAL_API_DEFAULT_ACCESS_LEVEL", .flags = K_RELOAD,
+	  .offset = OFF(external_api_default_access_level), .check = check_access_level,
+	  .expect = "public, trusted or restricted",
+	  .help = "access level of a room the external API creates without one" },
+	{ .name = "external_api_allow_public", .type = T_BOOL, .def = "false",
+	  .env = "EXTERNAL_API_ALLOW_PUBLIC_ACCESS", .flags = K_RELOAD,
+	  .offset = OFF(external_api_allow_public),
+	  .help = "the external API may create public rooms (always when the default is public)" },
 };
 /* clang-format on */
 
@@ -495,6 +510,31 @@ static char *check_rate(const struct key *k, const char *text)
 	if (vc_ratelimit_parse(text, &limit, &window, err, sizeof(err)) < 0)
 		return NULL;
 	return vc_strdup(text);
+}
+
+static char *check_base_url(const struct key *k, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return vc_strdup(text);
+	if ((strncmp(text, "http://", 7) != 0 && strncmp(text, "https://", 8) != 0) ||
+	    text[n - 1] == '/')
+		return NULL;
+	for (const char *p = text; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"')
+			return NULL;
+	return vc_strdup(text);
+}
+
+static char *check_access_level(const struct key *k, const char *text)
+{
+	static const char *const levels[] = { "public", "trusted", "restricted" };
+
+	for (size_t i = 0; i < VC_ARRAY_LEN(levels); i++)
+		if (strcmp(text, levels[i]) == 0)
+			return vc_strdup(text);
+	return NULL;
 }
 
 /* --- redaction of database_url -------------------------------------------- */

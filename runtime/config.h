@@ -65,11 +65,14 @@ typedef struct vc_config {
 	size_t signal_max_message;       /* bytes of one /ws message */
 	unsigned signal_rate;            /* /ws messages per second per connection */
 	unsigned signal_burst;           /* ... and at once above it */
-	unsigned signal_max_user_connections; /* /ws connections of one user per node */
-	unsigned account_sync_keep;           /* messages kept per user */
-	double account_sync_retention;        /* seconds they are kept */
-	bool external_api;                    /* /external-api/ served; off: every path 404s */
-	bool external_api_applications;       /* the application token endpoint is served */
+	unsigned signal_max_user_connections;    /* /ws connections of one user per node */
+	unsigned account_sync_keep;              /* messages kept per user */
+	double account_sync_retention;           /* seconds they are kept */
+	bool external_api;                       /* /external-api/ served; off: every path 404s */
+	bool external_api_applications;          /* the application token endpoint is served */
+	char *external_api_base_url;             /* "" or the rooms' url prefix (no trailing /) */
+	char *external_api_default_access_level; /* "public", "trusted" or "restricted" */
+	bool external_api_allow_public;          /* the external API may create public rooms */
 } vc_config_t;
 
 /*

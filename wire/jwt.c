@@ -44,6 +44,7 @@ static const char *const jwt_errors[] = {
 	[VC_JWT_NO_EXP]        = "token has no integer exp claim",
 	[VC_JWT_BAD_ISSUER]    = "token issuer (iss) missing or not the expected one",
 	[VC_JWT_HAS_AUDIENCE]  = "token carries an aud claim (not accepted)",
+	[VC_JWT_BAD_AUDIENCE]  = "token audience (aud) missing or not the expected one",
 };
 /* clang-format on */
 
@@ -195,7 +196,24 @@ static enum vc_jwt_error check_exp(const json_t *claims, int64_t now)
 	return (int64_t)json_integer_value(exp) < oldest ? VC_JWT_EXPIRED : VC_JWT_OK;
 }
 
-static enum vc_jwt_error check_claims(const json_t *claims, const char *issuer, int64_t now)
+/* aud is the expected audience, or an array holding it. */
+static bool audience_ok(const json_t *aud, const char *audience)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(aud))
+		return strcmp(json_string_value(aud), audience) == 0;
+	json_array_foreach(aud, i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), audience) == 0)
+			return true;
+	}
+	return false;
+}
+
+static enum vc_jwt_error check_claims(const json_t *claims, const char *issuer,
+                                      const char *audience, int64_t now)
 {
 	const json_t *iss = json_object_get(claims, "iss");
 	enum vc_jwt_error e = check_exp(claims, now);
@@ -204,14 +222,17 @@ static enum vc_jwt_error check_claims(const json_t *claims, const char *issuer, 
 		return e;
 	if (issuer != NULL && (!json_is_string(iss) || strcmp(json_string_value(iss), issuer) != 0))
 		return VC_JWT_BAD_ISSUER;
+	if (audience != NULL)
+		return audience_ok(json_object_get(claims, "aud"), audience) ? VC_JWT_OK
+		                                                             : VC_JWT_BAD_AUDIENCE;
 	if (json_object_get(claims, "aud") != NULL)
 		return VC_JWT_HAS_AUDIENCE;
 	return VC_JWT_OK;
 }
 
 static enum vc_jwt_error verify_parts(const char *token, jwt_part_t part[3], const uint8_t *key,
-                                      size_t keylen, const char *issuer, int64_t now,
-                                      json_t **claims)
+                                      size_t keylen, const char *issuer, const char *audience,
+                                      int64_t now, json_t **claims)
 {
 	enum vc_jwt_error e;
 	json_t *payload;
@@ -224,7 +245,7 @@ static enum vc_jwt_error verify_parts(const char *token, jwt_part_t part[3], con
 		return e;
 	if ((payload = parse_object(&part[1])) == NULL)
 		return VC_JWT_MALFORMED;
-	if ((e = check_claims(payload, issuer, now)) != VC_JWT_OK) {
+	if ((e = check_claims(payload, issuer, audience, now)) != VC_JWT_OK) {
 		json_decref(payload);
 		return e;
 	}
@@ -232,15 +253,16 @@ static enum vc_jwt_error verify_parts(const char *token, jwt_part_t part[3], con
 	return VC_JWT_OK;
 }
 
-enum vc_jwt_error vc_jwt_verify(const char *token, const uint8_t *key, size_t keylen,
-                                const char *issuer, int64_t now, json_t **claims)
+static enum vc_jwt_error verify(const char *token, const uint8_t *key, size_t keylen,
+                                const char *issuer, const char *audience, int64_t now,
+                                json_t **claims)
 {
 	jwt_part_t part[3] = { { 0 } };
 	json_t *payload = NULL;
 	enum vc_jwt_error e = VC_JWT_MALFORMED;
 
 	if (token != NULL && strnlen(token, JWT_MAX_LEN + 1) <= JWT_MAX_LEN)
-		e = verify_parts(token, part, key, keylen, issuer, now, &payload);
+		e = verify_parts(token, part, key, keylen, issuer, audience, now, &payload);
 	for (int i = 0; i < 3; i++)
 		free(part[i].bin);
 	if (claims != NULL)
@@ -248,4 +270,17 @@ enum vc_jwt_error vc_jwt_verify(const char *token, const uint8_t *key, size_t ke
 	else
 		json_decref(payload);
 	return e;
+}
+
+enum vc_jwt_error vc_jwt_verify(const char *token, const uint8_t *key, size_t keylen,
+                                const char *issuer, int64_t now, json_t **claims)
+{
+	return verify(token, key, keylen, issuer, NULL, now, claims);
+}
+
+enum vc_jwt_error vc_jwt_verify_aud(const char *token, const uint8_t *key, size_t keylen,
+                                    const char *issuer, const char *audience, int64_t now,
+                                    json_t **claims)
+{
+	return verify(token, key, keylen, issuer, audience, now, claims);
 }

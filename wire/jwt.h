@@ -33,12 +33,19 @@ enum vc_jwt_error {
 	VC_JWT_NO_EXP,  /* exp missing or not an integer */
 	VC_JWT_BAD_ISSUER,
 	VC_JWT_HAS_AUDIENCE,
+	VC_JWT_BAD_AUDIENCE, /* vc_jwt_verify_aud: aud missing or not the expected one */
 };
 
 /* Verify token at time `now` (seconds). On VC_JWT_OK *claims receives the
  * payload object (caller decrefs). */
 enum vc_jwt_error vc_jwt_verify(const char *token, const uint8_t *key, size_t keylen,
                                 const char *issuer, int64_t now, json_t **claims) VC_MUSTCHECK;
+/* vc_jwt_verify, but `aud` is required and must be `audience` (a string
+ * equal to it, or an array holding it), as PyJWT checks it (the external
+ * API's application tokens). */
+enum vc_jwt_error vc_jwt_verify_aud(const char *token, const uint8_t *key, size_t keylen,
+                                    const char *issuer, const char *audience, int64_t now,
+                                    json_t **claims) VC_MUSTCHECK;
 const char *vc_jwt_strerror(enum vc_jwt_error e);
 
 #endif

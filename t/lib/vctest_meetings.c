@@ -552,8 +552,13 @@ static void check_token(const char *token, const char *user, const char *room, b
 		         vc_jwt_strerror(e));
 	if (h == NULL || !json_equal(h, want_h))
 		fail_msg("%s token header is not {\"typ\":\"JWT\",\"alg\":\"HS256\"}", kind);
+	/* room tokens carry vcd's grants (doc/external.md); observer tokens none */
 	vcm_shape(claims,
-	          "sub:s room:s room_join:b is_host:b display_name:s observer:b exp:i iss:s", kind);
+	          join ? "sub:s room:s room_join:b is_host:b display_name:s observer:b exp:i iss:s"
+	                 " room_admin:b can_publish:b can_publish_sources:a ?room_role:s"
+	                 " ?embed_provider:s"
+	               : "sub:s room:s room_join:b is_host:b display_name:s observer:b exp:i iss:s",
+	          kind);
 	exp = (long long)vct_json_int(claims, "exp");
 	if (strcmp(vct_json_str(claims, "sub"), user) != 0 ||
 	    strcmp(vct_json_str(claims, "room"), room) != 0 ||

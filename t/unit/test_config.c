@@ -688,6 +688,38 @@ static void test_external_api_keys(void **state)
 	vc_config_free(c);
 }
 
+/* The external rooms API's keys: Meet's environment names and defaults; an
+ * unknown access level and a base URL with a trailing slash are refused. */
+static void test_external_rooms_keys(void **state)
+{
+	char err[512] = "";
+	char *const none[] = { "DATABASE_URL=" DB, NULL };
+	char *const env[] = { "DATABASE_URL=" DB, "APPLICATION_BASE_URL=https://meet.example",
+		              "EXTERNAL_API_DEFAULT_ACCESS_LEVEL=restricted",
+		              "EXTERNAL_API_ALLOW_PUBLIC_ACCESS=true", NULL };
+	char *const bad_level[] = { "DATABASE_URL=" DB, "EXTERNAL_API_DEFAULT_ACCESS_LEVEL=open",
+		                    NULL };
+	char *const bad_url[] = { "DATABASE_URL=" DB, "APPLICATION_BASE_URL=https://x.example/",
+		                  NULL };
+	vc_config_t *c = vc_config_load(NULL, NULL, 0, none, err, sizeof(err));
+
+	assert_non_null(c);
+	assert_string_equal(c->external_api_base_url, "");
+	assert_string_equal(c->external_api_default_access_level, "trusted");
+	assert_false(c->external_api_allow_public);
+	vc_config_free(c);
+	c = vc_config_load(NULL, NULL, 0, env, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(c->external_api_base_url, "https://meet.example");
+	assert_string_equal(c->external_api_default_access_level, "restricted");
+	assert_true(c->external_api_allow_public);
+	vc_config_free(c);
+	assert_null(vc_config_load(NULL, NULL, 0, bad_level, err, sizeof(err)));
+	assert_non_null(strstr(err, "external_api_default_access_level"));
+	assert_null(vc_config_load(NULL, NULL, 0, bad_url, err, sizeof(err)));
+	assert_non_null(strstr(err, "external_api_base_url"));
+}
+
 static void test_print_keys(void **state)
 {
 	char *buf = NULL;
@@ -704,7 +736,8 @@ static void test_print_keys(void **state)
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
 		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n"
 		"signal_max_message\nsignal_rate\nsignal_burst\nsignal_max_user_connections\n"
-		"account_sync_keep\naccount_sync_retention\nexternal_api\nexternal_api_applications\n";
+		"account_sync_keep\naccount_sync_retention\nexternal_api\nexternal_api_applications\n"
+		"external_api_base_url\nexternal_api_default_access_level\nexternal_api_allow_public\n";
 
 	vc_config_print_keys(f);
 	fclose(f);
@@ -736,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_lobby_keys),
 		cmocka_unit_test(test_external_api_keys),
+		cmocka_unit_test(test_external_rooms_keys),
 		cmocka_unit_test(test_print_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -364,6 +364,36 @@ static void test_aud(void **state)
 	                 VC_JWT_HAS_AUDIENCE);
 }
 
+/* vc_jwt_verify_aud: aud required, equal to the audience or an array holding it. */
+static enum vc_jwt_error verify_aud(const char *payload)
+{
+	char *tok = make(HS256_HEADER, payload, KEY);
+	enum vc_jwt_error e = vc_jwt_verify_aud(tok, (const uint8_t *)KEY, strlen(KEY), "vcd",
+	                                        "vcd-external-api", NOW, NULL);
+
+	free(tok);
+	return e;
+}
+
+static void test_aud_required(void **state)
+{
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"vcd\",\"aud\":\"vcd-external-api\"}"),
+	                 VC_JWT_OK);
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"vcd\","
+	                            "\"aud\":[\"x\",\"vcd-external-api\"]}"),
+	                 VC_JWT_OK);
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"vcd\"}"), VC_JWT_BAD_AUDIENCE);
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"vcd\",\"aud\":\"other\"}"),
+	                 VC_JWT_BAD_AUDIENCE);
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"vcd\",\"aud\":[]}"),
+	                 VC_JWT_BAD_AUDIENCE);
+	/* exp and iss come first */
+	assert_int_equal(verify_aud("{\"exp\":1,\"iss\":\"vcd\",\"aud\":\"other\"}"),
+	                 VC_JWT_EXPIRED);
+	assert_int_equal(verify_aud("{\"exp\":4102444800,\"iss\":\"x\",\"aud\":\"vcd-external-api\"}"),
+	                 VC_JWT_BAD_ISSUER);
+}
+
 /* ---- verification: shape ------------------------------------------------------ */
 
 static void test_parts(void **state)
@@ -502,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_not_objects),
 		cmocka_unit_test(test_too_long),
 		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_aud_required),
 	};
 
 	if (sodium_init() < 0)

@@ -169,6 +169,68 @@ static void test_join_vcd_differences(void **state)
 	assert_int_equal(vc_join_decide(&f).error, VC_JOIN_OK);
 }
 
+/* doc/external.md's access level table: who skips the waiting room of an
+ * active meeting, for every level, role and waiting room flag. The owner
+ * always enters as host; by_role is set exactly when the role decided. */
+static void test_join_access_levels(void **state)
+{
+	/* rows: level; columns: no role, member, administrator (waiting room on) */
+	static const struct {
+		enum vc_access_level level;
+		bool enters[VC_RR_COUNT];
+		bool by_role[VC_RR_COUNT];
+	} rows[] = {
+		{ VC_AL_NONE, { false, false, false }, { false, false, false } },
+		{ VC_AL_PUBLIC, { true, true, true }, { false, false, false } },
+		{ VC_AL_TRUSTED, { true, true, true }, { false, false, false } },
+		{ VC_AL_RESTRICTED, { false, true, true }, { false, true, true } },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (enum vc_room_role r = VC_RR_NONE; r < VC_RR_COUNT; r++) {
+			vc_join_facts_t f = active_meeting();
+			vc_join_plan_t p;
+
+			f.access_level = rows[i].level;
+			f.role = r;
+			p = vc_join_decide(&f);
+			assert_int_equal(p.status,
+			                 rows[i].enters[r] ? VC_PS_ADMITTED : VC_PS_WAITING);
+			assert_int_equal(p.room_token, rows[i].enters[r]);
+			assert_int_equal(p.by_role, rows[i].by_role[r]);
+			assert_false(p.is_host);
+			f.waiting_room = false; /* off: everyone enters, the level is not asked */
+			p = vc_join_decide(&f);
+			assert_int_equal(p.status, VC_PS_ADMITTED);
+			assert_false(p.by_role);
+			f.waiting_room = true; /* the owner: always the host */
+			f.is_owner = true;
+			p = vc_join_decide(&f);
+			assert_true(p.is_host && p.status == VC_PS_ADMITTED && !p.by_role);
+		}
+	/* a password is still required of everyone but the owner */
+	vc_join_facts_t f = active_meeting();
+	f.access_level = VC_AL_PUBLIC;
+	f.has_password = true;
+	assert_int_equal(vc_join_decide(&f).error, VC_JOIN_INVALID_PASSWORD);
+	/* a meeting not started yet: everyone waits for it, whatever the level */
+	f = active_meeting();
+	f.state = VC_MS_IDLE;
+	f.access_level = VC_AL_PUBLIC;
+	assert_true(vc_join_decide(&f).waiting_for_meeting);
+}
+
+static void test_level_and_role_names(void **state)
+{
+	for (enum vc_access_level l = VC_AL_NONE; l < VC_AL_COUNT; l++)
+		assert_int_equal(vc_access_level_parse(vc_access_level_name(l)), l);
+	for (enum vc_room_role r = VC_RR_NONE; r < VC_RR_COUNT; r++)
+		assert_int_equal(vc_room_role_parse(vc_room_role_name(r)), r);
+	assert_int_equal(vc_access_level_parse("open"), VC_AL_COUNT);
+	assert_int_equal(vc_room_role_parse("owner"), VC_RR_COUNT); /* never a row */
+	assert_string_equal(vc_access_level_name(VC_AL_RESTRICTED), "restricted");
+}
+
 static void test_names(void **state)
 {
 	for (enum vc_mstate s = VC_MS_IDLE; s < VC_MS_COUNT; s++)
@@ -189,6 +251,8 @@ int main(void)
 		cmocka_unit_test(test_join_before_the_host),
 		cmocka_unit_test(test_join_waiting_room),
 		cmocka_unit_test(test_join_vcd_differences),
+		cmocka_unit_test(test_join_access_levels),
+		cmocka_unit_test(test_level_and_role_names),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests_name("meeting_fsm", tests, NULL, NULL);

@@ -301,6 +301,57 @@ static void test_system_caller(void **state)
 
 /* --- commands ------------------------------------------------------------- */
 
+/* vcd's room fields on create and update: absent leaves them, null clears
+ * them (configuration null resets it to {}), bad values are 422. */
+static void test_room_fields(void **state)
+{
+	vc_meeting_cmd_msg_t *c;
+	char *conf;
+
+	c = accepted(req(VC_MC_CREATE, NULL, NULL, JSON_CT,
+	                 "{\"access_level\":\"restricted\",\"embed_provider\":\"rocket_chat-2\","
+	                 "\"configuration\":{\"can_publish_sources\":[\"camera\"],"
+	                 "\"everyone_can_mute\":null}}"));
+	assert_true(c->set_access_level && c->set_embed_provider);
+	assert_string_equal(c->access_level, "restricted");
+	assert_string_equal(c->embed_provider, "rocket_chat-2");
+	conf = json_dumps(c->configuration, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(conf, "{\"can_publish_sources\":[\"camera\"],\"everyone_can_mute\":null}");
+	free(conf);
+	done(c);
+	c = accepted(req(VC_MC_UPDATE, "m", NULL, JSON_CT,
+	                 "{\"access_level\":null,\"configuration\":null}"));
+	assert_true(c->set_access_level);
+	assert_null(c->access_level);
+	assert_false(c->set_embed_provider);
+	assert_int_equal(json_object_size(c->configuration), 0);
+	assert_true(json_is_object(c->configuration));
+	done(c);
+	c = accepted(req(VC_MC_UPDATE, "m", NULL, JSON_CT, "{}"));
+	assert_false(c->set_access_level || c->set_embed_provider);
+	assert_null(c->configuration);
+	done(c);
+	refused(req(VC_MC_UPDATE, "m", NULL, JSON_CT, "{\"access_level\":\"open\"}"), 422, "",
+	        UNPROCESSABLE "access_level: unknown variant `open`, expected one of `public`, "
+	                      "`trusted`, `restricted`");
+	refused(req(VC_MC_UPDATE, "m", NULL, JSON_CT, "{\"access_level\":1}"), 422, "",
+	        UNPROCESSABLE "access_level: invalid type: integer, expected a string or null");
+	refused(req(VC_MC_CREATE, NULL, NULL, JSON_CT, "{\"configuration\":{\"x\":1}}"), 422, "",
+	        UNPROCESSABLE "configuration: x: Extra inputs are not permitted");
+	refused(req(VC_MC_CREATE, NULL, NULL, JSON_CT,
+	            "{\"configuration\":{\"can_publish_sources\":[\"hologram\"]}}"),
+	        422, "",
+	        UNPROCESSABLE "configuration: can_publish_sources.0: Input should be 'camera', "
+	                      "'microphone', 'screen_share' or 'screen_share_audio'");
+	refused(req(VC_MC_CREATE, NULL, NULL, JSON_CT, "{\"configuration\":[]}"), 422, "",
+	        UNPROCESSABLE "configuration: Input should be a valid dictionary");
+	refused(req(VC_MC_UPDATE, "m", NULL, JSON_CT, "{\"embed_provider\":\"Rocket\"}"), 422, "",
+	        UNPROCESSABLE "embed_provider: must match ^[a-z0-9_-]{1,32}$");
+	refused(req(VC_MC_UPDATE, "m", NULL, JSON_CT,
+	            "{\"embed_provider\":\"" A63 "\"}"),
+	        422, "", UNPROCESSABLE "embed_provider: must match ^[a-z0-9_-]{1,32}$");
+}
+
 static void test_commands(void **state)
 {
 	vc_meeting_cmd_msg_t *c;
@@ -344,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_display_name),
 		cmocka_unit_test(test_shape),         cmocka_unit_test(test_query),
 		cmocka_unit_test(test_query_clamped), cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_room_fields),
 		cmocka_unit_test(test_system_caller),
 	};
 

@@ -83,6 +83,96 @@ static void test_observer_token(void **state)
 	free(t);
 }
 
+/* The claims as text, for comparing arrays. */
+static char *claim_text(const json_t *c, const char *key)
+{
+	return json_dumps(json_object_get(c, key), JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static void assert_claim(const json_t *c, const char *key, const char *want)
+{
+	char *got = claim_text(c, key);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static json_t *granted(const char *role, const char *sources, const char *embed)
+{
+	json_t *src = sources ? json_loads(sources, JSON_DECODE_ANY, NULL) : NULL;
+	vc_room_grants_t g = { .role = role, .sources = src, .embed_provider = embed };
+	char *t = vc_room_token_granted(secret, "carol", "standup", false, "Carol", 1000, 60, &g);
+	json_t *c = verified(t, 1000);
+
+	json_decref(src);
+	free(t);
+	return c;
+}
+
+#define ALL "[\"camera\",\"microphone\",\"screen_share\",\"screen_share_audio\"]"
+
+/* doc/external.md: owner and administrator get all four sources whatever
+ * the configuration; others get the configured ones, or all when unset. */
+static void test_grant_claims(void **state)
+{
+	static const struct {
+		const char *role, *sources, *embed;
+		const char *want_role; /* NULL: the claim is absent */
+		bool admin, can_publish;
+		const char *want_sources;
+	} rows[] = {
+		{ "owner", "[\"camera\"]", NULL, "owner", true, true, ALL },
+		{ "administrator", "[]", NULL, "administrator", true, true, ALL },
+		{ "member", "[\"camera\"]", NULL, "member", false, true, "[\"camera\"]" },
+		{ "member", NULL, NULL, "member", false, true, ALL },
+		{ NULL, "null", NULL, NULL, false, true, ALL },
+		{ NULL, "[]", NULL, NULL, false, false, "[]" },
+		{ NULL, "[\"screen_share\",\"bogus\",\"screen_share\",\"microphone\"]", "rocketchat",
+		  NULL, false, true, "[\"screen_share\",\"microphone\"]" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		json_t *c = granted(rows[i].role, rows[i].sources, rows[i].embed);
+
+		if (rows[i].want_role != NULL)
+			assert_string_equal(json_string_value(json_object_get(c, "room_role")),
+			                    rows[i].want_role);
+		else
+			assert_null(json_object_get(c, "room_role"));
+		assert_true(json_is_boolean(json_object_get(c, "room_admin")));
+		assert_int_equal(json_is_true(json_object_get(c, "room_admin")), rows[i].admin);
+		assert_int_equal(json_is_true(json_object_get(c, "can_publish")),
+		                 rows[i].can_publish);
+		assert_claim(c, "can_publish_sources", rows[i].want_sources);
+		if (rows[i].embed != NULL)
+			assert_string_equal(json_string_value(json_object_get(c, "embed_provider")),
+			                    rows[i].embed);
+		else
+			assert_null(json_object_get(c, "embed_provider"));
+		/* the videocall.rs claims are untouched */
+		assert_string_equal(json_string_value(json_object_get(c, "sub")), "carol");
+		assert_true(json_is_true(json_object_get(c, "room_join")));
+		assert_false(json_is_true(json_object_get(c, "is_host")));
+		json_decref(c);
+	}
+}
+
+/* Without grants, none of the new claims: what a videocall.rs backend mints. */
+static void test_no_grants(void **state)
+{
+	char *t = vc_room_token(secret, "dave", "standup", false, NULL, 1000, 60);
+	json_t *c = verified(t, 1000);
+	static const char *const added[] = { "room_role", "room_admin", "can_publish",
+		                             "can_publish_sources", "embed_provider" };
+
+	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++)
+		assert_null(json_object_get(c, added[i]));
+	assert_int_equal(json_object_size(c), 8);
+	json_decref(c);
+	free(t);
+}
+
 static void test_never_for_the_system_user(void **state)
 {
 	assert_null(vc_room_token(secret, VC_SYSTEM_USER_ID, "standup", true, NULL, 1000, 60));
@@ -96,6 +186,8 @@ int main(void)
 		cmocka_unit_test(test_room_ids),
 		cmocka_unit_test(test_room_token),
 		cmocka_unit_test(test_observer_token),
+		cmocka_unit_test(test_grant_claims),
+		cmocka_unit_test(test_no_grants),
 		cmocka_unit_test(test_never_for_the_system_user),
 	};
 	return cmocka_run_group_tests_name("room_tokens", tests, NULL, NULL);
