@@ -84,6 +84,7 @@ struct xreq {
 	bool set_level;
 	char *level; /* the body's access_level (set_level) */
 	json_t *configuration;
+	json_t *app_scopes; /* the application's scopes now (vcctl apps scopes set) */
 	long page;
 	int attempts;
 	char slug[16];
@@ -98,6 +99,7 @@ static void xreq_free(void *p)
 	free(x->room_id);
 	free(x->level);
 	json_decref(x->configuration);
+	json_decref(x->app_scopes);
 	free(x);
 }
 
@@ -105,11 +107,13 @@ static int st_auth, st_list, st_get, st_create;
 
 void vc_external_rooms_init(void)
 {
-	/* the delegated user (NULL: none; false: disabled) and the application */
+	/* the delegated user (NULL: none; false: disabled), the application
+	 * and its scopes now */
 	st_auth = vc_pg_statement(
 	        "xrooms_auth",
 	        "SELECT (SELECT disabled_at IS NULL FROM users WHERE id = $1::uuid),"
-	        " (SELECT active FROM applications WHERE client_id = $2)",
+	        " a.active, array_to_string(a.scopes, ' ')"
+	        " FROM (SELECT 1) AS one LEFT JOIN applications a ON a.client_id = $2",
 	        2);
 	/* the meetings the user owns or has a role on, by name */
 	st_list = vc_pg_statement(
@@ -300,7 +304,12 @@ static bool scope_ok(vc_http_req_t *req, const xreq_t *x)
 	bool empty;
 	char msg[96];
 
-	if (has_scope(json_object_get(x->claims, "scope"), need, &empty))
+	bool now_empty;
+
+	/* The token's scopes, as far as the application still has them: an
+	 * operator's `vcctl apps scopes set` applies to tokens already issued. */
+	if (has_scope(json_object_get(x->claims, "scope"), need, &empty) &&
+	    has_scope(x->app_scopes, need, &now_empty))
 		return true;
 	if (empty) {
 		detail(req, 403, "Insufficient permissions.");
@@ -335,6 +344,7 @@ static void authed(vc_http_req_t *req, vc_msg_t *reply)
 	} else if (!json_is_true(json_object_get(x->claims, "delegated"))) {
 		unauthorized(req, "Invalid token type.");
 	} else {
+		x->app_scopes = json_string(PQgetvalue(res, 0, 2));
 		if (scope_ok(req, x))
 			acts[x->action].run(req);
 		return;

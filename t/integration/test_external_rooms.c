@@ -348,6 +348,28 @@ static void test_scopes(void **state)
 	vct_pass();
 }
 
+static char *new_app(const char *name);
+
+/* vcd: `vcctl apps scopes set` applies to tokens already issued — a scope
+ * the operator withdrew is refused at once, one given back works again. */
+static void test_scopes_follow_the_application(void **state)
+{
+	char *app = new_app("Shrinking");
+	char *tok = sign(claims(app, owner, "rooms:list rooms:create"), VCM_SECRET);
+
+	json_decref(xjson("GET", ROOMS, tok, NULL, 200));
+	json_decref(vct_vcctl_json(on, (const char *const[]){ "apps", "scopes", "set", app,
+	                                                      "rooms:create", NULL }));
+	expect(on, "GET", ROOMS, tok, NULL, 403,
+	       "{\"detail\":\"Insufficient permissions. Required scope: rooms:list\"}");
+	json_decref(vct_vcctl_json(on, (const char *const[]){ "apps", "scopes", "set", app,
+	                                                      "rooms:list", NULL }));
+	json_decref(xjson("GET", ROOMS, tok, NULL, 200));
+	free(tok);
+	free(app);
+	vct_pass();
+}
+
 /* --- list ------------------------------------------------------------------------ */
 
 static bool has_id(const json_t *results, const char *id)
@@ -1068,6 +1090,7 @@ int main(void)
 		T(test_switches),
 		T(test_real_token),
 		T(test_scopes),
+		T(test_scopes_follow_the_application),
 		T(test_list),
 		T(test_list_pages),
 		T(test_create),

@@ -479,7 +479,7 @@ void vct_cmd_free(vct_cmd_t *r)
 
 int vct_vcctl(vct_cmd_t *r, const vct_vcd_t *v, bool json, const char *const *words)
 {
-	const char *argv[16];
+	const char *argv[64];
 	size_t n = 0;
 
 	argv[n++] = vct_env("VCCTL");
@@ -487,8 +487,11 @@ int vct_vcctl(vct_cmd_t *r, const vct_vcd_t *v, bool json, const char *const *wo
 		argv[n++] = "--json";
 	argv[n++] = "-s";
 	argv[n++] = v->admin_path;
-	while (*words != NULL && n < 15)
+	while (*words != NULL) {
+		if (n == (sizeof(argv) / sizeof(argv[0])) - 1)
+			fail_msg("vct_vcctl: more than %zu words", (sizeof(argv) / sizeof(argv[0])) - 5);
 		argv[n++] = *words++;
+	}
 	argv[n] = NULL;
 	return vct_run(r, &(vct_run_opts_t){ .timeout_ms = 30000 }, argv);
 }
