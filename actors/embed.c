@@ -189,6 +189,15 @@ static bool publish_json(const char *subject, json_t *j)
 	return ok;
 }
 
+/* Zero the string member key of j (jansson's own copy) before j goes. */
+static void json_wipe(json_t *j, const char *key)
+{
+	char *v = (char *)json_string_value(json_object_get(j, key));
+
+	if (v != NULL)
+		sodium_memzero(v, strlen(v));
+}
+
 /* Answer another node's question: found (p) or not. */
 static void answer_remote(embed_q_t *q, const participant_t *p)
 {
@@ -200,7 +209,10 @@ static void answer_remote(embed_q_t *q, const participant_t *p)
 		if (q->op == Q_FETCH)
 			json_object_set_new(j, "token", json_string(p->embed->token));
 	}
+	json_incref(j);
 	(void)publish_json(q->reply, j);
+	json_wipe(j, "token");
+	json_decref(j);
 }
 
 /* --- the asker: this node's questions to the others (worker 0) -------------------- */
@@ -235,6 +247,7 @@ static void ask_msg_destroy(vc_msg_t *m)
 	ask_msg_t *a = (ask_msg_t *)m;
 
 	embed_q_free(a->q);
+	json_wipe(a->json, "token");
 	json_decref(a->json);
 	free(a);
 }
@@ -690,6 +703,7 @@ static void fetched(vc_http_req_t *req, vc_msg_t *reply)
 	body = json_pack("{s:s,s:s,s:s}", "userId", a->user, "authToken", a->token, "serverUrl",
 	                 url);
 	text = json_dumps(body, JSON_COMPACT);
+	json_wipe(body, "authToken");
 	json_decref(body);
 	vc_http_add_header(req, "Cache-Control", "no-store");
 	vc_http_respond(req, 200, "application/json", text, strlen(text));

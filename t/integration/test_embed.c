@@ -378,6 +378,20 @@ static void test_lifecycle(void **state)
 				fail_msg("%s %s with the authToken on %s: %d, expected 401",
 				         refused[i].method, refused[i].path, v->name, st);
 		}
+	/* A page of another origin may send X-Embed-Key (CORS preflight). */
+	{
+		vct_resp_t r;
+		vct_http(node_a->port, "OPTIONS", "/api/v1/meetings/em-life/embed-credentials",
+		         "Origin: https://chat.example.com\r\n"
+		         "Access-Control-Request-Method: GET\r\n"
+		         "Access-Control-Request-Headers: authorization,x-embed-key\r\n",
+		         NULL, &r);
+		if (r.status != 200 ||
+		    !vct_resp_header_has(&r, "Access-Control-Allow-Headers", "x-embed-key"))
+			fail_msg("the preflight of a fetch: %d, Access-Control-Allow-Headers %s",
+			         r.status, vct_resp_header(&r, "Access-Control-Allow-Headers"));
+		vct_resp_free(&r);
+	}
 	/* The authToken is no room token: a fetch with it is null. */
 	fetch_null(node_a, room, auth, key, "a fetch with the authToken as the room token");
 	/* The meeting is still there and the guest still in it. */
