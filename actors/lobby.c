@@ -246,31 +246,40 @@ static embed_cred_t *embed_of(json_t *claims, const char *key, bool observer, co
 	return embed_cred_new(key, room);
 }
 
-static void key_free(char *key)
+/* ?embed_key=: false when present and malformed (refused like a bad
+ * token); else *embed holds the session's credentials, if it gets any. */
+static bool embed_param(vc_http_req_t *req, json_t *claims, bool observer, const char *room,
+                        embed_cred_t **embed)
 {
-	if (key == NULL)
-		return;
-	sodium_memzero(key, strlen(key));
-	free(key);
+	char *key = vc_query_value(vc_http_query(req), "embed_key", NULL);
+	bool ok = key == NULL || embed_key_valid(key);
+
+	if (!ok)
+		log_info("lobby: %s: embed_key refused: not 32 to 128 characters of [A-Za-z0-9_-]",
+		         vc_http_peer(req));
+	else
+		*embed = embed_of(claims, key, observer, room);
+	if (key != NULL) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	return ok;
 }
 
 void vc_lobby_route(vc_http_req_t *req)
 {
 	const vc_config_t *cfg = vc_config_get();
 	char *token = vc_query_value(vc_http_query(req), "token", NULL);
-	char *key = vc_query_value(vc_http_query(req), "embed_key", NULL);
 	json_t *claims = NULL;
 	enum vc_jwt_error e;
 	const char *room;
 
 	if (token == NULL) {
-		key_free(key);
 		text(req, 400, "Query deserialize error: missing field `token`");
 		return;
 	}
 	if (cfg->jwt_secret[0] == '\0') {
 		free(token);
-		key_free(key);
 		log_error("lobby: jwt_secret is not set: every /lobby connection is refused with "
 		          "500");
 		text(req, 500, "Server misconfigured");
@@ -280,7 +289,6 @@ void vc_lobby_route(vc_http_req_t *req)
 	                  VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
 	free(token);
 	if (e == VC_JWT_EXPIRED) {
-		key_free(key);
 		json_decref(claims);
 		text(req, 401, "token has expired");
 		return;
@@ -292,28 +300,21 @@ void vc_lobby_route(vc_http_req_t *req)
 		                        : "a claim is missing or of the wrong type, or the room id "
 		                          "is not [a-zA-Z0-9_-]*");
 		json_decref(claims);
-		key_free(key);
 		text(req, 403, UNUSUAL);
 		return;
 	}
 	bool observer = json_is_true(json_object_get(claims, "observer"));
 	if (!json_is_true(json_object_get(claims, "room_join")) && !observer) {
 		json_decref(claims);
-		key_free(key);
 		text(req, 403, "access denied");
 		return;
 	}
-	if (key != NULL && !embed_key_valid(key)) {
+	embed_cred_t *embed = NULL;
+	if (!embed_param(req, claims, observer, room, &embed)) {
 		json_decref(claims);
-		key_free(key);
-		log_info("lobby: %s: embed_key refused: not 32 to 128 characters of "
-		         "[A-Za-z0-9_-]",
-		         vc_http_peer(req));
 		text(req, 403, UNUSUAL);
 		return;
 	}
-	embed_cred_t *embed = embed_of(claims, key, observer, room);
-	key_free(key);
 	upgrade(req, room, json_string_value(json_object_get(claims, "sub")),
 	        json_string_value(json_object_get(claims, "display_name")), observer, embed);
 	json_decref(claims);
