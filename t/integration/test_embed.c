@@ -655,10 +655,7 @@ static void test_idor(void **state)
 		fail_msg("two sessions got the same authToken %s", auth);
 	/* Sessions that hold no credentials: no provider claim, an observer. */
 	open_with_key(node_a, plain_tok, plain_key, GUEST, room);
-	vcl_open_target(node_b->port,
-	                h = vct_strf("%s&embed_key=%s", vct_lobby_target(obs_tok), obs_key), GUEST,
-	                room, GUEST);
-	free(h);
+	open_with_key(node_b, obs_tok, obs_key, GUEST, room);
 
 	null_both(room, other_tok, key, "another user's room token with the guest's key");
 	null_both(room2, room2_tok, key, "the guest's token for another meeting");
@@ -691,11 +688,15 @@ static void test_idor(void **state)
 	moved_auth = vct_strf("vce1.%.16s.%s.%s", auth + 5, room2, auth + strlen(auth) - 43);
 	refused_both(moved_auth, room2, "the guest's authToken moved to another meeting");
 	/* A bad embed_key refuses the upgrade like a bad token. */
-	h = vct_strf("%s&embed_key=short", vct_lobby_target(token));
-	if (vct_ws_try(node_a->port, h, NULL, &r) != NULL || r.status != 403)
-		fail_msg("/lobby with embed_key=short: %d, expected 403", r.status);
-	vct_resp_free(&r);
-	free(h);
+	{
+		char *base = vct_lobby_target(token);
+		h = vct_strf("%s&embed_key=short", base);
+		if (vct_ws_try(node_a->port, h, NULL, &r) != NULL || r.status != 403)
+			fail_msg("/lobby with embed_key=short: %d, expected 403", r.status);
+		vct_resp_free(&r);
+		free(h);
+		free(base);
+	}
 	/* Replayed after the session went: null and refused. */
 	t0 = vct_now_ms();
 	vcl_leave(s1);
@@ -703,7 +704,8 @@ static void test_idor(void **state)
 	null_both(room, token, key, "the closed session's token and key, replayed");
 	/* The other session is untouched. */
 	expect_works(node_b, auth2, GUEST, room);
-	fetch_ok(node_b, room, token2, key2, GUEST, SERVER_URL_B);
+	free(auth2);
+	auth2 = fetch_ok(node_b, room, token2, key2, GUEST, SERVER_URL_B);
 	free(token);
 	free(key);
 	free(auth);
