@@ -483,35 +483,41 @@ static bool read_hash(json_t *j, uint8_t out[32])
 	       sodium_hex2bin(out, 32, hex, strlen(hex), NULL, &n, NULL) == 0 && n == 32;
 }
 
-static void on_question(const char *subject, const void *data, size_t len, void *arg)
+embed_q_t *embed_question_parse(const void *data, size_t len, bool verify)
 {
-	enum q_op op = arg != NULL ? Q_VERIFY : Q_FETCH;
 	json_t *j = len <= ASK_MAX ? json_loadb(data, len, 0, NULL) : NULL;
 	const char *room = json_string_value(json_object_get(j, "room"));
 	const char *reply = json_string_value(json_object_get(j, "reply"));
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *user = json_string_value(json_object_get(j, "user"));
-	embed_q_t *q;
+	embed_q_t *q = NULL;
 
-	if (room == NULL || reply == NULL || id == NULL || strlen(id) >= sizeof(q->id) ||
-	    strncmp(reply, SUBJ_ANSWER, strlen(SUBJ_ANSWER)) != 0 ||
-	    (op == Q_FETCH && user == NULL)) {
-		log_warn("embed: ignored a malformed question on %s", subject);
-		json_decref(j);
-		return;
+	if (room != NULL && reply != NULL && id != NULL && strlen(id) < sizeof(q->id) &&
+	    strncmp(reply, SUBJ_ANSWER, strlen(SUBJ_ANSWER)) == 0 && (verify || user != NULL)) {
+		q = q_new(verify ? Q_VERIFY : Q_FETCH, room);
+		if (read_hash(j, q->hash)) {
+			q->user = user != NULL ? vc_strdup(user) : NULL;
+			q->reply = vc_strdup(reply);
+			snprintf(q->id, sizeof(q->id), "%s", id);
+			q->asked = true;
+		} else {
+			embed_q_free(q);
+			q = NULL;
+		}
 	}
-	q = q_new(op, room);
-	if (!read_hash(j, q->hash)) {
-		log_warn("embed: ignored a question without a hash on %s", subject);
-		embed_q_free(q);
-		json_decref(j);
-		return;
-	}
-	q->user = user != NULL ? vc_strdup(user) : NULL;
-	q->reply = vc_strdup(reply);
-	snprintf(q->id, sizeof(q->id), "%s", id);
-	q->asked = true;
 	json_decref(j);
+	return q;
+}
+
+/* nats.c's thread: another node asks (arg: non-NULL for a verify). */
+static void on_question(const char *subject, const void *data, size_t len, void *arg)
+{
+	embed_q_t *q = embed_question_parse(data, len, arg != NULL);
+
+	if (q == NULL) {
+		log_warn("embed: ignored a malformed question on %s", subject);
+		return;
+	}
 	lobby_embed_ask(q, q->room);
 }
 

@@ -168,6 +168,9 @@ void embed_cred_wipe(embed_cred_t **c);
 void embed_lookup(lobby_t *l, embed_q_t *q);
 /* Any thread: free q; a request still waiting for it is answered "no". */
 void embed_q_free(embed_q_t *q);
+/* Another node's question (JSON, vcd-protocol(7) "Embed credentials over
+ * NATS"): NULL when malformed. Pure (t/fuzz/fuzz_embed.c). */
+embed_q_t *embed_question_parse(const void *data, size_t len, bool verify);
 /* lobby.c: hand q to its room's registry (any thread; steals q). */
 void lobby_embed_ask(embed_q_t *q, const char *room_id);
 /* room.c: wipe the embed credentials of user_id's sessions in r. */
