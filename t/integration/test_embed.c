@@ -16,8 +16,10 @@
  *              forged and replayed keys and tokens, no provider claim, an
  *              observer token, no or a bad credential: every answer is the
  *              same `200 null`, whole responses compared (Date aside)
- *   secrets    no key nor authToken in the vcds' logs, in a pg_dump of the
- *              database, or in any file under the test's state directory
+ *   secrets    no key nor authToken in the vcds' logs (node B logs at debug
+ *              level), in a pg_dump of the database, or in any file under
+ *              the test run's directory (vcd configs and logs, PostgreSQL's
+ *              data directory and WAL, nats-server's files)
  *
  * Nodes A and B serve the cases; drain and crash start nodes of their own.
  */
@@ -729,17 +731,23 @@ static void test_idor(void **state)
 
 /* --- nothing written anywhere --------------------------------------------------------------- */
 
-static bool file_holds(const char *path, const char *needle)
+static unsigned files_scanned, files_with_guest; /* the scan's own check */
+
+/* Fail when the file at path holds one of the secrets. */
+static void check_file(const char *path)
 {
 	size_t len;
 	char *text = vct_read_file(path, &len);
-	bool found = false;
 
 	if (text == NULL)
-		return false;
-	found = memmem(text, len, needle, strlen(needle)) != NULL;
+		return;
+	files_scanned++;
+	if (memmem(text, len, GUEST, strlen(GUEST)) != NULL)
+		files_with_guest++;
+	for (unsigned i = 0; i < nsecrets; i++)
+		if (memmem(text, len, secrets[i], strlen(secrets[i])) != NULL)
+			fail_msg("%s holds the secret %s", path, secrets[i]);
 	free(text);
-	return found;
 }
 
 /* Every regular file under dir that holds one of the secrets: failure. */
@@ -759,9 +767,7 @@ static void scan_dir(const char *dir)
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			scan_dir(path);
 		else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 256 << 20)
-			for (unsigned i = 0; i < nsecrets; i++)
-				if (file_holds(path, secrets[i]))
-					fail_msg("%s holds the secret %s", path, secrets[i]);
+			check_file(path);
 		free(path);
 	}
 	closedir(d);
@@ -788,6 +794,13 @@ static void test_nothing_written(void **state)
 			fail_msg("the database holds the secret %s", secrets[i]);
 	vct_cmd_free(&r);
 	scan_dir(vct_env("VCT_TMPDIR"));
+	/* The scan reads what it should: the guest's id is in the logs (and
+	 * the database's files), its secrets nowhere. */
+	if (files_with_guest < 2)
+		fail_msg("the scan of %s read %u files, %u with %s: not the vcd logs?",
+		         vct_env("VCT_TMPDIR"), files_scanned, files_with_guest, GUEST);
+	print_message("scanned %u files under %s for %u secrets\n", files_scanned,
+	              vct_env("VCT_TMPDIR"), nsecrets);
 	free(pg_dump);
 	vct_pass();
 }
@@ -797,7 +810,8 @@ static void test_nothing_written(void **state)
 static int group_setup(void **state)
 {
 	char *extra = vct_strf("%snats_url = %s\n", VCM_CONF, vct_env("VCT_NATS_URL"));
-	char *extra_b = vct_strf("%sembed_server_url = %s\n", extra, SERVER_URL_B);
+	/* B logs at debug level: no secret there either. */
+	char *extra_b = vct_strf("%sembed_server_url = %s\nlog_level = debug\n", extra, SERVER_URL_B);
 
 	vcm_init();
 	db_url = vct_db_create("embed");
