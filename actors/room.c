@@ -830,11 +830,12 @@ json_t *room_describe(room_t *r)
 			vc_ws_info(p->ws, &info);
 		snprintf(sid, sizeof(sid), "%" PRIu64, p->session_id);
 		json_array_append_new(sessions,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
+		                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
 		                                "session", sid, "user", p->user_id, "name",
 		                                p->display_name, "node", vc_nats_node_id(), "state",
 		                                p->active ? "active" : "testing", "observer",
-		                                p->observer, "bytes_in", (json_int_t)info.bytes_in,
+		                                p->observer, "embed", p->embed != NULL,
+		                                "bytes_in", (json_int_t)info.bytes_in,
 		                                "bytes_out", (json_int_t)info.bytes_out,
 		                                "messages_in", (json_int_t)info.messages_in,
 		                                "messages_out", (json_int_t)info.messages_out,

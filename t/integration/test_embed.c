@@ -355,6 +355,22 @@ static void test_lifecycle(void **state)
 		fail_msg("the same session's authToken differs between nodes: %s / %s", auth, auth_b);
 	expect_works(node_a, auth, GUEST, room);
 	expect_works(node_b, auth, GUEST, room);
+	/* vcctl rooms show says which session holds credentials, never them. */
+	{
+		const char *words[] = { "rooms", "show", room, NULL };
+		json_t *j = vct_vcctl_json(node_a, words), *e;
+		char *text = json_dumps(j, JSON_COMPACT);
+		size_t i;
+		unsigned with = 0;
+		json_array_foreach(json_object_get(j, "sessions"), i, e)
+			with += json_is_true(json_object_get(e, "embed"));
+		if (with != 1 || strstr(text, auth) != NULL || strstr(text, key) != NULL)
+			fail_msg("vcctl rooms show %s: %u sessions with embed true, expected 1; or "
+			         "a secret shown: %s",
+			         room, with, text);
+		free(text);
+		json_decref(j);
+	}
 	/* Only those routes, only its meeting. */
 	struct {
 		const char *method, *path;
