@@ -95,10 +95,13 @@ bool embed_key_valid(const char *key)
 
 embed_cred_t *embed_cred_new(const char *key, const char *room_id)
 {
-	embed_cred_t *c = sodium_malloc(sizeof(*c));
+	embed_cred_t *c;
 	uint8_t secret[SECRET_LEN];
 	char b64[SECRET_B64 + 1];
 
+	if (strlen(room_id) > VC_ROOM_ID_MAX) /* no meeting has such an id */
+		return NULL;
+	c = sodium_malloc(sizeof(*c));
 	if (c == NULL) {
 		log_warn("lobby: no locked memory for embed credentials: none for this session");
 		return NULL;
