@@ -49,7 +49,8 @@
 #define NODE_LEN 16   /* vc_nats_node_id(): 16 hex characters */
 #define SECRET_LEN 32 /* random bytes of an authToken */
 #define SECRET_B64 43 /* ... in unpadded base64url */
-#define TOKEN_MAX (sizeof(VC_EMBED_TOKEN_PREFIX) + NODE_LEN + 1 + VC_ROOM_ID_MAX + 1 + SECRET_B64 + 1)
+#define TOKEN_MAX                                                                                  \
+	(sizeof(VC_EMBED_TOKEN_PREFIX) + NODE_LEN + 1 + VC_ROOM_ID_MAX + 1 + SECRET_B64 + 1)
 #define ASK_TIMEOUT 0.5 /* seconds another node has to answer */
 #define ASK_MAX 2048    /* bytes of a question or an answer on NATS */
 #define SUBJ_FETCH "vcd.embed.fetch"
@@ -68,8 +69,8 @@ enum q_op { Q_FETCH, Q_VERIFY };
 struct embed_q {
 	enum q_op op;
 	char *room;
-	char *user;       /* fetch: the room token's sub */
-	uint8_t hash[32]; /* SHA-256 of the key (fetch) or of the authToken (verify) */
+	char *user;              /* fetch: the room token's sub */
+	uint8_t hash[32];        /* SHA-256 of the key (fetch) or of the authToken (verify) */
 	char node[NODE_LEN + 1]; /* verify: the holder */
 	vc_actor_t *http;        /* a request of this node waiting for the answer */
 	bool asked;              /* this node's sessions were looked at */
@@ -237,9 +238,9 @@ enum { A_ASK, A_ANSWER, A_TIMEOUT, A_COUNT };
 
 typedef struct ask_msg {
 	vc_msg_t msg;
-	embed_q_t *q;  /* A_ASK */
-	json_t *json;  /* A_ANSWER */
-	uint64_t id;   /* A_TIMEOUT */
+	embed_q_t *q; /* A_ASK */
+	json_t *json; /* A_ANSWER */
+	uint64_t id;  /* A_TIMEOUT */
 } ask_msg_t;
 
 static pthread_mutex_t asker_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -459,7 +460,7 @@ void embed_lookup(lobby_t *l, embed_q_t *q)
 	room_t *r = lobby_find(l, q->room);
 	participant_t *p = r != NULL ? holder(r, q) : NULL;
 
-	if (q->reply != NULL) { /* another node asks */
+	if (q->reply != NULL) {                     /* another node asks */
 		if (p != NULL || q->op == Q_VERIFY) /* a fetch nobody holds: others may */
 			answer_remote(q, p);
 	} else if (p != NULL) {
@@ -482,8 +483,8 @@ static bool read_hash(json_t *j, uint8_t out[32])
 	const char *hex = json_string_value(json_object_get(j, "hash"));
 	size_t n;
 
-	return hex != NULL &&
-	       sodium_hex2bin(out, 32, hex, strlen(hex), NULL, &n, NULL) == 0 && n == 32;
+	return hex != NULL && sodium_hex2bin(out, 32, hex, strlen(hex), NULL, &n, NULL) == 0 &&
+	       n == 32;
 }
 
 embed_q_t *embed_question_parse(const void *data, size_t len, bool verify)

@@ -829,18 +829,17 @@ json_t *room_describe(room_t *r)
 		if (p->ws != NULL)
 			vc_ws_info(p->ws, &info);
 		snprintf(sid, sizeof(sid), "%" PRIu64, p->session_id);
-		json_array_append_new(sessions,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
-		                                "session", sid, "user", p->user_id, "name",
-		                                p->display_name, "node", vc_nats_node_id(), "state",
-		                                p->active ? "active" : "testing", "observer",
-		                                p->observer, "embed", p->embed != NULL,
-		                                "bytes_in", (json_int_t)info.bytes_in,
-		                                "bytes_out", (json_int_t)info.bytes_out,
-		                                "messages_in", (json_int_t)info.messages_in,
-		                                "messages_out", (json_int_t)info.messages_out,
-		                                "dropped", (json_int_t)info.dropped, "queued",
-		                                (json_int_t)info.queued));
+		json_array_append_new(
+		        sessions,
+		        json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
+		                  "session", sid, "user", p->user_id, "name", p->display_name,
+		                  "node", vc_nats_node_id(), "state",
+		                  p->active ? "active" : "testing", "observer", p->observer,
+		                  "embed", p->embed != NULL, "bytes_in", (json_int_t)info.bytes_in,
+		                  "bytes_out", (json_int_t)info.bytes_out, "messages_in",
+		                  (json_int_t)info.messages_in, "messages_out",
+		                  (json_int_t)info.messages_out, "dropped",
+		                  (json_int_t)info.dropped, "queued", (json_int_t)info.queued));
 	}
 	for (remote_t *m = r->remote; m != NULL; m = m->next) {
 		snprintf(sid, sizeof(sid), "%" PRIu64, m->session_id);
