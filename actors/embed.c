@@ -23,12 +23,15 @@
  *             ──▶ yes or no on vcd.embed.answer.{node}; a node that does
  *             not answer within ASK_TIMEOUT (crashed): "no"
  *
+ * The HTTP faces (the fetch route, the authToken as a credential) are in
+ * actors/embed_http.c.
+ *
  * A question dropped anywhere (a registry or asker that stopped, a full
  * NATS queue) is freed by embed_q_free, which answers "no": the waiting
  * HTTP request always gets exactly one answer. Keys and tokens cross NATS
  * only as SHA-256, except the authToken in a fetch's answer.
  */
-#include "actors/embed.h"
+#include "actors/embed_int.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -37,53 +40,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actors/lobby_int.h"
-#include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"
-#include "wire/jwt.h"
-#include "wire/urlenc.h"
 
-#define KEY_MIN 32
-#define KEY_MAX 128
-#define NODE_LEN 16   /* vc_nats_node_id(): 16 hex characters */
-#define SECRET_LEN 32 /* random bytes of an authToken */
-#define SECRET_B64 43 /* ... in unpadded base64url */
-#define TOKEN_MAX                                                                                  \
-	(sizeof(VC_EMBED_TOKEN_PREFIX) + NODE_LEN + 1 + VC_ROOM_ID_MAX + 1 + SECRET_B64 + 1)
 #define ASK_TIMEOUT 0.5 /* seconds another node has to answer */
 #define ASK_MAX 2048    /* bytes of a question or an answer on NATS */
 #define SUBJ_FETCH "vcd.embed.fetch"
 #define SUBJ_ASK "vcd.embed.ask."       /* + node: verify a token it holds */
 #define SUBJ_ANSWER "vcd.embed.answer." /* + node: answers to its questions */
-#define URLSAFE "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 struct embed_cred {
 	uint8_t key_hash[32];
 	uint8_t token_hash[32];
 	char token[TOKEN_MAX];
 };
-
-enum q_op { Q_FETCH, Q_VERIFY };
-
-struct embed_q {
-	enum q_op op;
-	char *room;
-	char *user;              /* fetch: the room token's sub */
-	uint8_t hash[32];        /* SHA-256 of the key (fetch) or of the authToken (verify) */
-	char node[NODE_LEN + 1]; /* verify: the holder */
-	vc_actor_t *http;        /* a request of this node waiting for the answer */
-	bool asked;              /* this node's sessions were looked at */
-	char *reply;             /* a question from another node: where to answer */
-	char id[24];             /* ... and its id there */
-};
-
-/* The answer a waiting request gets (VC_HTTP_MSG_REPLY). */
-typedef struct embed_answer {
-	vc_msg_t msg;
-	bool ok;
-	char *user, *name, *token;
-} embed_answer_t;
 
 /* --- a session's credentials ------------------------------------------------------ */
 
@@ -130,7 +100,7 @@ void embed_cred_wipe(embed_cred_t **c)
 
 /* --- questions and answers -------------------------------------------------------- */
 
-static embed_q_t *q_new(enum q_op op, const char *room)
+embed_q_t *embed_q_new(enum q_op op, const char *room)
 {
 	embed_q_t *q = vc_calloc(1, sizeof(*q));
 
@@ -193,8 +163,7 @@ static bool publish_json(const char *subject, json_t *j)
 	return ok;
 }
 
-/* Zero the string member key of j (jansson's own copy) before j goes. */
-static void json_wipe(json_t *j, const char *key)
+void embed_json_wipe(json_t *j, const char *key)
 {
 	char *v = (char *)json_string_value(json_object_get(j, key));
 
@@ -215,7 +184,7 @@ static void answer_remote(embed_q_t *q, const participant_t *p)
 	}
 	json_incref(j);
 	(void)publish_json(q->reply, j);
-	json_wipe(j, "token");
+	embed_json_wipe(j, "token");
 	json_decref(j);
 }
 
@@ -251,7 +220,7 @@ static void ask_msg_destroy(vc_msg_t *m)
 	ask_msg_t *a = (ask_msg_t *)m;
 
 	embed_q_free(a->q);
-	json_wipe(a->json, "token");
+	embed_json_wipe(a->json, "token");
 	json_decref(a->json);
 	free(a);
 }
@@ -275,6 +244,14 @@ static void to_asker(ask_msg_t *m)
 	pthread_mutex_unlock(&asker_mu);
 	if (m != NULL)
 		vc_msg_destroy(&m->msg);
+}
+
+void embed_ask_others(embed_q_t *q)
+{
+	ask_msg_t *m = ask_msg(A_ASK);
+
+	m->q = q;
+	to_asker(m);
 }
 
 static pending_t *pending_take(asker_t *a, uint64_t id)
@@ -467,10 +444,8 @@ void embed_lookup(lobby_t *l, embed_q_t *q)
 		answer_local(q, p->user_id, p->display_name,
 		             q->op == Q_FETCH ? p->embed->token : NULL);
 	} else if (q->op == Q_FETCH && !q->asked && vc_nats_enabled()) {
-		ask_msg_t *m = ask_msg(A_ASK);
 		q->asked = true;
-		m->q = q;
-		to_asker(m);
+		embed_ask_others(q);
 		return;
 	}
 	embed_q_free(q);
@@ -498,7 +473,7 @@ embed_q_t *embed_question_parse(const void *data, size_t len, bool verify)
 
 	if (room != NULL && reply != NULL && id != NULL && strlen(id) < sizeof(q->id) &&
 	    strncmp(reply, SUBJ_ANSWER, strlen(SUBJ_ANSWER)) == 0 && (verify || user != NULL)) {
-		q = q_new(verify ? Q_VERIFY : Q_FETCH, room);
+		q = embed_q_new(verify ? Q_VERIFY : Q_FETCH, room);
 		if (read_hash(j, q->hash)) {
 			q->user = user != NULL ? vc_strdup(user) : NULL;
 			q->reply = vc_strdup(reply);
@@ -551,186 +526,4 @@ int vc_embed_init(void)
 	    vc_nats_subscribe(answer, on_answer_msg, NULL) != 0)
 		return -1;
 	return 0;
-}
-
-/* --- authTokens as credentials (actors/auth.c) ------------------------------------ */
-
-bool vc_embed_is_token(const char *credential)
-{
-	return strncmp(credential, VC_EMBED_TOKEN_PREFIX, strlen(VC_EMBED_TOKEN_PREFIX)) == 0;
-}
-
-/* "vce1.<node>.<room>.<secret>": the node and the room, or false. */
-static bool token_parts(const char *token, char node[NODE_LEN + 1], char *room, size_t n)
-{
-	const char *p = token + strlen(VC_EMBED_TOKEN_PREFIX), *last;
-	size_t len = strlen(token), rlen;
-
-	if (!vc_embed_is_token(token) || len >= TOKEN_MAX ||
-	    strspn(p, "0123456789abcdef") != NODE_LEN || p[NODE_LEN] != '.')
-		return false;
-	last = strrchr(token, '.');
-	if (last < p + NODE_LEN + 1 || strlen(last + 1) != SECRET_B64 ||
-	    strspn(last + 1, URLSAFE) != SECRET_B64)
-		return false;
-	rlen = (size_t)(last - (p + NODE_LEN + 1));
-	if (rlen >= n || strspn(p + NODE_LEN + 1, URLSAFE) != rlen)
-		return false;
-	memcpy(node, p, NODE_LEN);
-	node[NODE_LEN] = '\0';
-	memcpy(room, p + NODE_LEN + 1, rlen);
-	room[rlen] = '\0';
-	return true;
-}
-
-bool vc_embed_token_room(const char *token, char *room, size_t n)
-{
-	char node[NODE_LEN + 1];
-
-	return token_parts(token, node, room, n);
-}
-
-bool vc_embed_verify(vc_http_req_t *req, const char *token, vc_http_cont_fn cont)
-{
-	char node[NODE_LEN + 1], room[VC_ROOM_ID_MAX + 1];
-	embed_q_t *q;
-
-	if (!token_parts(token, node, room, sizeof(room)))
-		return false;
-	q = q_new(Q_VERIFY, room);
-	memcpy(q->node, node, sizeof(node));
-	crypto_hash_sha256(q->hash, (const uint8_t *)token, strlen(token));
-	q->http = vc_http_actor(req);
-	vc_http_await(req, cont);
-	if (strcmp(node, vc_nats_node_id()) == 0) {
-		q->asked = true;
-		lobby_embed_ask(q, room);
-	} else {
-		ask_msg_t *m = ask_msg(A_ASK);
-		m->q = q;
-		to_asker(m);
-	}
-	return true;
-}
-
-bool vc_embed_answer(const vc_msg_t *reply, const char **user_id, const char **display_name)
-{
-	const embed_answer_t *a = (const embed_answer_t *)reply;
-
-	*user_id = a->user;
-	*display_name = a->name;
-	return a->ok;
-}
-
-/* --- GET /api/v1/meetings/{meeting_id}/embed-credentials -------------------------- */
-
-/* Every answer that is not the caller's credentials: byte for byte the same. */
-static void answer_null(vc_http_req_t *req)
-{
-	vc_http_add_header(req, "Cache-Control", "no-store");
-	vc_http_respond(req, 200, "application/json", "null", 4);
-}
-
-/* The room token's claims, if it is a room_join token for meeting_id with
- * a provider; NULL for anything else. */
-static json_t *embed_claims(vc_http_req_t *req, const char *meeting_id)
-{
-	const vc_config_t *cfg = vc_config_get();
-	const char *auth = vc_http_header(req, "Authorization");
-	json_t *claims = NULL;
-	const char *room, *provider;
-
-	if (cfg->jwt_secret[0] == '\0' || auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
-		return NULL;
-	if (vc_jwt_verify(auth + 7, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret),
-	                  VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims) != VC_JWT_OK) {
-		json_decref(claims);
-		return NULL;
-	}
-	room = json_string_value(json_object_get(claims, "room"));
-	provider = json_string_value(json_object_get(claims, "embed_provider"));
-	if (room == NULL || strcmp(room, meeting_id) != 0 || provider == NULL ||
-	    provider[0] == '\0' || !json_is_true(json_object_get(claims, "room_join")) ||
-	    json_is_true(json_object_get(claims, "observer")) ||
-	    !json_is_string(json_object_get(claims, "sub"))) {
-		json_decref(claims);
-		return NULL;
-	}
-	return claims;
-}
-
-/* The question a fetch asks, or NULL when the answer is null anyway. */
-static embed_q_t *fetch_question(vc_http_req_t *req)
-{
-	const char *raw = vc_http_param(req, 0), *key = vc_http_header(req, "X-Embed-Key");
-	size_t len;
-	char *meeting_id;
-	json_t *claims;
-	embed_q_t *q = NULL;
-
-	if (raw == NULL || key == NULL || !embed_key_valid(key))
-		return NULL;
-	meeting_id = vc_pct_decode(raw, strlen(raw), false, &len);
-	if (strlen(meeting_id) == len && len <= VC_ROOM_ID_MAX &&
-	    (claims = embed_claims(req, meeting_id)) != NULL) {
-		q = q_new(Q_FETCH, meeting_id);
-		q->user = vc_strdup(json_string_value(json_object_get(claims, "sub")));
-		crypto_hash_sha256(q->hash, (const uint8_t *)key, strlen(key));
-		json_decref(claims);
-	}
-	free(meeting_id);
-	return q;
-}
-
-/* embed_server_url, else scheme://Host of the request. */
-static char *server_url(vc_http_req_t *req)
-{
-	const char *url = vc_config_get()->embed_server_url;
-	const char *host = vc_http_header(req, "Host");
-	char *out;
-
-	if (url != NULL && url[0] != '\0')
-		return vc_strdup(url);
-	if (host == NULL)
-		host = vc_config_get()->listen;
-	out = vc_malloc(strlen(host) + 8);
-	memcpy(out, "http://", 7);
-	memcpy(out + 7, host, strlen(host) + 1);
-	return out;
-}
-
-static void fetched(vc_http_req_t *req, vc_msg_t *reply)
-{
-	const embed_answer_t *a = (const embed_answer_t *)reply;
-	json_t *body;
-	char *url, *text;
-
-	if (!a->ok || a->token == NULL) {
-		answer_null(req);
-		return;
-	}
-	url = server_url(req);
-	body = json_pack("{s:s,s:s,s:s}", "userId", a->user, "authToken", a->token, "serverUrl",
-	                 url);
-	text = json_dumps(body, JSON_COMPACT);
-	json_wipe(body, "authToken");
-	json_decref(body);
-	vc_http_add_header(req, "Cache-Control", "no-store");
-	vc_http_respond(req, 200, "application/json", text, strlen(text));
-	sodium_memzero(text, strlen(text));
-	free(text);
-	free(url);
-}
-
-void vc_embed_route(vc_http_req_t *req)
-{
-	embed_q_t *q = fetch_question(req);
-
-	if (q == NULL) {
-		answer_null(req);
-		return;
-	}
-	q->http = vc_http_actor(req);
-	vc_http_await(req, fetched);
-	lobby_embed_ask(q, q->room);
 }
