@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors/embed.h"
 #include "actors/session_cache.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/nats.h"
 #include "runtime/pg.h"
 #include "wire/jwt.h"
+#include "wire/urlenc.h"
 
 static int stmt_lookup, stmt_touch;
 /* The actor that applies other nodes' revocations (see on_forget). */
@@ -364,6 +366,56 @@ static void check_jwt(vc_http_req_t *req, const char *tok, bool from_cookie, uns
 	proceed(req, copy, handler);
 }
 
+/* The holder of an embed authToken answered (actors/embed.c). */
+static void embed_done(vc_http_req_t *req, vc_msg_t *reply)
+{
+	pending_t *p = vc_http_data(req);
+	const char *user, *name;
+
+	if (!vc_embed_answer(reply, &user, &name)) {
+		unauthorized(req, p->flags, true);
+		return;
+	}
+	vc_identity_t id = { .kind = VC_ID_EMBED,
+		             .user_id = (char *)user,
+		             .username = "",
+		             .display_name = (char *)name,
+		             .from_cookie = p->from_cookie };
+	vc_http_handler_fn handler = p->handler;
+	proceed(req, vc_identity_copy(&id), handler);
+}
+
+/* An embed authToken: for its own meeting only (the route's first path
+ * parameter, when it has one), live at the node that holds it. */
+static void check_embed(vc_http_req_t *req, const char *tok, bool from_cookie, unsigned flags,
+                        vc_http_handler_fn handler)
+{
+	const char *param = vc_http_param(req, 0);
+	char room[256];
+	pending_t *p;
+
+	if (!vc_embed_token_room(tok, room, sizeof(room))) {
+		unauthorized(req, flags, true);
+		return;
+	}
+	if (param != NULL) {
+		size_t len;
+		char *meeting = vc_pct_decode(param, strlen(param), false, &len);
+		bool same = strlen(meeting) == len && strcmp(meeting, room) == 0;
+		free(meeting);
+		if (!same) {
+			log_debug("embed authToken refused: for another meeting");
+			unauthorized(req, flags, true);
+			return;
+		}
+	}
+	p = vc_malloc(sizeof(*p));
+	*p = (pending_t){ .handler = handler, .flags = flags, .from_cookie = from_cookie };
+	vc_http_set_data(req, p, free);
+	if (!vc_embed_verify(req, tok, embed_done))
+		unauthorized(req, flags, true);
+}
+
 void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler)
 {
 	const vc_config_t *cfg = vc_config_get();
@@ -372,6 +424,11 @@ void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler)
 
 	if (tok == NULL) {
 		unauthorized(req, flags, false);
+	} else if (vc_embed_is_token(tok)) {
+		if (flags & VC_AUTH_EMBED)
+			check_embed(req, tok, from_cookie, flags, handler);
+		else
+			unauthorized(req, flags, true);
 	} else if (strchr(tok, '.') != NULL) { /* a JWT */
 		if ((flags & VC_AUTH_JWT) && cfg->session_jwt_compat && cfg->jwt_secret[0] != '\0')
 			check_jwt(req, tok, from_cookie, flags, handler);

@@ -19,7 +19,7 @@
 
 #include "wire/http.h"
 
-enum vc_identity_kind { VC_ID_SESSION = 1, VC_ID_JWT = 2 };
+enum vc_identity_kind { VC_ID_SESSION = 1, VC_ID_JWT = 2, VC_ID_EMBED = 3 };
 
 /* The longest user id vcd stores (meeting_participants.user_id): a session
  * JWT whose sub is longer is refused. */
@@ -41,6 +41,10 @@ typedef struct vc_identity {
 enum {
 	VC_AUTH_SESSION = 1 << 0, /* a vcd session token is required */
 	VC_AUTH_JWT = 1 << 1,     /* ... or a videocall.rs session JWT (compat switch) */
+	VC_AUTH_EMBED = 1 << 2,   /* ... or an embed authToken of a live /lobby session
+	                           * (actors/embed.h), as that session's user; on a
+	                           * route whose first path parameter is a meeting id,
+	                           * only for the token's own meeting */
 	VC_ERR_ENVELOPE = 1 << 4, /* errors as videocall.rs {success,result}; else {"error"} */
 };
 

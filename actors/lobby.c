@@ -15,7 +15,12 @@
  *   anything else wrong with it        403  We detected unusual activity ...
  *   (can_publish_sources not an array of strings included: grants.h)
  *   neither room_join nor observer     403  access denied
+ *   embed_key not 32–128 [A-Za-z0-9_-] 403  We detected unusual activity ...
  *   not a WebSocket upgrade            400 / 426
+ *
+ * With ?embed_key=KEY and a room_join token that carries an embed_provider
+ * claim, the session keeps SHA-256(KEY) and an authToken (actors/embed.c).
+ * The query string (token, embed_key) is never logged.
  */
 #include "actors/lobby_int.h"
 
@@ -25,6 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "actors/embed.h"
 #include "runtime/config.h"
 #include "runtime/log.h"
 #include "wire/jwt.h"
@@ -195,7 +203,7 @@ static bool safe_id(const char *s)
 
 /* Upgrade and hand the socket to the room's worker. */
 static void upgrade(vc_http_req_t *req, const char *room, const char *user, const char *name,
-                    bool observer, unsigned may_publish)
+                    bool observer, unsigned may_publish, embed_cred_t *embed)
 {
 	const char *why;
 	int status = vc_ws_check(req, &why);
@@ -205,9 +213,11 @@ static void upgrade(vc_http_req_t *req, const char *room, const char *user, cons
 		if (status == 426)
 			vc_http_add_header(req, "Sec-WebSocket-Version", "13");
 		text(req, status, why);
+		embed_cred_wipe(&embed);
 		return;
 	}
 	p = participant_new(room, user, name, observer, may_publish);
+	p->embed = embed;
 	if (!vc_ws_accept(req, lobby_home(room), &participant_ws_ops, p))
 		participant_free(p);
 }
@@ -224,6 +234,38 @@ static bool claims_complete(json_t *c)
 	       json_is_string(json_object_get(c, "display_name")) &&
 	       json_is_string(json_object_get(c, "iss")) &&
 	       (observer == NULL || json_is_boolean(observer)); /* defaults to false */
+}
+
+/* The session's embed credentials: only for a room_join token of a meeting
+ * with a provider, and a key (kept as its SHA-256). */
+static embed_cred_t *embed_of(json_t *claims, const char *key, bool observer, const char *room)
+{
+	const char *provider = json_string_value(json_object_get(claims, "embed_provider"));
+
+	if (key == NULL || observer || provider == NULL || provider[0] == '\0' ||
+	    !json_is_true(json_object_get(claims, "room_join")))
+		return NULL;
+	return embed_cred_new(key, room);
+}
+
+/* ?embed_key=: false when present and malformed (refused like a bad
+ * token); else *embed holds the session's credentials, if it gets any. */
+static bool embed_param(vc_http_req_t *req, json_t *claims, bool observer, const char *room,
+                        embed_cred_t **embed)
+{
+	char *key = vc_query_value(vc_http_query(req), "embed_key", NULL);
+	bool ok = key == NULL || embed_key_valid(key);
+
+	if (!ok)
+		log_info("lobby: %s: embed_key refused: not 32 to 128 characters of [A-Za-z0-9_-]",
+		         vc_http_peer(req));
+	else
+		*embed = embed_of(claims, key, observer, room);
+	if (key != NULL) {
+		sodium_memzero(key, strlen(key));
+		free(key);
+	}
+	return ok;
 }
 
 void vc_lobby_route(vc_http_req_t *req)
@@ -250,6 +292,7 @@ void vc_lobby_route(vc_http_req_t *req)
 	                  VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
 	free(token);
 	if (e == VC_JWT_EXPIRED) {
+		json_decref(claims);
 		text(req, 401, "token has expired");
 		return;
 	}
@@ -270,8 +313,15 @@ void vc_lobby_route(vc_http_req_t *req)
 		text(req, 403, "access denied");
 		return;
 	}
+	embed_cred_t *embed = NULL;
+	if (!embed_param(req, claims, observer, room, &embed)) {
+		json_decref(claims);
+		text(req, 403, UNUSUAL);
+		return;
+	}
 	upgrade(req, room, json_string_value(json_object_get(claims, "sub")),
-	        json_string_value(json_object_get(claims, "display_name")), observer, may_publish);
+	        json_string_value(json_object_get(claims, "display_name")), observer, may_publish,
+	        embed);
 	json_decref(claims);
 }
 
@@ -300,19 +350,20 @@ void vc_lobby_route_legacy(vc_http_req_t *req)
 	if (!safe_id(user) || !safe_id(room))
 		text(req, 400, "Invalid user_id or room format");
 	else
-		upgrade(req, room, user, user, false, VC_GRANT_ALL);
+		upgrade(req, room, user, user, false, VC_GRANT_ALL, NULL);
 	free(user);
 	free(room);
 }
 
 /* --- the registry actor: what other threads ask of rooms -------------------------- */
 
-enum { L_SYSTEM, L_END, L_KICK, L_CTL, L_ADMIN, L_COUNT };
+enum { L_SYSTEM, L_END, L_KICK, L_CTL, L_ADMIN, L_EMBED, L_FORGET, L_COUNT };
 
 typedef struct lobby_msg {
 	vc_msg_t msg;
 	char *room_id;
-	char *user_id, *why;                  /* L_KICK */
+	char *user_id, *why;                  /* L_KICK, L_FORGET (user_id) */
+	embed_q_t *q;                         /* L_EMBED */
 	vc_shared_t *packet;                  /* L_SYSTEM */
 	json_t *json;                         /* L_CTL */
 	void (*admin)(lobby_t *l, void *arg); /* L_ADMIN */
@@ -328,6 +379,7 @@ static void lobby_msg_destroy(vc_msg_t *m)
 	free(lm->why);
 	vc_shared_unref(lm->packet);
 	json_decref(lm->json);
+	embed_q_free(lm->q); /* not looked up: answered "no" */
 	free(lm);
 }
 
@@ -365,6 +417,7 @@ static int on_room_msg(vc_actor_t *self, vc_msg_t *msg)
 	case L_END: room_end(r); break;
 	case L_KICK: room_kick(r, m->user_id, VC_WS_REMOVED, m->why); break;
 	case L_CTL: room_control(r, m->json); break;
+	case L_FORGET: room_embed_forget(r, m->user_id); break;
 	}
 	return VC_MSG_DONE;
 }
@@ -377,9 +430,21 @@ static int on_admin_msg(vc_actor_t *self, vc_msg_t *msg)
 	return VC_MSG_DONE;
 }
 
+/* An embed question, whether or not the room has sessions here. */
+static int on_embed_msg(vc_actor_t *self, vc_msg_t *msg)
+{
+	lobby_msg_t *m = (lobby_msg_t *)msg;
+	embed_q_t *q = m->q;
+
+	m->q = NULL;
+	embed_lookup(self->state, q);
+	return VC_MSG_DONE;
+}
+
 static const vc_handler_fn lobby_handlers[L_COUNT] = {
 	[L_SYSTEM] = on_room_msg, [L_END] = on_room_msg,    [L_KICK] = on_room_msg,
-	[L_CTL] = on_room_msg,    [L_ADMIN] = on_admin_msg,
+	[L_CTL] = on_room_msg,    [L_ADMIN] = on_admin_msg, [L_EMBED] = on_embed_msg,
+	[L_FORGET] = on_room_msg,
 };
 
 static const vc_behaviour_t lobby_behaviour = {
@@ -441,6 +506,23 @@ void vc_lobby_kick(const char *room_id, const char *user_id, const char *why)
 	to_home(m);
 	publish_ctl(room_id,
 	            json_pack("{s:s,s:s,s:s}", "op", "kick", "user", user_id, "reason", why));
+}
+
+void vc_lobby_embed_forget(const char *room_id, const char *user_id)
+{
+	lobby_msg_t *m = lobby_msg(L_FORGET, room_id);
+
+	m->user_id = vc_strdup(user_id);
+	to_home(m);
+	publish_ctl(room_id, json_pack("{s:s,s:s}", "op", "embed_forget", "user", user_id));
+}
+
+void lobby_embed_ask(embed_q_t *q, const char *room_id)
+{
+	lobby_msg_t *m = lobby_msg(L_EMBED, room_id);
+
+	m->q = q;
+	to_home(m);
 }
 
 /* nats.c's thread: vcd.rooms.{id} from another node → the room's registry. */
@@ -620,6 +702,8 @@ static void lobbies_alloc(void)
 
 int vc_lobby_init(void)
 {
+	if (vc_embed_init() != 0)
+		return -1;
 	return vc_nats_subscribe(CTL_PREFIX "*", on_ctl, NULL);
 }
 
@@ -631,6 +715,7 @@ void vc_lobby_worker_start(vc_worker_t *w)
 	vc_actor_init(&l->actor, &lobby_behaviour, w, l);
 	l->w = w;
 	vc_worker_set_slot(w, VC_SLOT_LOBBY, l);
+	vc_embed_worker_start(w);
 	atomic_store_explicit((_Atomic(lobby_t *) *)&lobbies[vc_worker_index(w)], l,
 	                      memory_order_release);
 }
@@ -639,6 +724,7 @@ void vc_lobby_worker_stop(vc_worker_t *w)
 {
 	lobby_t *l = lobby_of(w);
 
+	vc_embed_worker_stop(w);
 	if (l == NULL)
 		return;
 	/* The WebSocket layer stopped first: every participant has left, and

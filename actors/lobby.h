@@ -38,6 +38,9 @@ void vc_lobby_end(const char *room_id);
 /* A user was kicked or rejected: close that user's sessions of the room on
  * every node with 4501. */
 void vc_lobby_kick(const char *room_id, const char *user_id, const char *why);
+/* A user left the meeting (the meeting API): wipe the embed credentials of
+ * that user's sessions of the room on every node; the sockets stay open. */
+void vc_lobby_embed_forget(const char *room_id, const char *user_id);
 
 /* vcctl: `rooms list`, `rooms show ROOM`, `sessions kick SESSION_ID`. */
 void vc_lobby_admin_rooms_list(vc_admin_req_t *req, int argc, char **argv);

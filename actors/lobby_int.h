@@ -32,6 +32,8 @@
 
 typedef struct room room_t;
 typedef struct lobby lobby_t;
+typedef struct embed_cred embed_cred_t; /* actors/embed.c */
+typedef struct embed_q embed_q_t;
 
 /* One /lobby connection (actors/participant.c). */
 typedef struct participant {
@@ -48,6 +50,7 @@ typedef struct participant {
 	bool welcomed;       /* got MEETING_STARTED and the member list */
 	bool announced_join; /* its activation was dealt with (JOINED or not) */
 	bool quiet;          /* removed by a kick: the meeting announced it, no LEFT */
+	embed_cred_t *embed; /* embed credentials (sodium_malloc), NULL when none */
 	uint64_t kf_window_ms;
 	uint32_t kf_count;
 	struct participant *prev, *next; /* the room's members */
@@ -154,6 +157,26 @@ json_t *room_describe(room_t *r);
 participant_t *room_find_session(room_t *r, uint64_t session_id);
 /* System packets (PacketWrapper MEETING, user_id = the system id). */
 vc_shared_t *lobby_meeting_packet(const vc_meeting_packet_t *m);
+
+/* embed.c: a session's embed credentials, and the lookups of them. */
+/* Is key an embed_key: 32 to 128 characters of [A-Za-z0-9_-]? */
+bool embed_key_valid(const char *key);
+/* SHA-256(key) and a new authToken for a session of room_id, in memory of
+ * their own (sodium_malloc); NULL when that cannot be had (logged). */
+embed_cred_t *embed_cred_new(const char *key, const char *room_id);
+/* Zero and free *c (NULL is fine); *c is NULL afterwards. */
+void embed_cred_wipe(embed_cred_t **c);
+/* On the room's worker: answer q from this node's sessions (steals q). */
+void embed_lookup(lobby_t *l, embed_q_t *q);
+/* Any thread: free q; a request still waiting for it is answered "no". */
+void embed_q_free(embed_q_t *q);
+/* Another node's question (JSON, vcd-protocol(7) "Embed credentials over
+ * NATS"): NULL when malformed. Pure (t/fuzz/fuzz_embed.c). */
+embed_q_t *embed_question_parse(const void *data, size_t len, bool verify);
+/* lobby.c: hand q to its room's registry (any thread; steals q). */
+void lobby_embed_ask(embed_q_t *q, const char *room_id);
+/* room.c: wipe the embed credentials of user_id's sessions in r. */
+void room_embed_forget(room_t *r, const char *user_id);
 
 /* participant.c */
 participant_t *participant_new(const char *room_id, const char *user_id, const char *display_name,

@@ -312,6 +312,8 @@ void mt_finish(meeting_t *m, enum vc_meeting_error err)
 	}
 	if (err == VC_MERR_OK && c->cmd == VC_MC_DELETE) /* deleted: its sessions end too */
 		vc_lobby_end(mt_room_of(m));
+	if (err == VC_MERR_OK && c->cmd == VC_MC_LEAVE) /* its embed credentials go */
+		vc_lobby_embed_forget(mt_room_of(m), c->caller_id);
 	free(m->events);
 	m->events = NULL;
 	m->nevents = 0;

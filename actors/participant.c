@@ -255,6 +255,7 @@ static void participant_actor_free(vc_actor_t *a)
 {
 	participant_t *p = a->state;
 
+	embed_cred_wipe(&p->embed); /* one that never reached its room */
 	free(p->room_id);
 	free(p->user_id);
 	free(p->display_name);

@@ -522,6 +522,7 @@ void room_activated(room_t *r, participant_t *p)
 
 void room_leave(room_t *r, participant_t *p)
 {
+	embed_cred_wipe(&p->embed); /* no grace for credentials: a reconnect is a new session */
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
@@ -719,6 +720,15 @@ void room_kick(room_t *r, const char *user_id, int code, const char *why)
 	vc_actor_unref(&r->actor);
 }
 
+/* The user left the meeting: its sessions' embed credentials go, the
+ * sockets stay (the client closes them itself). */
+void room_embed_forget(room_t *r, const char *user_id)
+{
+	for (participant_t *p = r->head; p != NULL; p = p->next)
+		if (p->embed != NULL && strcmp(p->user_id, user_id) == 0)
+			embed_cred_wipe(&p->embed);
+}
+
 /* --- vcd.rooms.{id}: the other nodes ---------------------------------------------- */
 
 static uint64_t session_of(json_t *j, const char *key)
@@ -800,6 +810,8 @@ void room_control(room_t *r, json_t *j)
 		maybe_close(r);
 	} else if (strcmp(op, "end") == 0) {
 		room_end(r);
+	} else if (strcmp(op, "embed_forget") == 0 && user != NULL) {
+		room_embed_forget(r, user);
 	} else if (strcmp(op, "kick") == 0 && user != NULL) {
 		room_kick(r, user, VC_WS_REMOVED, why != NULL ? why : "removed from the meeting");
 	}
@@ -817,17 +829,17 @@ json_t *room_describe(room_t *r)
 		if (p->ws != NULL)
 			vc_ws_info(p->ws, &info);
 		snprintf(sid, sizeof(sid), "%" PRIu64, p->session_id);
-		json_array_append_new(sessions,
-		                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
-		                                "session", sid, "user", p->user_id, "name",
-		                                p->display_name, "node", vc_nats_node_id(), "state",
-		                                p->active ? "active" : "testing", "observer",
-		                                p->observer, "bytes_in", (json_int_t)info.bytes_in,
-		                                "bytes_out", (json_int_t)info.bytes_out,
-		                                "messages_in", (json_int_t)info.messages_in,
-		                                "messages_out", (json_int_t)info.messages_out,
-		                                "dropped", (json_int_t)info.dropped, "queued",
-		                                (json_int_t)info.queued));
+		json_array_append_new(
+		        sessions,
+		        json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
+		                  "session", sid, "user", p->user_id, "name", p->display_name,
+		                  "node", vc_nats_node_id(), "state",
+		                  p->active ? "active" : "testing", "observer", p->observer,
+		                  "embed", p->embed != NULL, "bytes_in", (json_int_t)info.bytes_in,
+		                  "bytes_out", (json_int_t)info.bytes_out, "messages_in",
+		                  (json_int_t)info.messages_in, "messages_out",
+		                  (json_int_t)info.messages_out, "dropped",
+		                  (json_int_t)info.dropped, "queued", (json_int_t)info.queued));
 	}
 	for (remote_t *m = r->remote; m != NULL; m = m->next) {
 		snprintf(sid, sizeof(sid), "%" PRIu64, m->session_id);

@@ -8,6 +8,7 @@
 
 #include "actors/accounts.h"
 #include "actors/auth.h"
+#include "actors/embed.h"
 #include "actors/external_api.h"
 #include "actors/external_rooms.h"
 #include "actors/lobby.h"
@@ -22,6 +23,8 @@
 #define PUBLIC 0
 #define SESSION VC_AUTH_SESSION
 #define VIDEOCALL (VC_AUTH_SESSION | VC_AUTH_JWT | VC_ERR_ENVELOPE)
+/* ... and an embed authToken (actors/embed.h): the few routes an embed needs */
+#define EMBED VC_AUTH_EMBED
 
 /* clang-format off */
 static const vc_route_t routes[] = {
@@ -33,7 +36,7 @@ static const vc_route_t routes[] = {
 	{ "POST", "/api/users/register", vc_accounts_register, PUBLIC },
 	{ "POST", "/api/users/login", vc_accounts_login, PUBLIC },
 	{ "POST", "/api/users/logout", vc_accounts_logout, SESSION },
-	{ "GET", "/api/users/me", vc_accounts_me, SESSION },
+	{ "GET", "/api/users/me", vc_accounts_me, SESSION | EMBED },
 	{ "GET", "/api/users/sessions", vc_accounts_sessions, SESSION },
 	{ "DELETE", "/api/users/sessions/{id}", vc_accounts_session_delete, SESSION },
 	{ "GET", "/api/users/device-tokens", vc_accounts_devices, SESSION },
@@ -61,14 +64,15 @@ static const vc_route_t routes[] = {
 
 	{ "GET", "/api/v1/meetings", vc_meeting_routes_list, VIDEOCALL },
 	{ "POST", "/api/v1/meetings", vc_meeting_routes_create, VIDEOCALL },
-	{ "GET", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_info, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_info, VIDEOCALL | EMBED },
 	{ "PATCH", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_update, VIDEOCALL },
 	{ "DELETE", "/api/v1/meetings/{meeting_id}", vc_meeting_routes_delete, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/end", vc_meeting_routes_end, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/join", vc_meeting_routes_join, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/leave", vc_meeting_routes_leave, VIDEOCALL },
 	{ "GET", "/api/v1/meetings/{meeting_id}/status", vc_meeting_routes_status, VIDEOCALL },
-	{ "GET", "/api/v1/meetings/{meeting_id}/participants", vc_meeting_routes_participants, VIDEOCALL },
+	{ "GET", "/api/v1/meetings/{meeting_id}/participants", vc_meeting_routes_participants, VIDEOCALL | EMBED },
+	{ "GET", "/api/v1/meetings/{meeting_id}/embed-credentials", vc_embed_route, PUBLIC }, /* checks a room token */
 	{ "GET", "/api/v1/meetings/{meeting_id}/waiting", vc_meeting_routes_waiting, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/admit", vc_meeting_routes_admit, VIDEOCALL },
 	{ "POST", "/api/v1/meetings/{meeting_id}/admit-all", vc_meeting_routes_admit_all, VIDEOCALL },

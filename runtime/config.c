@@ -83,6 +83,7 @@ static char *check_dburl(const struct key *k, const char *text);
 static char *check_origins(const struct key *k, const char *text);
 static char *check_cookie_name(const struct key *k, const char *text);
 static char *check_cookie_domain(const struct key *k, const char *text);
+static char *check_embed_url(const struct key *k, const char *text);
 static char *check_rate(const struct key *k, const char *text);
 static char *check_base_url(const struct key *k, const char *text);
 static char *check_access_level(const struct key *k, const char *text);
@@ -227,6 +228,10 @@ static const struct key keys[] = {
 	{ .name = "lobby_reconnect_grace", .type = T_DURATION, .def = "2s", .flags = K_RELOAD,
 	  .offset = OFF(lobby_reconnect_grace), .min = 0, .max = 3600000,
 	  .help = "a media session that comes back within this time is a reconnect (no LEFT/JOINED)" },
+	{ .name = "embed_server_url", .type = T_STRING, .def = "", .flags = K_RELOAD,
+	  .offset = OFF(embed_server_url), .max = 2048, .check = check_embed_url,
+	  .expect = "an http:// or https:// URL without a trailing slash, or nothing",
+	  .help = "serverUrl of embed credentials; empty: scheme://Host of the request" },
 	{ .name = "signal_max_message", .type = T_SIZE, .def = "64k", .flags = K_RELOAD,
 	  .offset = OFF(signal_max_message), .min = 1024, .max = 16 * MB,
 	  .help = "largest /ws message; larger ones are refused (error too_big)" },
@@ -490,6 +495,18 @@ static char *check_cookie_name(const struct key *k, const char *text)
 	for (const char *p = text; *p != '\0'; p++)
 		if (!isalnum((unsigned char)*p) && strchr(ok, *p) == NULL)
 			return NULL;
+	return vc_strdup(text);
+}
+
+static char *check_embed_url(const struct key *k, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return vc_strdup(text);
+	if ((strncmp(text, "http://", 7) != 0 && strncmp(text, "https://", 8) != 0) ||
+	    text[n - 1] == '/' || strpbrk(text, " \t\r\n\"\\") != NULL)
+		return NULL;
 	return vc_strdup(text);
 }
 

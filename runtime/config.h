@@ -62,6 +62,7 @@ typedef struct vc_config {
 	size_t ws_send_buffer;           /* queued bytes past which media is dropped */
 	size_t ws_send_buffer_max;       /* queued bytes past which the socket is closed */
 	double lobby_reconnect_grace;    /* seconds a departed media session may come back */
+	char *embed_server_url;          /* serverUrl of embed credentials; "": the request's */
 	size_t signal_max_message;       /* bytes of one /ws message */
 	unsigned signal_rate;            /* /ws messages per second per connection */
 	unsigned signal_burst;           /* ... and at once above it */

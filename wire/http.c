@@ -531,7 +531,7 @@ static void dispatch(conn_t *c)
 			vc_http_add_header(r, "Access-Control-Allow-Methods",
 			                   "GET,POST,PUT,DELETE,PATCH,OPTIONS");
 			vc_http_add_header(r, "Access-Control-Allow-Headers",
-			                   "content-type,authorization,cookie,accept");
+			                   "content-type,authorization,cookie,accept,x-embed-key");
 		}
 		vc_http_respond(r, 200, NULL, NULL, 0);
 		return;

@@ -1002,9 +1002,10 @@ static void test_vcd_connected(void **state)
 	assert_true(vct_metric_get(v->port, "vcd_nats_reconnects_total") == 0);
 	assert_true(vct_metric_get(v->port, "vcd_nats_publish_dropped_total") == 0);
 	assert_true(vct_metric_get(v->port, "vcd_nats_publish_too_big_total") == 0);
-	/* t/lib/stack.sh's server; auth's and the lobby's subscriptions */
+	/* t/lib/stack.sh's server; auth's and the lobby's subscriptions, and the
+	 * three of embed credentials (vcd.embed.fetch, .ask.<node>, .answer.<node>) */
 	assert_true(wait_metric(v, "vcd_nats_max_payload_bytes", 8388608, 10000) == 8388608);
-	assert_true(wait_metric(v, "vcd_nats_subscriptions", 2, 10000) == 2);
+	assert_true(wait_metric(v, "vcd_nats_subscriptions", 5, 10000) == 5);
 	assert_true(vct_vcd_wait_log(v, "nats: connected to", 5000));
 	vct_vcd_stop_ok(v);
 	assert_true(vct_vcd_log_has(v, "nats: stopped"));

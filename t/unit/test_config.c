@@ -386,6 +386,28 @@ static void test_cors(void **state)
 	}
 }
 
+static void test_embed_server_url(void **state)
+{
+	vc_config_t *c = load_flag("embed_server_url=https://meet.example.com");
+	assert_string_equal(c->embed_server_url, "https://meet.example.com");
+	vc_config_free(c);
+	c = load_flag("embed_server_url=");
+	assert_string_equal(c->embed_server_url, "");
+	vc_config_free(c);
+
+	static const char *const bad[] = { "meet.example.com", "https://meet.example.com/",
+					   "ftp://x", "https://a b", "https://a\"b" };
+	char flag[128], want[512];
+	for (size_t i = 0; i < VC_ARRAY_LEN(bad); i++) {
+		snprintf(flag, sizeof(flag), "embed_server_url=%s", bad[i]);
+		snprintf(want, sizeof(want),
+			 "command line: embed_server_url = '%s': expected an http:// or https:// "
+			 "URL without a trailing slash, or nothing",
+			 bad[i]);
+		bad_flag(flag, want);
+	}
+}
+
 static void test_paths(void **state)
 {
 	char flag[256], want[512], path[109];
@@ -734,7 +756,7 @@ static void test_print_keys(void **state)
 		"session_ttl\nsession_cache_ttl\ncookie_name\ncookie_secure\ncookie_domain\n"
 		"auth_rate_limit\nserver_join_rate_limit\ntoken_ttl\nmeeting_idle_timeout\ntrusted_proxies\n"
 		"feature_meeting_management\nws_max_message\nws_ping_interval\nws_idle_timeout\n"
-		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\n"
+		"ws_send_buffer\nws_send_buffer_max\nlobby_reconnect_grace\nembed_server_url\n"
 		"signal_max_message\nsignal_rate\nsignal_burst\nsignal_max_user_connections\n"
 		"account_sync_keep\naccount_sync_retention\nexternal_api\nexternal_api_applications\n"
 		"external_api_base_url\nexternal_api_default_access_level\nexternal_api_allow_public\n";
@@ -760,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_embed_server_url),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_env_and_flag_errors),
 		cmocka_unit_test(test_missing_database_url),
