@@ -512,9 +512,11 @@ void vc_lobby_embed_forget(const char *room_id, const char *user_id)
 {
 	lobby_msg_t *m = lobby_msg(L_FORGET, room_id);
 
-	m->user_id = vc_strdup(user_id);
+	m->user_id = user_id != NULL ? vc_strdup(user_id) : NULL;
 	to_home(m);
-	publish_ctl(room_id, json_pack("{s:s,s:s}", "op", "embed_forget", "user", user_id));
+	publish_ctl(room_id, user_id != NULL ? json_pack("{s:s,s:s}", "op", "embed_forget", "user",
+	                                                 user_id)
+	                                     : json_pack("{s:s}", "op", "embed_forget"));
 }
 
 void lobby_embed_ask(embed_q_t *q, const char *room_id)

@@ -39,7 +39,9 @@ void vc_lobby_end(const char *room_id);
  * every node with 4501. */
 void vc_lobby_kick(const char *room_id, const char *user_id, const char *why);
 /* A user left the meeting (the meeting API): wipe the embed credentials of
- * that user's sessions of the room on every node; the sockets stay open. */
+ * that user's sessions of the room on every node; the sockets stay open.
+ * user_id NULL: the meeting's embed provider was switched off, every
+ * session's credentials go. */
 void vc_lobby_embed_forget(const char *room_id, const char *user_id);
 
 /* vcctl: `rooms list`, `rooms show ROOM`, `sessions kick SESSION_ID`. */

@@ -314,6 +314,9 @@ void mt_finish(meeting_t *m, enum vc_meeting_error err)
 		vc_lobby_end(mt_room_of(m));
 	if (err == VC_MERR_OK && c->cmd == VC_MC_LEAVE) /* its embed credentials go */
 		vc_lobby_embed_forget(mt_room_of(m), c->caller_id);
+	if (err == VC_MERR_OK && c->cmd == VC_MC_UPDATE && c->set_embed_provider &&
+	    c->embed_provider == NULL) /* the provider is off: every session's go */
+		vc_lobby_embed_forget(mt_room_of(m), NULL);
 	free(m->events);
 	m->events = NULL;
 	m->nevents = 0;

@@ -720,12 +720,13 @@ void room_kick(room_t *r, const char *user_id, int code, const char *why)
 	vc_actor_unref(&r->actor);
 }
 
-/* The user left the meeting: its sessions' embed credentials go, the
- * sockets stay (the client closes them itself). */
+/* The user left the meeting (user_id NULL: the meeting no longer enables
+ * an embed provider): those sessions' embed credentials go, the sockets
+ * stay (the client closes them itself). */
 void room_embed_forget(room_t *r, const char *user_id)
 {
 	for (participant_t *p = r->head; p != NULL; p = p->next)
-		if (p->embed != NULL && strcmp(p->user_id, user_id) == 0)
+		if (p->embed != NULL && (user_id == NULL || strcmp(p->user_id, user_id) == 0))
 			embed_cred_wipe(&p->embed);
 }
 
@@ -810,8 +811,8 @@ void room_control(room_t *r, json_t *j)
 		maybe_close(r);
 	} else if (strcmp(op, "end") == 0) {
 		room_end(r);
-	} else if (strcmp(op, "embed_forget") == 0 && user != NULL) {
-		room_embed_forget(r, user);
+	} else if (strcmp(op, "embed_forget") == 0) {
+		room_embed_forget(r, user); /* no user: every session's */
 	} else if (strcmp(op, "kick") == 0 && user != NULL) {
 		room_kick(r, user, VC_WS_REMOVED, why != NULL ? why : "removed from the meeting");
 	}

@@ -542,6 +542,67 @@ static void test_leave(void **state)
 	vct_pass();
 }
 
+static void null_both(const char *room, const char *token, const char *key, const char *what);
+
+/* End to end through the meeting API: the provider set on the meeting puts
+ * the claim in the room token /join answers; switched off, every session's
+ * credentials go on both nodes and new room tokens mint none; a meeting
+ * that never had one never mints one. */
+static void test_through_the_meeting_api(void **state)
+{
+	const char *room = "em-api", *plain = "em-api-plain";
+	json_t *j;
+	char *token, *key, *auth, *token2, *key2, *token3, *key3, *url = url_of(node_a);
+	vcl_t *s, *s2, *s3;
+	uint64_t t0;
+
+	vcm_target(node_a);
+	vcm_new_room(HOST, room, ",\"waiting_room_enabled\":false,\"embed_provider\":\"chat\"");
+	json_decref(vcm_join(HOST, room, "Host"));
+	j = vcm_join(GUEST, room, "Guest");
+	token = vct_strf("%s", vct_json_str(j, "room_token"));
+	json_decref(j);
+	key = key_new();
+	s = open_with_key(node_b, token, key, GUEST, room);
+	auth = fetch_ok(node_a, room, token, key, GUEST, url);
+	expect_works(node_b, auth, GUEST, room);
+
+	/* switched off: the live session's credentials go everywhere */
+	t0 = vct_now_ms();
+	json_decref(vcm_ok(HOST, "PATCH", room, NULL, "{\"embed_provider\":null}", 200));
+	expect_wiped(auth, room, token, key, t0, "the meeting's embed provider switched off");
+	/* and a session opened with a room token issued now gets nothing */
+	j = vcm_join(OTHER, room, "Other");
+	token2 = vct_strf("%s", vct_json_str(j, "room_token"));
+	json_decref(j);
+	key2 = key_new();
+	s2 = open_with_key(node_a, token2, key2, OTHER, room);
+	null_both(room, token2, key2, "a room token issued after the provider was switched off");
+
+	/* a meeting without a provider never mints one */
+	vcm_new_room(HOST, plain, ",\"waiting_room_enabled\":false");
+	json_decref(vcm_join(HOST, plain, "Host"));
+	j = vcm_join(GUEST, plain, "Guest");
+	token3 = vct_strf("%s", vct_json_str(j, "room_token"));
+	json_decref(j);
+	key3 = key_new();
+	s3 = open_with_key(node_a, token3, key3, GUEST, plain);
+	null_both(plain, token3, key3, "a meeting that never enabled a provider");
+
+	vcl_leave(s);
+	vcl_leave(s2);
+	vcl_leave(s3);
+	free(token);
+	free(key);
+	free(auth);
+	free(token2);
+	free(key2);
+	free(token3);
+	free(key3);
+	free(url);
+	vct_pass();
+}
+
 /* A third node, on the same NATS and database. */
 static vct_vcd_t *node_c(const char *name)
 {
@@ -863,7 +924,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_lifecycle), T(test_kick),  T(test_reject), T(test_end),
 		T(test_delete),    T(test_leave), T(test_drain),  T(test_crash),
-		T(test_idor),      T(test_nothing_written),
+		T(test_idor),      T(test_through_the_meeting_api),
+		T(test_nothing_written),
 	};
 	int rc = cmocka_run_group_tests_name("embed", tests, group_setup, group_teardown);
 

@@ -211,14 +211,29 @@ static void send_the_rest(vcl_t *s)
  * not_granted counter must rise by `drops`. The publisher's RTT probe comes
  * back to it.
  */
+static void run_tokens(const char *room, const char *rt, const char *pt, const char *what,
+                       const char *want, unsigned drops);
+
 static void run_case(const char *room, const char *sources, bool owner, const char *want,
                      unsigned drops)
 {
 	char *rt = token_with(RECV, room, NULL, false);
 	char *pt = token_with(PUB, room, sources, owner);
+	char *what = vct_strf("claim %s", sources ? sources : "absent");
+
+	run_tokens(room, rt, pt, what, want, drops);
+	free(what);
+	free(rt);
+	free(pt);
+}
+
+/* run_case with the receiver's and the publisher's room tokens given. */
+static void run_tokens(const char *room, const char *rt, const char *pt, const char *what,
+                       const char *want, unsigned drops)
+{
 	vcl_t *recv = vcl_open(node_a->port, rt, RECV, room, RECV), *pub;
 	double before = metric(node_a, NOT_GRANTED), after;
-	char *got, *what = vct_strf("claim %s", sources ? sources : "absent");
+	char *got;
 	unsigned from;
 
 	vcl_activate(recv);
@@ -238,9 +253,6 @@ static void run_case(const char *room, const char *sources, bool owner, const ch
 		fail_msg("%s: %s rose by %.0f, expected %u", what, NOT_GRANTED, after - before,
 		         drops);
 	free(got);
-	free(what);
-	free(rt);
-	free(pt);
 }
 
 /* --- relay by claim -------------------------------------------------------- */
@@ -404,6 +416,34 @@ static void test_withheld_at_the_senders_node(void **state)
 	vct_pass();
 }
 
+/* End to end: the meeting's configuration, through /join's room tokens, on
+ * /lobby. A guest of a meeting that lets others publish only their
+ * microphone is held to it (the owner's token granting all four is
+ * test_external_rooms' test_token_grants). */
+static void test_through_the_meeting_api(void **state)
+{
+	const char *room = "gr-api";
+	json_t *j;
+	char *owner_token, *guest_token;
+
+	vcm_target(node_a);
+	vcm_new_room(RECV, room,
+	             ",\"waiting_room_enabled\":false,"
+	             "\"configuration\":{\"can_publish_sources\":[\"microphone\"]}");
+	j = vcm_join(RECV, room, "Owner");
+	owner_token = vct_strf("%s", vct_json_str(j, "room_token"));
+	json_decref(j);
+	j = vcm_join(PUB, room, "Guest");
+	guest_token = vct_strf("%s", vct_json_str(j, "room_token"));
+	json_decref(j);
+	run_tokens(room, owner_token, guest_token, "a guest of a microphone-only meeting",
+	           "AUDIO:a1 HEARTBEAT:h1 KEYFRAME_REQUEST:k1 RSA_PUB_KEY:rsa1 CONNECTION:conn1 " MARK,
+	           6);
+	free(owner_token);
+	free(guest_token);
+	vct_pass();
+}
+
 /* --- main ------------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -449,6 +489,7 @@ int main(void)
 		T(test_owner_all_four),
 		T(test_malformed_claim_refused),
 		T(test_withheld_at_the_senders_node),
+		T(test_through_the_meeting_api),
 	};
 	int rc;
 

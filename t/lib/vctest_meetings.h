@@ -33,17 +33,19 @@
 /* Shapes of §3.2 for vcm_shape: "name:type", type s(tring) i(nteger)
  * b(oolean) a(rray) o(bject); '?' marks an optional member, which must be
  * omitted rather than null. vcd adds nothing to them (its admission
- * setting is not shown, vcd-api(7)). */
+ * setting is not shown, vcd-api(7)) but, only where a meeting has them set,
+ * its extensions (VCM_EXT). */
+#define VCM_EXT " ?access_level:s ?configuration:o ?embed_provider:s"
 #define VCM_CREATE_SHAPE                                                                           \
 	"meeting_id:s host:s created_at:i state:s attendees:a has_password:b "                     \
-	"waiting_room_enabled:b"
+	"waiting_room_enabled:b" VCM_EXT
 #define VCM_INFO_SHAPE                                                                             \
 	"meeting_id:s state:s host:s ?host_display_name:s ?host_user_id:s has_password:b "         \
 	"waiting_room_enabled:b participant_count:i waiting_count:i started_at:i ?ended_at:i "     \
-	"?your_status:o"
+	"?your_status:o" VCM_EXT
 #define VCM_SUMMARY_SHAPE                                                                          \
 	"meeting_id:s ?host:s state:s has_password:b created_at:i participant_count:i "            \
-	"started_at:i ?ended_at:i waiting_count:i waiting_room_enabled:b"
+	"started_at:i ?ended_at:i waiting_count:i waiting_room_enabled:b" VCM_EXT
 #define VCM_LIST_SHAPE "meetings:a total:i limit:i offset:i"
 #define VCM_PART_SHAPE                                                                             \
 	"user_id:s ?display_name:s status:s is_host:b joined_at:i ?admitted_at:i ?room_token:s "   \
