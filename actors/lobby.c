@@ -511,12 +511,13 @@ void vc_lobby_kick(const char *room_id, const char *user_id, const char *why)
 void vc_lobby_embed_forget(const char *room_id, const char *user_id)
 {
 	lobby_msg_t *m = lobby_msg(L_FORGET, room_id);
+	json_t *ctl = json_pack("{s:s}", "op", "embed_forget");
 
 	m->user_id = user_id != NULL ? vc_strdup(user_id) : NULL;
 	to_home(m);
-	publish_ctl(room_id, user_id != NULL ? json_pack("{s:s,s:s}", "op", "embed_forget", "user",
-	                                                 user_id)
-	                                     : json_pack("{s:s}", "op", "embed_forget"));
+	if (user_id != NULL) /* without one: every session of the room */
+		json_object_set_new(ctl, "user", json_string(user_id));
+	publish_ctl(room_id, ctl);
 }
 
 void lobby_embed_ask(embed_q_t *q, const char *room_id)
