@@ -5,11 +5,13 @@
  * verified caller, the same null to anyone else).
  *
  * Where the secrets live: in the participant (actors/participant.c) whose
- * /lobby session they belong to, in a sodium_malloc'd embed_cred_t —
+ * /lobby session they belong to, in an embed_cred_t of its own —
  * SHA-256 of the client's embed_key, the authToken and its SHA-256. They
- * are wiped with the session (room_leave, participant_actor_free) or when
- * the user leaves the meeting (room_embed_forget). Nothing is written
- * anywhere, nothing is cached.
+ * are zeroed and freed with the session (room_leave, participant_actor_free)
+ * or when the user leaves the meeting (room_embed_forget). Nothing is
+ * written anywhere, nothing is cached. Plain heap memory, not
+ * sodium_malloc: guarded pages cost three mappings per session, and
+ * vm.max_map_count ran out at about 20,000 sessions (doc/decisions.md).
  *
  * A question (embed_q_t) travels to where the answer is and answers once:
  *
@@ -72,12 +74,7 @@ embed_cred_t *embed_cred_new(const char *key, const char *room_id)
 
 	if (strlen(room_id) > VC_ROOM_ID_MAX) /* no meeting has such an id */
 		return NULL;
-	c = sodium_malloc(sizeof(*c));
-	if (c == NULL) {
-		log_warn("lobby: no locked memory for embed credentials: none for this session");
-		return NULL;
-	}
-	memset(c, 0, sizeof(*c));
+	c = vc_calloc(1, sizeof(*c));
 	crypto_hash_sha256(c->key_hash, (const uint8_t *)key, strlen(key));
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
@@ -94,7 +91,8 @@ void embed_cred_wipe(embed_cred_t **c)
 {
 	if (*c == NULL)
 		return;
-	sodium_free(*c); /* zeroes it */
+	sodium_memzero(*c, sizeof(**c));
+	free(*c);
 	*c = NULL;
 }
 

@@ -4,7 +4,7 @@
  *
  * A /lobby session opened with ?embed_key=KEY by a room token that carries
  * an `embed_provider` claim keeps SHA-256(KEY) and an authToken minted for
- * it, in its participant's memory only (sodium_malloc), wiped when the
+ * it, in its participant's memory only (zeroed when freed), wiped when the
  * session goes (socket close, kick, reject, end, delete, drain) or when its
  * user leaves the meeting through the meeting API. Nothing else holds
  * them: a request on another node asks the holding node over NATS

@@ -50,7 +50,7 @@ typedef struct participant {
 	bool welcomed;       /* got MEETING_STARTED and the member list */
 	bool announced_join; /* its activation was dealt with (JOINED or not) */
 	bool quiet;          /* removed by a kick: the meeting announced it, no LEFT */
-	embed_cred_t *embed; /* embed credentials (sodium_malloc), NULL when none */
+	embed_cred_t *embed; /* embed credentials (embed.c), NULL when none */
 	uint64_t kf_window_ms;
 	uint32_t kf_count;
 	struct participant *prev, *next; /* the room's members */
@@ -162,7 +162,7 @@ vc_shared_t *lobby_meeting_packet(const vc_meeting_packet_t *m);
 /* Is key an embed_key: 32 to 128 characters of [A-Za-z0-9_-]? */
 bool embed_key_valid(const char *key);
 /* SHA-256(key) and a new authToken for a session of room_id, in memory of
- * their own (sodium_malloc); NULL when that cannot be had (logged). */
+ * their own; NULL for a room id no meeting can have. */
 embed_cred_t *embed_cred_new(const char *key, const char *room_id);
 /* Zero and free *c (NULL is fine); *c is NULL afterwards. */
 void embed_cred_wipe(embed_cred_t **c);
