@@ -373,9 +373,11 @@ static void embed_done(vc_http_req_t *req, vc_msg_t *reply)
 	const char *user, *name;
 
 	if (!vc_embed_answer(reply, &user, &name)) {
+		vc_embed_count_use(false);
 		unauthorized(req, p->flags, true);
 		return;
 	}
+	vc_embed_count_use(true);
 	vc_identity_t id = { .kind = VC_ID_EMBED,
 		             .user_id = (char *)user,
 		             .username = "",
@@ -395,6 +397,7 @@ static void check_embed(vc_http_req_t *req, const char *tok, bool from_cookie, u
 	pending_t *p;
 
 	if (!vc_embed_token_room(tok, room, sizeof(room))) {
+		vc_embed_count_use(false);
 		unauthorized(req, flags, true);
 		return;
 	}
@@ -405,6 +408,7 @@ static void check_embed(vc_http_req_t *req, const char *tok, bool from_cookie, u
 		free(meeting);
 		if (!same) {
 			log_debug("embed authToken refused: for another meeting");
+			vc_embed_count_use(false);
 			unauthorized(req, flags, true);
 			return;
 		}
@@ -412,8 +416,10 @@ static void check_embed(vc_http_req_t *req, const char *tok, bool from_cookie, u
 	p = vc_malloc(sizeof(*p));
 	*p = (pending_t){ .handler = handler, .flags = flags, .from_cookie = from_cookie };
 	vc_http_set_data(req, p, free);
-	if (!vc_embed_verify(req, tok, embed_done))
+	if (!vc_embed_verify(req, tok, embed_done)) {
+		vc_embed_count_use(false);
 		unauthorized(req, flags, true);
+	}
 }
 
 void vc_auth_run(vc_http_req_t *req, unsigned flags, vc_http_handler_fn handler)

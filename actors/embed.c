@@ -51,6 +51,25 @@
 #define SUBJ_ASK "vcd.embed.ask."       /* + node: verify a token it holds */
 #define SUBJ_ANSWER "vcd.embed.answer." /* + node: answers to its questions */
 
+static _Atomic int64_t live;                          /* embed_cred_t allocated now */
+_Atomic uint64_t embed_fetch_given, embed_fetch_null; /* embed_http.c counts them */
+static _Atomic uint64_t uses_accepted, uses_refused;
+
+void vc_embed_stats(vc_embed_stats_t *out)
+{
+	out->sessions = atomic_load_explicit(&live, memory_order_relaxed);
+	out->fetch_given = atomic_load_explicit(&embed_fetch_given, memory_order_relaxed);
+	out->fetch_null = atomic_load_explicit(&embed_fetch_null, memory_order_relaxed);
+	out->uses_accepted = atomic_load_explicit(&uses_accepted, memory_order_relaxed);
+	out->uses_refused = atomic_load_explicit(&uses_refused, memory_order_relaxed);
+}
+
+void vc_embed_count_use(bool accepted)
+{
+	atomic_fetch_add_explicit(accepted ? &uses_accepted : &uses_refused, 1,
+	                          memory_order_relaxed);
+}
+
 struct embed_cred {
 	uint8_t key_hash[32];
 	uint8_t token_hash[32];
@@ -75,6 +94,7 @@ embed_cred_t *embed_cred_new(const char *key, const char *room_id)
 	if (strlen(room_id) > VC_ROOM_ID_MAX) /* no meeting has such an id */
 		return NULL;
 	c = vc_calloc(1, sizeof(*c));
+	atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
 	crypto_hash_sha256(c->key_hash, (const uint8_t *)key, strlen(key));
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
@@ -93,6 +113,7 @@ void embed_cred_wipe(embed_cred_t **c)
 		return;
 	sodium_memzero(*c, sizeof(**c));
 	free(*c);
+	atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
 	*c = NULL;
 }
 

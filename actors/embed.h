@@ -43,6 +43,16 @@ bool vc_embed_verify(vc_http_req_t *req, const char *token, vc_http_cont_fn cont
  * name (pointing into reply) when the token is live. */
 bool vc_embed_answer(const vc_msg_t *reply, const char **user_id, const char **display_name);
 
+/* Counters for /metrics: sessions holding credentials on this node now,
+ * fetches answered with credentials or null, authToken uses accepted or
+ * refused (counted by vc_embed_count_use). */
+typedef struct vc_embed_stats {
+	int64_t sessions;
+	uint64_t fetch_given, fetch_null, uses_accepted, uses_refused;
+} vc_embed_stats_t;
+void vc_embed_stats(vc_embed_stats_t *out);
+void vc_embed_count_use(bool accepted);
+
 /* Main thread, after vc_nats_start: the node's vcd.embed.* subscriptions. */
 int vc_embed_init(void) VC_MUSTCHECK;
 /* On each worker as it starts and stops (worker 0 holds the asker). */

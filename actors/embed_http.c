@@ -90,6 +90,7 @@ bool vc_embed_answer(const vc_msg_t *reply, const char **user_id, const char **d
 /* Every answer that is not the caller's credentials: byte for byte the same. */
 static void answer_null(vc_http_req_t *req)
 {
+	atomic_fetch_add_explicit(&embed_fetch_null, 1, memory_order_relaxed);
 	vc_http_add_header(req, "Cache-Control", "no-store");
 	vc_http_respond(req, 200, "application/json", "null", 4);
 }
@@ -180,6 +181,7 @@ static void fetched(vc_http_req_t *req, vc_msg_t *reply)
 	json_decref(body);
 	vc_http_add_header(req, "Cache-Control", "no-store");
 	vc_http_respond(req, 200, "application/json", text, strlen(text));
+	atomic_fetch_add_explicit(&embed_fetch_given, 1, memory_order_relaxed);
 	sodium_memzero(text, strlen(text));
 	free(text);
 	free(url);

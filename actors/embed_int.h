@@ -6,11 +6,15 @@
 #ifndef VC_EMBED_INT_H
 #define VC_EMBED_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "actors/embed.h"
 #include "actors/lobby_int.h"
+
+/* Fetches answered (embed.c holds them, embed_http.c counts). */
+extern _Atomic uint64_t embed_fetch_given, embed_fetch_null;
 
 #define KEY_MIN 32
 #define KEY_MAX 128

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actors/embed.h"
 #include "actors/lobby.h"
 #include "actors/meetings.h"
 #include "actors/signal.h"
@@ -279,6 +280,27 @@ static void lobby_metrics(text_t *t)
 	vc_lobby_room_metrics(room_metric, t);
 }
 
+static void embed_metrics(text_t *t)
+{
+	vc_embed_stats_t e;
+
+	vc_embed_stats(&e);
+	metric(t, "vcd_embed_sessions", "gauge",
+	       "Media sessions holding embed credentials on this node.");
+	put(t, "vcd_embed_sessions %lld\n", (long long)e.sessions);
+	metric(t, "vcd_embed_fetches_total", "counter",
+	       "Embed credential fetches answered on this node, by answer.");
+	put(t, "vcd_embed_fetches_total{answer=\"credentials\"} %llu\n",
+	    (unsigned long long)e.fetch_given);
+	put(t, "vcd_embed_fetches_total{answer=\"null\"} %llu\n", (unsigned long long)e.fetch_null);
+	metric(t, "vcd_embed_uses_total", "counter",
+	       "Requests authenticated with an embed authToken on this node, by result.");
+	put(t, "vcd_embed_uses_total{result=\"accepted\"} %llu\n",
+	    (unsigned long long)e.uses_accepted);
+	put(t, "vcd_embed_uses_total{result=\"refused\"} %llu\n",
+	    (unsigned long long)e.uses_refused);
+}
+
 static void signal_metrics(text_t *t)
 {
 	vc_signal_stats_t s;
@@ -317,6 +339,7 @@ void vc_ops_metrics(vc_http_req_t *req)
 	ws_metrics(&t);
 	lobby_metrics(&t);
 	signal_metrics(&t);
+	embed_metrics(&t);
 	metric(&t, "vcd_meeting_actors", "gauge", "Meeting actors in memory.");
 	put(&t, "vcd_meeting_actors %lld\n", (long long)vc_meetings_live_actors());
 	metric(&t, "vcd_meeting_join_batches_total", "counter",

@@ -74,7 +74,8 @@ static char *key_new(void)
 	char *out = malloc(sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
 
 	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(out, sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	sodium_bin2base64(out,
+	                  sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
 	                  raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	remember(out);
 	return out;
@@ -138,7 +139,8 @@ static char *whole(const vct_resp_t *r)
 	n = (size_t)snprintf(out, cap, "%d\n", r->status);
 	for (unsigned i = 0; i < r->nheaders; i++)
 		if (strcasecmp(r->names[i], "Date") != 0)
-			n += (size_t)snprintf(out + n, cap - n, "%s: %s\n", r->names[i], r->values[i]);
+			n += (size_t)snprintf(out + n, cap - n, "%s: %s\n", r->names[i],
+			                      r->values[i]);
 	snprintf(out + n, cap - n, "\n%.*s", (int)r->body_len, r->body);
 	return out;
 }
@@ -191,7 +193,8 @@ static char *fetch_ok(const vct_vcd_t *v, const char *room, const char *token, c
 	fetch(v, room, token, key, &r);
 	w = whole(&r);
 	if (r.status != 200 || strcmp(r.body, "null") == 0)
-		fail_msg("fetching %s's credentials on %s: expected them, got\n%s", user, v->name, w);
+		fail_msg("fetching %s's credentials on %s: expected them, got\n%s", user, v->name,
+		         w);
 	j = vct_resp_json(&r);
 	if (json_object_size(j) != 3 || strcmp(vct_json_str(j, "userId"), user) != 0 ||
 	    strcmp(vct_json_str(j, "serverUrl"), server_url) != 0 ||
@@ -209,7 +212,8 @@ static char *fetch_ok(const vct_vcd_t *v, const char *room, const char *token, c
 
 static char *url_of(const vct_vcd_t *v)
 {
-	return v == node_b ? vct_strf("%s", SERVER_URL_B) : vct_strf("http://127.0.0.1:%d", v->port);
+	return v == node_b ? vct_strf("%s", SERVER_URL_B)
+	                   : vct_strf("http://127.0.0.1:%d", v->port);
 }
 
 /* GET path on v with the authToken as Bearer: the status (the body in *body). */
@@ -236,7 +240,8 @@ static void expect_works(const vct_vcd_t *v, const char *auth, const char *user,
 	int st;
 
 	if ((st = use(v, "/api/users/me", "GET", auth, &j)) != 200)
-		fail_msg("GET /api/users/me with the authToken on %s: %d, expected 200", v->name, st);
+		fail_msg("GET /api/users/me with the authToken on %s: %d, expected 200", v->name,
+		         st);
 	if (strcmp(vct_json_str(j, "id"), user) != 0)
 		fail_msg("GET /api/users/me with the authToken on %s: id %s, expected %s", v->name,
 		         vct_json_str(j, "id"), user);
@@ -292,8 +297,9 @@ static uint64_t expect_refused_soon(const char *auth, uint64_t since, const char
 		if (now - since > WIPE_BOUND_MS)
 			fail_msg("after %s: the authToken still accepted %llu ms later on%s%s "
 			         "(awaited: 401 on GET /api/users/me on both nodes within %d ms)",
-			         after, (unsigned long long)(now - since), refused[0] ? "" : " node A",
-			         refused[1] ? "" : " node B", WIPE_BOUND_MS);
+			         after, (unsigned long long)(now - since),
+			         refused[0] ? "" : " node A", refused[1] ? "" : " node B",
+			         WIPE_BOUND_MS);
 		vct_sleep_ms(20);
 	}
 }
@@ -318,7 +324,8 @@ static void meeting(const char *room, bool waiting_room)
 {
 	vcm_target(node_a);
 	vcm_new_room(HOST, room,
-	             waiting_room ? ",\"waiting_room_enabled\":true" : ",\"waiting_room_enabled\":false");
+	             waiting_room ? ",\"waiting_room_enabled\":true"
+	                          : ",\"waiting_room_enabled\":false");
 	json_decref(vcm_join(HOST, room, "Host"));
 	json_decref(vcm_join(GUEST, room, "Guest"));
 }
@@ -348,13 +355,27 @@ static void test_lifecycle(void **state)
 	vcl_t *s;
 	uint64_t t0;
 
+	double given_a =
+	        vct_metric_get(node_a->port, "vcd_embed_fetches_total{answer=\"credentials\"}");
+	double used_b = vct_metric_get(node_b->port, "vcd_embed_uses_total{result=\"accepted\"}");
+
 	meeting(room, false);
 	s = guest_session(node_a, room, &token, &key, &auth);
 	auth_b = fetch_ok(node_b, room, token, key, GUEST, url_b);
 	if (strcmp(auth, auth_b) != 0)
-		fail_msg("the same session's authToken differs between nodes: %s / %s", auth, auth_b);
+		fail_msg("the same session's authToken differs between nodes: %s / %s", auth,
+		         auth_b);
 	expect_works(node_a, auth, GUEST, room);
 	expect_works(node_b, auth, GUEST, room);
+	/* /metrics: one session holds credentials (on A), A gave them once, B
+	 * accepted the authToken on three requests */
+	assert_true(vct_metric_get(node_a->port, "vcd_embed_sessions") == 1);
+	assert_true(vct_metric_get(node_b->port, "vcd_embed_sessions") == 0);
+	assert_true(
+	        vct_metric_get(node_a->port, "vcd_embed_fetches_total{answer=\"credentials\"}") ==
+	        given_a + 1);
+	assert_true(vct_metric_get(node_b->port, "vcd_embed_uses_total{result=\"accepted\"}") ==
+	            used_b + 3);
 	/* vcctl rooms show says which session holds credentials, never them. */
 	{
 		const char *words[] = { "rooms", "show", room, NULL };
@@ -362,8 +383,8 @@ static void test_lifecycle(void **state)
 		char *text = json_dumps(j, JSON_COMPACT);
 		size_t i;
 		unsigned with = 0;
-		json_array_foreach(json_object_get(j, "sessions"), i, e)
-			with += json_is_true(json_object_get(e, "embed"));
+		json_array_foreach(json_object_get(j, "sessions"), i, e) with +=
+		        json_is_true(json_object_get(e, "embed"));
 		if (with != 1 || strstr(text, auth) != NULL || strstr(text, key) != NULL)
 			fail_msg("vcctl rooms show %s: %u sessions with embed true, expected 1; or "
 			         "a secret shown: %s",
@@ -687,8 +708,8 @@ static void refused_both(const char *auth, const char *room, const char *what)
 			const vct_vcd_t *v = n == 0 ? node_a : node_b;
 			int st = use(v, paths[i], "GET", auth, NULL);
 			if (st != 401)
-				fail_msg("%s: GET %s on %s answered %d, expected 401", what, paths[i],
-				         v->name, st);
+				fail_msg("%s: GET %s on %s answered %d, expected 401", what,
+				         paths[i], v->name, st);
 		}
 	free(info);
 }
@@ -888,7 +909,8 @@ static int group_setup(void **state)
 {
 	char *extra = vct_strf("%snats_url = %s\n", VCM_CONF, vct_env("VCT_NATS_URL"));
 	/* B logs at debug level: no secret there either. */
-	char *extra_b = vct_strf("%sembed_server_url = %s\nlog_level = debug\n", extra, SERVER_URL_B);
+	char *extra_b =
+	        vct_strf("%sembed_server_url = %s\nlog_level = debug\n", extra, SERVER_URL_B);
 
 	vcm_init();
 	db_url = vct_db_create("embed");
@@ -922,9 +944,16 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_lifecycle), T(test_kick),  T(test_reject), T(test_end),
-		T(test_delete),    T(test_leave), T(test_drain),  T(test_crash),
-		T(test_idor),      T(test_through_the_meeting_api),
+		T(test_lifecycle),
+		T(test_kick),
+		T(test_reject),
+		T(test_end),
+		T(test_delete),
+		T(test_leave),
+		T(test_drain),
+		T(test_crash),
+		T(test_idor),
+		T(test_through_the_meeting_api),
 		T(test_nothing_written),
 	};
 	int rc = cmocka_run_group_tests_name("embed", tests, group_setup, group_teardown);
