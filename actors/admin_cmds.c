@@ -21,6 +21,7 @@
 
 #include "actors/admin_meetings.h"
 #include "actors/admin_apps.h"
+#include "actors/admin_roles.h"
 #include "actors/admin_servers.h"
 #include "actors/lobby.h"
 #include "actors/admin_users.h"
@@ -132,6 +133,9 @@ static const vc_admin_cmd_t cmds[] = {
 	{ "meetings show", vc_admin_meetings_show },
 	{ "meetings end", vc_admin_meetings_end },
 	{ "meetings delete", vc_admin_meetings_delete },
+	{ "meetings roles", vc_admin_meetings_roles },
+	{ "meetings roles set", vc_admin_meetings_roles_set },
+	{ "meetings roles remove", vc_admin_meetings_roles_remove },
 	{ "participants kick", vc_admin_participants_kick },
 	{ "servers list", vc_admin_servers_list },
 	{ "servers show", vc_admin_servers_show },
@@ -158,6 +162,7 @@ void vc_admin_cmds_register(void)
 	vc_admin_meetings_init();
 	vc_admin_servers_init();
 	vc_admin_apps_init();
+	vc_admin_roles_init();
 	vc_admin_register(cmds, VC_ARRAY_LEN(cmds));
 }
 

@@ -786,6 +786,58 @@ static void test_roles_routes(void **state)
 	vct_pass();
 }
 
+
+/* vcctl meetings roles / roles set / roles remove: the operator manages a
+ * meeting's roles whoever owns it; they decide the join like the owner's
+ * own PUT does; the owner takes no role. */
+static void test_roles_by_operator(void **state)
+{
+	json_t *j;
+	vct_cmd_t c;
+
+	vcm_new_room(owner, "xr-oproles",
+	             ",\"waiting_room_enabled\":true,\"access_level\":\"restricted\"");
+	json_decref(vcm_ok(owner, "POST", "xr-oproles", "join", "{}", 200));
+	j = vct_vcctl_json(on, (const char *const[]){ "meetings", "roles", "set", "xr-oproles",
+	                                              member, "member", NULL });
+	assert_string_equal(vct_json_str(j, "role"), "member");
+	assert_true(vct_json_bool(j, "set"));
+	json_decref(j);
+	j = vct_vcctl_json(on, (const char *const[]){ "meetings", "roles", "xr-oproles", NULL });
+	assert_string_equal(vct_json_str(j, "owner"), owner);
+	assert_int_equal(json_array_size(json_object_get(j, "roles")), 1);
+	assert_string_equal(vct_json_str(json_array_get(json_object_get(j, "roles"), 0), "user_id"),
+	                    member);
+	json_decref(j);
+	/* the role the operator gave lets the member skip the waiting room */
+	j = vcm_ok(member, "POST", "xr-oproles", "join", "{}", 200);
+	assert_string_equal(vct_json_str(j, "status"), "admitted");
+	json_decref(j);
+	j = vct_vcctl_json(on, (const char *const[]){ "meetings", "roles", "remove", "xr-oproles",
+	                                              member, NULL });
+	assert_string_equal(vct_json_str(j, "role"), "member");
+	assert_true(vct_json_bool(j, "removed"));
+	json_decref(j);
+	/* refusals: the owner, a role it does not know, no role, no meeting */
+	vct_vcctl(&c, on, false, (const char *const[]){ "meetings", "roles", "set", "xr-oproles",
+	                                                owner, "member", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_vcctl(&c, on, false, (const char *const[]){ "meetings", "roles", "set", "xr-oproles",
+	                                                member, "owner", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_vcctl(&c, on, false, (const char *const[]){ "meetings", "roles", "remove",
+	                                                "xr-oproles", member, NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_vcctl(&c, on, false,
+	          (const char *const[]){ "meetings", "roles", "xr-no-such-meeting", NULL });
+	vct_expect_exit(&c, 1);
+	vct_cmd_free(&c);
+	vct_pass();
+}
+
 /* doc/external.md's table on /join: NULL, public, trusted, restricted ×
  * owner, administrator, member, no role × waiting room on and off. */
 static void test_access_level_matrix(void **state)
@@ -1101,6 +1153,7 @@ int main(void)
 		T(test_delete),
 		T(test_meeting_fields),
 		T(test_roles_routes),
+		T(test_roles_by_operator),
 		T(test_access_level_matrix),
 		T(test_level_change_behind_kept_facts),
 		T(test_update_then_join),
