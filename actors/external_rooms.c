@@ -399,7 +399,10 @@ static bool read_fields(vc_http_req_t *req, xreq_t *x, json_t *body)
 			return false;
 		}
 		if (!vc_access_level_ok(s)) {
-			snprintf(msg, sizeof(msg), "\"%.64s\" is not a valid choice.", s ? s : "");
+			if (s == NULL)
+				s = "";
+			snprintf(msg, sizeof(msg), "\"%.*s\" is not a valid choice.",
+			         (int)vc_utf8_prefix(s, 64), s);
 			field_error(req, "access_level", msg);
 			return false;
 		}
