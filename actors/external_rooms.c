@@ -79,7 +79,7 @@ struct xreq {
 	enum action action;
 	json_t *claims;
 	const char *client_id, *user_id; /* borrowed from claims */
-	char *room_ext_id;               /* the path's {id} */
+	char *room_ext_id;               /* the path's {id}, the room's once found */
 	char *room_id;                   /* the meeting's room id, once found */
 	bool set_level;
 	char *level; /* the body's access_level (set_level) */
@@ -746,6 +746,9 @@ static void found(vc_http_req_t *req, vc_msg_t *reply)
 		return;
 	}
 	x->room_id = vc_strdup(PQgetvalue(res, 0, 1));
+	/* the room's id as stored: the path's may be upper-case */
+	free(x->room_ext_id);
+	x->room_ext_id = vc_strdup(PQgetvalue(res, 0, 0));
 	if (x->action == A_RETRIEVE) {
 		logged(x, "retrieve", x->room_id);
 		vc_http_respond_json(req, 200, room_row(res, 0, 0));
