@@ -488,6 +488,8 @@ static void handle(vc_http_req_t *req, enum action a)
 		size_t n;
 		const char *raw = vc_http_param(req, 0);
 		x->room_ext_id = vc_pct_decode(raw ? raw : "", raw ? strlen(raw) : 0, false, &n);
+		if (strlen(x->room_ext_id) != n)
+			x->room_ext_id[0] = '\0'; /* "%00": not an id, whatever precedes it */
 	}
 	const char *p[2] = { x->user_id, x->client_id };
 	vc_http_await(req, authed);
