@@ -228,7 +228,7 @@ static char *read_role(vc_http_req_t *req)
 	char msg[256];
 	char *role = NULL;
 
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+	if (!vc_meeting_json_content_type(ct)) {
 		snprintf(msg, sizeof(msg),
 		         "Expected request with `Content-Type: application/json`");
 		vc_http_respond(req, 415, TEXT, msg, strlen(msg));

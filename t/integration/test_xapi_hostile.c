@@ -179,9 +179,26 @@ static void test_bad_bodies(void **state)
 	expect_raw("POST", ROOMS,
 	           vct_strf("Authorization: Bearer %s\r\nContent-Type: text/plain\r\n", t), "{}",
 	           415, "{\"detail\":\"Unsupported media type.\"}");
+	/* a media type that only starts like JSON's is not JSON */
+	expect_raw("POST", ROOMS,
+	           vct_strf("Authorization: Bearer %s\r\nContent-Type: application/jsonx\r\n", t),
+	           "{}", 415, "{\"detail\":\"Unsupported media type.\"}");
+	expect_raw("POST", ROOMS,
+	           vct_strf("Authorization: Bearer %s\r\nContent-Type: application/json-seq\r\n",
+	                    t),
+	           "{}", 415, "{\"detail\":\"Unsupported media type.\"}");
 	n = vct_db_valuef(db_url, "SELECT count(*) FROM meetings WHERE creator_id = '%s'", owner);
 	assert_string_equal(n, "0");
 	free(n);
+	/* with a parameter it is */
+	vct_resp_t r;
+	vct_http(on->port, "POST", ROOMS,
+	         vct_strf("Authorization: Bearer %s\r\nContent-Type: application/json; "
+	                  "charset=utf-8\r\n", t),
+	         "{\"access_level\":\"trusted\"}", &r);
+	assert_int_equal(r.status, 201);
+	vct_resp_free(&r);
+	vct_db_valuef(db_url, "DELETE FROM meetings WHERE creator_id = '%s' RETURNING 1", owner);
 	free(deep);
 	free(t);
 	vct_pass();
@@ -360,6 +377,15 @@ static void test_roles_permissions(void **state)
 	vcm_status(other, "PUT", rp, JSON, "{\"role\":\"administrator\"}", 403);
 	vcm_status(owner, "PUT", rp, JSON, "{\"role\":\"owner\"}", 422);
 	vcm_status(owner, "PUT", rp, JSON, "{\"role\":[\"member\"]}", 422);
+	vcm_status(owner, "PUT", rp, "Content-Type: application/jsonx\r\n",
+	           "{\"role\":\"member\"}", 415);
+	{
+		vct_resp_t r;
+		vcm_raw(owner, "PUT", rp, "Content-Type: application/json; charset=utf-8\r\n",
+		        "{\"role\":\"member\"}", &r);
+		assert_int_equal(r.status, 200);
+		vct_resp_free(&r);
+	}
 	free(rp);
 	expect("DELETE", p, t, NULL, 204, "");
 	free(p);
