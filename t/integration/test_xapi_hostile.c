@@ -430,6 +430,44 @@ static void test_token_bodies(void **state)
 	vct_pass();
 }
 
+/* The log: never the client secret nor an application token, and client
+ * input in it without its control characters. */
+static void test_log(void **state)
+{
+	char *body = vct_strf("client_id=%s&client_secret=%s&grant_type=client_credentials"
+	                      "&scope=owner@hostile.example", app_id, app_secret);
+	json_t *c = claims(app_id, owner, "rooms:list");
+	char *narrow = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
+	vct_resp_t r;
+	json_t *j;
+	char *tok, *log;
+
+	json_decref(c);
+	vct_http(on->port, "POST", TOKEN, FORM, body, &r);
+	assert_int_equal(r.status, 200);
+	j = vct_resp_json(&r);
+	tok = strdup(vct_json_str(j, "access_token"));
+	json_decref(j);
+	vct_resp_free(&r);
+	json_decref(xjson("GET", ROOMS, tok, NULL, 200));
+	/* refused for its scope: the path's id is logged */
+	expect("GET", ROOMS "abc%0A2026-01-01T00:00:00.000Z%20error%20forged/", narrow, NULL, 403,
+	       "{\"detail\":\"Insufficient permissions. Required scope: rooms:retrieve\"}");
+	assert_true(vct_vcd_wait_log(on, "refused (scope)", 5000));
+	log = vct_vcd_log(on);
+	if (strstr(log, app_secret) != NULL || strstr(log, tok) != NULL ||
+	    strstr(log, narrow) != NULL)
+		fail_msg("a secret or a token in the log");
+	if (strstr(log, "\n2026-01-01T00:00:00.000Z error forged") != NULL)
+		fail_msg("a client's new line in the log");
+	assert_non_null(strstr(log, "abc?2026-01-01T00:00:00.000Z error forged"));
+	free(log);
+	free(tok);
+	free(narrow);
+	free(body);
+	vct_pass();
+}
+
 static int group_setup(void **state)
 {
 	json_t *a;
@@ -465,6 +503,7 @@ int main(void)
 		T(test_messages_cut_utf8), T(test_bad_bodies),  T(test_paths),
 		T(test_auth_headers),      T(test_idor),        T(test_roles_bad_ids),
 		T(test_token_bodies),      T(test_roles_permissions),
+		T(test_log),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
