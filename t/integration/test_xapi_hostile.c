@@ -250,6 +250,47 @@ static void test_paths(void **state)
 	vct_pass();
 }
 
+/* Updates that change nothing answer the room as it is; a refused one
+ * stores nothing. */
+static void test_empty_updates(void **state)
+{
+	char *t = token_for(owner), *p;
+	json_t *room = xjson("POST", ROOMS, t,
+	                     "{\"access_level\":\"restricted\",\"configuration\":"
+	                     "{\"everyone_can_mute\":true}}",
+	                     201), *got;
+	char *want = json_dumps(room, JSON_COMPACT | JSON_SORT_KEYS), *now;
+
+	p = vct_strf(ROOMS "%s/", vct_json_str(room, "id"));
+	const char *bodies[] = { NULL, "{}", "{\"id\":\"x\",\"slug\":\"y\",\"name\":\"z\"}" };
+	const char *methods[] = { "PATCH", "PUT" };
+	for (size_t m = 0; m < 2; m++)
+		for (size_t i = 0; i < 3; i++) {
+			got = xjson(methods[m], p, t, bodies[i], 200);
+			now = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+			if (strcmp(now, want) != 0)
+				fail_msg("%s %s with %s: %s, expected %s", methods[m], p,
+				         bodies[i] ? bodies[i] : "no body", now, want);
+			free(now);
+			json_decref(got);
+		}
+	expect("PATCH", p, t, "{\"access_level\":\"public\",\"configuration\":{}}", 400,
+	       "{\"access_level\":[\"Public rooms are disabled for the external API.\"]}");
+	got = xjson("GET", p, t, NULL, 200);
+	now = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(now, want);
+	free(now);
+	json_decref(got);
+	expect("DELETE", p, t, NULL, 204, "");
+	expect("DELETE", p, t, NULL, 404, "{\"detail\":\"Not found.\"}");
+	expect("PATCH", p, t, "{}", 404, "{\"detail\":\"Not found.\"}");
+	free(p);
+	free(want);
+	json_decref(room);
+	free(t);
+	vct_pass();
+}
+
 /* --- rooms: authorization headers ------------------------------------------- */
 
 static void test_auth_headers(void **state)
@@ -503,7 +544,7 @@ int main(void)
 		T(test_messages_cut_utf8), T(test_bad_bodies),  T(test_paths),
 		T(test_auth_headers),      T(test_idor),        T(test_roles_bad_ids),
 		T(test_token_bodies),      T(test_roles_permissions),
-		T(test_log),
+		T(test_log),               T(test_empty_updates),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
