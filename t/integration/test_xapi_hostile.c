@@ -16,6 +16,7 @@
 
 #include "t/lib/vctest.h"
 #include "t/lib/vctest_meetings.h"
+#include "t/lib/vctest_ws.h"
 #include "wire/jwt.h"
 
 #define ROOMS "/external-api/v1.0/rooms/"
@@ -509,6 +510,46 @@ static void test_log(void **state)
 	vct_pass();
 }
 
+/* /lobby: a token or an embed_key with a decoded %00 is refused like any
+ * malformed one (403), not cut at the NUL and taken. */
+static void test_lobby_nul(void **state)
+{
+	json_t *c = vct_room_claims(owner, "hostile-lobby", "Owner");
+	char *tok, *key = repeat('k', 40), *target;
+	vct_resp_t r;
+	vct_ws_t *ws;
+	const char *unusual = "We detected unusual activity from your browser. This incident has "
+	                      "been logged.";
+
+	json_object_set_new(c, "embed_provider", json_string("chat"));
+	tok = vct_jwt(c, VCM_SECRET);
+	json_decref(c);
+	target = vct_strf("/lobby?token=%s&embed_key=%s%%00x", tok, key);
+	ws = vct_ws_try(on->port, target, NULL, &r);
+	assert_null(ws);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(r.body, unusual);
+	vct_resp_free(&r);
+	free(target);
+	target = vct_strf("/lobby?token=%s%%00x&embed_key=%s", tok, key);
+	ws = vct_ws_try(on->port, target, NULL, &r);
+	assert_null(ws);
+	assert_int_equal(r.status, 403);
+	assert_string_equal(r.body, unusual);
+	vct_resp_free(&r);
+	free(target);
+	/* the same token and key without the NUL: upgraded */
+	target = vct_strf("/lobby?token=%s&embed_key=%s", tok, key);
+	ws = vct_ws_try(on->port, target, NULL, &r);
+	if (ws == NULL)
+		fail_msg("/lobby with a good token and key: %d %s", r.status, r.body ? r.body : "");
+	vct_ws_close_all();
+	free(target);
+	free(key);
+	free(tok);
+	vct_pass();
+}
+
 static int group_setup(void **state)
 {
 	json_t *a;
@@ -544,7 +585,7 @@ int main(void)
 		T(test_messages_cut_utf8), T(test_bad_bodies),  T(test_paths),
 		T(test_auth_headers),      T(test_idor),        T(test_roles_bad_ids),
 		T(test_token_bodies),      T(test_roles_permissions),
-		T(test_log),               T(test_empty_updates),
+		T(test_log),               T(test_empty_updates),     T(test_lobby_nul),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
