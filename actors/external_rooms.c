@@ -528,13 +528,14 @@ void vc_external_rooms_delete(vc_http_req_t *req)
  * when invalid. */
 static long page_of(const char *query)
 {
-	char *v = vc_query_value(query ? query : "", "page", NULL);
+	size_t len = 0;
+	char *v = vc_query_value(query ? query : "", "page", &len);
 	char *end;
 	long n = 1;
 
-	if (v != NULL && v[0] != '\0') {
+	if (v != NULL && len > 0) {
 		n = strtol(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end != '\0' || n < 1 || n > PAGE_MAX)
+		if (!isdigit((unsigned char)v[0]) || end != v + len || n < 1 || n > PAGE_MAX)
 			n = 0;
 	}
 	free(v);

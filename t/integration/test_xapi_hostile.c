@@ -239,7 +239,8 @@ static void test_paths(void **state)
 	expect("GET", p, t, NULL, 404, "{\"detail\":\"Not found.\"}");
 	free(p);
 	/* pages */
-	const char *pages[] = { "0", "-1", "abc", "99999999999999999999", "1e3", "+1", "2" };
+	const char *pages[] = { "0", "-1", "abc", "99999999999999999999", "1e3", "+1", "2",
+		                        "1%00x", "%00" };
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
 		p = vct_strf(ROOMS "?page=%s", pages[i]);
 		expect("GET", p, t, NULL, 404, "{\"detail\":\"Invalid page.\"}");
