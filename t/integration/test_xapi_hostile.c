@@ -551,6 +551,109 @@ static void test_lobby_nul(void **state)
 	vct_pass();
 }
 
+/* Embed credentials: fetched once right, then every sloppy or hostile
+ * variant answers null or 401, and neither key nor authToken is logged. */
+static void test_embed_hostile(void **state)
+{
+	const char *room = "hostile-embed";
+	json_t *c = vct_room_claims(owner, room, "Owner"), *j;
+	char *tok, *key = repeat('e', 43), *target, *h, *auth, *forged, *log;
+	vct_resp_t r;
+	vct_ws_t *ws;
+	const char *path = "/api/v1/meetings/hostile-embed/embed-credentials";
+
+	json_object_set_new(c, "embed_provider", json_string("chat"));
+	tok = vct_jwt(c, VCM_SECRET);
+	json_decref(c);
+	target = vct_strf("/lobby?token=%s&embed_key=%s", tok, key);
+	ws = vct_ws_try(on->port, target, NULL, &r);
+	if (ws == NULL)
+		fail_msg("/lobby with an embed_key: %d", r.status);
+	h = vct_strf("Authorization: Bearer %s\r\nX-Embed-Key: %s\r\n", tok, key);
+	vct_http(on->port, "GET", path, h, NULL, &r);
+	assert_int_equal(r.status, 200);
+	j = vct_resp_json(&r);
+	if (!json_is_object(j))
+		fail_msg("no credentials: %s", r.body);
+	auth = strdup(vct_json_str(j, "authToken"));
+	json_decref(j);
+	vct_resp_free(&r);
+	free(h);
+	/* variants: each the null answer */
+	const char *fmts[] = {
+		"Authorization: Bearer %s\r\nX-Embed-Key: %s\r\nX-Embed-Key: x\r\n",
+		"Authorization: bearer %s\r\nX-Embed-Key: %s\r\n",
+		"Authorization: Bearer  %s\r\nX-Embed-Key: %s\r\n",
+	};
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		h = vct_strf(fmts[i], tok, key);
+		vct_http(on->port, "GET", path, h, NULL, &r);
+		if (i == 0) { /* the first of two keys counts: still the right one */
+			assert_int_equal(r.status, 200);
+		} else if (r.status != 200 || strcmp(r.body, "null") != 0) {
+			fail_msg("variant %zu: %d %s", i, r.status, r.body);
+		}
+		vct_resp_free(&r);
+		free(h);
+	}
+	h = vct_strf("Authorization: Bearer %s\r\nX-Embed-Key: x\r\nX-Embed-Key: %s\r\n", tok,
+	             key);
+	vct_http(on->port, "GET", path, h, NULL, &r);
+	assert_string_equal(r.body, "null");
+	vct_resp_free(&r);
+	free(h);
+	/* the authToken: its own routes only */
+	h = vct_strf("Authorization: Bearer %s\r\n", auth);
+	vct_http(on->port, "GET", "/api/users/me", h, NULL, &r);
+	assert_int_equal(r.status, 200);
+	vct_resp_free(&r);
+	const char *others[][2] = {
+		{ "GET", "/api/v1/meetings/hostile-embed/roles" },
+		{ "GET", "/api/v1/meetings" },
+		{ "POST", "/api/v1/meetings/hostile-embed/leave" },
+		{ "DELETE", "/api/v1/meetings/hostile-embed" },
+		{ "GET", "/api/v1/meetings/other-room" },
+		{ "GET", "/api/v1/meetings/hostile-embed/embed-credentials" },
+	};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		vct_http(on->port, others[i][0], others[i][1], h, NULL, &r);
+		bool ok = i == 5 ? strcmp(r.body, "null") == 0 : r.status == 401;
+		if (!ok)
+			fail_msg("%s %s with the authToken: %d %s", others[i][0], others[i][1],
+			         r.status, r.body);
+		vct_resp_free(&r);
+	}
+	expect_raw("GET", ROOMS, h, NULL, 401, NOT_PROVIDED);
+	free(h);
+	/* tampered: another node, the secret changed */
+	forged = strdup(auth);
+	forged[5] = forged[5] == '0' ? '1' : '0';
+	h = vct_strf("Authorization: Bearer %s\r\n", forged);
+	vct_http(on->port, "GET", "/api/users/me", h, NULL, &r);
+	assert_int_equal(r.status, 401);
+	vct_resp_free(&r);
+	free(h);
+	strcpy(forged, auth);
+	forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == 'A' ? 'B' : 'A';
+	h = vct_strf("Authorization: Bearer %s\r\n", forged);
+	vct_http(on->port, "GET", "/api/users/me", h, NULL, &r);
+	assert_int_equal(r.status, 401);
+	vct_resp_free(&r);
+	free(h);
+	log = vct_vcd_log(on);
+	if (strstr(log, key) != NULL || strstr(log, auth) != NULL ||
+	    strstr(log, auth + 22) != NULL)
+		fail_msg("the embed key or the authToken in the log");
+	free(log);
+	vct_ws_close_all();
+	free(forged);
+	free(auth);
+	free(target);
+	free(key);
+	free(tok);
+	vct_pass();
+}
+
 static int group_setup(void **state)
 {
 	json_t *a;
@@ -587,6 +690,7 @@ int main(void)
 		T(test_auth_headers),      T(test_idor),        T(test_roles_bad_ids),
 		T(test_token_bodies),      T(test_roles_permissions),
 		T(test_log),               T(test_empty_updates),     T(test_lobby_nul),
+		T(test_embed_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
