@@ -325,6 +325,44 @@ static void test_auth_headers(void **state)
 	expect("GET", ROOMS, s, NULL, 401, NOT_PROVIDED);
 	free(s);
 	json_decref(c);
+	/* other algorithms, signed with the same secret or not at all */
+	const char *algs[] = { "HS512", "HS384", "RS256", "none", "hs256" };
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		c = claims(app_id, owner, ALL_SCOPES);
+		s = vct_jwt_alg(c, VCM_SECRET, algs[i]);
+		expect("GET", ROOMS, s, NULL, 401, NOT_PROVIDED);
+		free(s);
+		json_decref(c);
+	}
+	/* aud as an array that holds the audience: PyJWT takes it too */
+	c = claims(app_id, owner, ALL_SCOPES);
+	json_object_set_new(c, "aud", json_pack("[s,s]", "other", "vcd-external-api"));
+	s = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
+	{
+		char *hh = vct_strf("Authorization: Bearer %s\r\n", s);
+		vct_http(on->port, "GET", ROOMS, hh, NULL, &r);
+		assert_int_equal(r.status, 200);
+		vct_resp_free(&r);
+		free(hh);
+	}
+	free(s);
+	json_object_set_new(c, "aud", json_pack("[s]", "other"));
+	s = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
+	expect("GET", ROOMS, s, NULL, 401, "{\"detail\":\"Invalid token.\"}");
+	free(s);
+	json_decref(c);
+	/* user_id a number, delegated a string */
+	c = claims(app_id, owner, ALL_SCOPES);
+	json_object_set_new(c, "user_id", json_integer(5));
+	s = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
+	expect("GET", ROOMS, s, NULL, 401, "{\"detail\":\"Invalid token claims.\"}");
+	free(s);
+	json_object_set_new(c, "user_id", json_string(owner));
+	json_object_set_new(c, "delegated", json_string("true"));
+	s = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
+	expect("GET", ROOMS, s, NULL, 401, "{\"detail\":\"Invalid token type.\"}");
+	free(s);
+	json_decref(c);
 	c = claims(app_id, "x' OR '1'='1", ALL_SCOPES);
 	s = vc_jwt_sign(c, (const uint8_t *)VCM_SECRET, strlen(VCM_SECRET));
 	expect("GET", ROOMS, s, NULL, 401, "{\"detail\":\"User not found.\"}");
