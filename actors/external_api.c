@@ -120,8 +120,18 @@ static bool read_fields(vc_http_req_t *req, enum body_kind kind, char *out[NFIEL
 	if (kind == BODY_FORM) {
 		char *text = vc_strndup(body ? body : "", len);
 
-		for (size_t i = 0; i < NFIELDS; i++)
-			out[i] = vc_query_value(text, fields[i], NULL);
+		for (size_t i = 0; i < NFIELDS; i++) {
+			size_t n;
+
+			out[i] = vc_query_value(text, fields[i], &n);
+			if (out[i] != NULL && strlen(out[i]) != n) {
+				/* "%00": the value must not end at the NUL (DRF
+				 * refuses null characters) */
+				sodium_memzero(out[i], n);
+				free(out[i]);
+				out[i] = vc_strdup("\x02");
+			}
+		}
 		sodium_memzero(text, len); /* holds the secret */
 		free(text);
 		return true;
@@ -156,6 +166,8 @@ static json_t *field_errors(char *const v[NFIELDS])
 			msg = "This field is required.";
 		else if (strcmp(v[i], "\x01") == 0)
 			msg = "Not a valid string.";
+		else if (strcmp(v[i], "\x02") == 0)
+			msg = "Null characters are not allowed.";
 		else if (v[i][0] == '\0')
 			msg = "This field may not be blank.";
 		else if (i == 2 && strcmp(v[i], "client_credentials") != 0)

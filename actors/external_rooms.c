@@ -79,7 +79,7 @@ struct xreq {
 	enum action action;
 	json_t *claims;
 	const char *client_id, *user_id; /* borrowed from claims */
-	char *room_ext_id;               /* the path's {id} */
+	char *room_ext_id;               /* the path's {id}, the room's once found */
 	char *room_id;                   /* the meeting's room id, once found */
 	bool set_level;
 	char *level; /* the body's access_level (set_level) */
@@ -399,7 +399,10 @@ static bool read_fields(vc_http_req_t *req, xreq_t *x, json_t *body)
 			return false;
 		}
 		if (!vc_access_level_ok(s)) {
-			snprintf(msg, sizeof(msg), "\"%.64s\" is not a valid choice.", s ? s : "");
+			if (s == NULL)
+				s = "";
+			snprintf(msg, sizeof(msg), "\"%.*s\" is not a valid choice.",
+			         (int)vc_utf8_prefix(s, 64), s);
 			field_error(req, "access_level", msg);
 			return false;
 		}
@@ -437,7 +440,8 @@ static bool read_body(vc_http_req_t *req, xreq_t *x)
 
 	if (len == 0)
 		return true;
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+	/* DRF's JSONParser: application/json, parameters aside */
+	if (ct == NULL || strcspn(ct, "; \t") != 16 || strncasecmp(ct, "application/json", 16) != 0) {
 		detail(req, 415, "Unsupported media type."); /* the type is not echoed */
 		return false;
 	}
@@ -485,6 +489,8 @@ static void handle(vc_http_req_t *req, enum action a)
 		size_t n;
 		const char *raw = vc_http_param(req, 0);
 		x->room_ext_id = vc_pct_decode(raw ? raw : "", raw ? strlen(raw) : 0, false, &n);
+		if (strlen(x->room_ext_id) != n)
+			x->room_ext_id[0] = '\0'; /* "%00": not an id, whatever precedes it */
 	}
 	const char *p[2] = { x->user_id, x->client_id };
 	vc_http_await(req, authed);
@@ -522,13 +528,14 @@ void vc_external_rooms_delete(vc_http_req_t *req)
  * when invalid. */
 static long page_of(const char *query)
 {
-	char *v = vc_query_value(query ? query : "", "page", NULL);
+	size_t len = 0;
+	char *v = vc_query_value(query ? query : "", "page", &len);
 	char *end;
 	long n = 1;
 
-	if (v != NULL && v[0] != '\0') {
+	if (v != NULL && len > 0) {
 		n = strtol(v, &end, 10);
-		if (!isdigit((unsigned char)v[0]) || *end != '\0' || n < 1 || n > PAGE_MAX)
+		if (!isdigit((unsigned char)v[0]) || end != v + len || n < 1 || n > PAGE_MAX)
 			n = 0;
 	}
 	free(v);
@@ -743,6 +750,9 @@ static void found(vc_http_req_t *req, vc_msg_t *reply)
 		return;
 	}
 	x->room_id = vc_strdup(PQgetvalue(res, 0, 1));
+	/* the room's id as stored: the path's may be upper-case */
+	free(x->room_ext_id);
+	x->room_ext_id = vc_strdup(PQgetvalue(res, 0, 0));
 	if (x->action == A_RETRIEVE) {
 		logged(x, "retrieve", x->room_id);
 		vc_http_respond_json(req, 200, room_row(res, 0, 0));

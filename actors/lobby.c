@@ -253,8 +253,10 @@ static embed_cred_t *embed_of(json_t *claims, const char *key, bool observer, co
 static bool embed_param(vc_http_req_t *req, json_t *claims, bool observer, const char *room,
                         embed_cred_t **embed)
 {
-	char *key = vc_query_value(vc_http_query(req), "embed_key", NULL);
-	bool ok = key == NULL || embed_key_valid(key);
+	size_t len = 0;
+	char *key = vc_query_value(vc_http_query(req), "embed_key", &len);
+	/* a decoded %00 is not one of the key's characters either */
+	bool ok = key == NULL || (strlen(key) == len && embed_key_valid(key));
 
 	if (!ok)
 		log_info("lobby: %s: embed_key refused: not 32 to 128 characters of [A-Za-z0-9_-]",
@@ -271,7 +273,8 @@ static bool embed_param(vc_http_req_t *req, json_t *claims, bool observer, const
 void vc_lobby_route(vc_http_req_t *req)
 {
 	const vc_config_t *cfg = vc_config_get();
-	char *token = vc_query_value(vc_http_query(req), "token", NULL);
+	size_t token_len = 0;
+	char *token = vc_query_value(vc_http_query(req), "token", &token_len);
 	json_t *claims = NULL;
 	enum vc_jwt_error e;
 	const char *room;
@@ -288,8 +291,11 @@ void vc_lobby_route(vc_http_req_t *req)
 		text(req, 500, "Server misconfigured");
 		return;
 	}
-	e = vc_jwt_verify(token, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret),
-	                  VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
+	/* a token cut by a decoded %00 is not the token that was sent */
+	e = strlen(token) != token_len
+	            ? VC_JWT_MALFORMED
+	            : vc_jwt_verify(token, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret),
+	                            VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
 	free(token);
 	if (e == VC_JWT_EXPIRED) {
 		json_decref(claims);

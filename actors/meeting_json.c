@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runtime/vc.h"
 
@@ -307,4 +308,25 @@ json_t *vc_meeting_json_admitted_all(const vc_meeting_reply_t *r)
 {
 	return json_pack("{s:I,s:o}", "admitted_count", (json_int_t)r->nlist, "admitted",
 	                 participant_array(r->list, r->nlist));
+}
+
+/* axum's rule: application/json, or application/<anything>+json. */
+bool vc_meeting_json_content_type(const char *ct)
+{
+	const char *slash, *sub;
+	size_t n, sl;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	slash = memchr(ct, '/', n);
+	if (slash == NULL || slash - ct != 11 || strncasecmp(ct, "application", 11) != 0)
+		return false;
+	sub = slash + 1;
+	sl = n - 12;
+	return (sl == 4 && strncasecmp(sub, "json", 4) == 0) ||
+	       (sl > 5 && strncasecmp(sub + sl - 5, "+json", 5) == 0);
 }

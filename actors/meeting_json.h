@@ -50,6 +50,9 @@ json_t *vc_meeting_json_too_many(size_t n);
 json_t *vc_meeting_json_ok(json_t *result);
 /* {"success":false,"result":{"code","message"}} for vcd's own codes. */
 json_t *vc_meeting_json_envelope(const char *code, const char *message);
+/* A Content-Type the meeting API reads as JSON (axum's rule):
+ * application/json or application/<anything>+json, parameters aside. */
+bool vc_meeting_json_content_type(const char *ct);
 
 /* CreateMeetingResponse; attendees is the request's array, echoed as sent
  * (NULL: []). created_at in seconds. */

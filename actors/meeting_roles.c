@@ -168,20 +168,25 @@ static void changed(vc_http_req_t *req, vc_msg_t *reply)
 	                                                  "role", rr->role)));
 }
 
-/* Path parameter i, percent-decoded; NULL (answered 400) when it is not text. */
+/* Path parameter i, percent-decoded; NULL (answered 400) when it is not
+ * text: PostgreSQL refuses what is not UTF-8. */
 static char *path_param(vc_http_req_t *req, unsigned i)
 {
 	const char *raw = vc_http_param(req, i);
 	size_t len;
 	char *v = vc_pct_decode(raw ? raw : "", raw ? strlen(raw) : 0, false, &len);
+	json_t *probe = len == 0 || len > 255 || memchr(v, '\0', len) != NULL
+	                        ? NULL
+	                        : json_stringn(v, len); /* jansson checks UTF-8 */
 
-	if (len == 0 || len > 255 || memchr(v, '\0', len) != NULL) {
-		static const char msg[] =
-		        "Invalid URL: a path parameter is empty, too long or holds NUL";
+	if (probe == NULL) {
+		static const char msg[] = "Invalid URL: a path parameter is empty, too long, "
+		                          "holds NUL or is not UTF-8";
 		free(v);
 		vc_http_respond(req, 400, TEXT, msg, sizeof(msg) - 1);
 		return NULL;
 	}
+	json_decref(probe);
 	return v;
 }
 
@@ -223,7 +228,7 @@ static char *read_role(vc_http_req_t *req)
 	char msg[256];
 	char *role = NULL;
 
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+	if (!vc_meeting_json_content_type(ct)) {
 		snprintf(msg, sizeof(msg),
 		         "Expected request with `Content-Type: application/json`");
 		vc_http_respond(req, 415, TEXT, msg, strlen(msg));

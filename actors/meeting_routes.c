@@ -262,27 +262,6 @@ static bool read_query(parse_t *p)
 
 /* --- the body ------------------------------------------------------------- */
 
-/* axum's rule: application/json, or application/<anything>+json. */
-static bool json_content_type(const char *ct)
-{
-	const char *slash, *sub;
-	size_t n, sl;
-
-	if (ct == NULL)
-		return false;
-	ct += strspn(ct, " \t");
-	n = strcspn(ct, ";");
-	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-		n--;
-	slash = memchr(ct, '/', n);
-	if (slash == NULL || slash - ct != 11 || strncasecmp(ct, "application", 11) != 0)
-		return false;
-	sub = slash + 1;
-	sl = n - 12;
-	return (sl == 4 && strncasecmp(sub, "json", 4) == 0) ||
-	       (sl > 5 && strncasecmp(sub + sl - 5, "+json", 5) == 0);
-}
-
 /* serde's names for what was found. */
 static const char *kind(const json_t *v)
 {
@@ -409,7 +388,7 @@ static bool read_body(parse_t *p, const member_t *members, bool optional)
 
 	if (members == NULL || (optional && ct == NULL))
 		return true;
-	if (!json_content_type(ct))
+	if (!vc_meeting_json_content_type(ct))
 		return plain(p->rf, 415, "Expected request with `Content-Type: application/json`");
 	j = json_loadb(p->rq->body != NULL ? p->rq->body : "", p->rq->body_len,
 	               JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "actors/meeting_fsm.h"
+#include "runtime/vc.h"
 
 static const char *const sources[] = { "camera", "microphone", "screen_share",
 	                               "screen_share_audio" };
@@ -70,7 +71,8 @@ const char *vc_room_config_problem(const json_t *cfg, char *buf, size_t len)
 				return buf;
 			}
 		} else {
-			snprintf(buf, len, "%.64s: Extra inputs are not permitted", key);
+			snprintf(buf, len, "%.*s: Extra inputs are not permitted",
+			         (int)vc_utf8_prefix(key, 64), key);
 			return buf;
 		}
 	}

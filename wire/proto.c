@@ -218,7 +218,7 @@ static bool wrapper_take(const field_t *f, void *out)
 	vc_packet_view_t *v = out;
 
 	switch (f->num) {
-	case 1: v->packet_type = f->v; break;
+	case 1: v->packet_type = (uint32_t)f->v; break; /* an int32: see media_take */
 	case 2: v->user_id = f->b; break;
 	case 3: v->data = f->b; break;
 	case 4: v->session_id = f->v; break;
@@ -286,8 +286,10 @@ static bool any_take(const field_t *f, void *out)
 
 static bool media_take(const field_t *f, void *out)
 {
+	/* An enum is an int32, and decoders keep the low 32 bits of a longer
+	 * varint (protobuf's rule): the type is the one receivers will see. */
 	if (f->num == 1)
-		*(uint64_t *)out = f->v;
+		*(uint64_t *)out = (uint32_t)f->v;
 	else if (f->num >= 7)
 		return walk(f->b.p, f->b.len, any_want, any_take, NULL);
 	return true;

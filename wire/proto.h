@@ -113,8 +113,8 @@ typedef struct vc_meeting_view {
 
 /* False when p[0..n) is not a well-formed message of that type (a field of
  * the wrong wire type, a length past the end, a group, a truncated varint);
- * unknown fields are skipped, later values of a field win, as protobuf
- * decoders do. */
+ * unknown fields are skipped, later values of a field win and an enum
+ * (int32) keeps the low 32 bits of its varint, as protobuf decoders do. */
 bool vc_packet_wrapper_decode(const void *p, size_t n, vc_packet_view_t *out) VC_MUSTCHECK;
 bool vc_meeting_packet_decode(const void *p, size_t n, vc_meeting_view_t *out) VC_MUSTCHECK;
 /* MediaPacket.media_type of p[0..n), the nested messages checked too. */

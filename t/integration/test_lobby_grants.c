@@ -267,6 +267,38 @@ static void test_microphone_only(void **state)
 	vct_pass();
 }
 
+/* packet_type is an int32: MEDIA + 2^32 is MEDIA to the receiver's
+ * decoder, so it is withheld like any MEDIA packet the claim does not
+ * grant (here a VIDEO from a microphone-only publisher). */
+static void test_packet_type_above_32_bits(void **state)
+{
+	const char *room = "gr-wide";
+	char *rt = token_with(RECV, room, NULL, false);
+	char *pt = token_with(PUB, room, "[\"microphone\"]", false);
+	vcl_t *recv = vcl_open(node_a->port, rt, RECV, room, RECV), *pub;
+	vct_buf_t b = { 0 };
+	double before;
+	char *got;
+
+	vcl_activate(recv);
+	pub = vcl_open(node_a->port, pt, PUB, room, PUB);
+	vcl_send_media(pub, VCT_MT_AUDIO, "a1", 0);
+	vcl_wait(recv, VCL_EVENT(VCT_EV_PARTICIPANT_JOINED, PUB), WAIT,
+	         "PARTICIPANT_JOINED of the publisher");
+	before = metric(node_a, NOT_GRANTED);
+	vct_media_encode(&b, VCT_MT_VIDEO, PUB, "v9", 2);
+	send_pw(pub, VCT_PT_MEDIA + (1ULL << 32), b.p, b.len);
+	vct_buf_free(&b);
+	send_pw(pub, VCT_PT_DIAGNOSTICS, "mark", 4);
+	got = wait_labels(recv->ws, 0, MARK, "MEDIA + 2^32");
+	assert_string_equal(got, "AUDIO:a1 " MARK);
+	assert_int_equal(metric(node_a, NOT_GRANTED) - before, 1);
+	free(got);
+	free(rt);
+	free(pt);
+	vct_pass();
+}
+
 /* A token of a videocall.rs backend (or of vcd before grants): everything. */
 static void test_no_claim_relays_everything(void **state)
 {
@@ -481,6 +513,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_microphone_only),
+		T(test_packet_type_above_32_bits),
 		T(test_no_claim_relays_everything),
 		T(test_empty_array_publishes_no_media),
 		T(test_only_sources_without_packets),

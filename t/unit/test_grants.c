@@ -156,6 +156,9 @@ static void test_rule_on_packets(void **state)
 		{ "a truncated varint", "\x08", 1, false, false, true, true },
 		{ "a length past the end", "\x08\x02\x1a\x09x", 5, false, false, true, true },
 		{ "media_type as bytes", "\x0a\x01\x02", 3, false, false, true, true },
+		/* an enum is an int32: a decoder keeps the low 32 bits of the varint */
+		{ "AUDIO + 2^32", "\x08\x82\x80\x80\x80\x10", 6, false, true, true, true },
+		{ "VIDEO + 2^32", "\x08\x81\x80\x80\x80\x10", 6, false, false, true, true },
 	};
 	unsigned masks[] = { 0, MIC, VC_GRANT_MEDIA, VC_GRANT_ALL };
 
@@ -170,6 +173,21 @@ static void test_rule_on_packets(void **state)
 	}
 }
 
+/* PacketWrapper.packet_type is an int32 too: MEDIA + 2^32 is MEDIA to
+ * every receiver, so it is MEDIA to the rule (else it would pass as data,
+ * whatever the grants; and MEETING + 2^32 would pass as a client's). */
+static void test_wrapper_type_int32(void **state)
+{
+	static const uint8_t media[] = { 0x08, 0x83, 0x80, 0x80, 0x80, 0x10 };
+	static const uint8_t meeting[] = { 0x08, 0x87, 0x80, 0x80, 0x80, 0x10 };
+	vc_packet_view_t v;
+
+	assert_true(vc_packet_wrapper_decode(media, sizeof(media), &v));
+	assert_int_equal(v.packet_type, VC_PACKET_MEDIA);
+	assert_true(vc_packet_wrapper_decode(meeting, sizeof(meeting), &v));
+	assert_int_equal(v.packet_type, VC_PACKET_MEETING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_needed),
 		cmocka_unit_test(test_rule_on_packets),
+		cmocka_unit_test(test_wrapper_type_int32),
 	};
 	return cmocka_run_group_tests_name("grants", tests, NULL, NULL);
 }
