@@ -441,7 +441,8 @@ static bool read_body(vc_http_req_t *req, xreq_t *x)
 	if (len == 0)
 		return true;
 	/* DRF's JSONParser: application/json, parameters aside */
-	if (ct == NULL || strcspn(ct, "; \t") != 16 || strncasecmp(ct, "application/json", 16) != 0) {
+	if (ct == NULL || strcspn(ct, "; \t") != 16 ||
+	    strncasecmp(ct, "application/json", 16) != 0) {
 		detail(req, 415, "Unsupported media type."); /* the type is not echoed */
 		return false;
 	}
