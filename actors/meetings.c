@@ -576,8 +576,8 @@ void mt_adhoc_join(meeting_t *m, const char *const *params, cont_fn cont, next_f
 	json_t *row;
 
 	if (m->solo || !vc_config_get()->db_group_commit ||
-	    (row = json_pack("{s:s, s:s, s:s?}", "r", params[0], "c", params[1], "d",
-	                     params[3])) == NULL) {
+	    (row = json_pack("{s:s, s:s, s:s?}", "r", params[0], "c", params[1], "d", params[3])) ==
+	            NULL) {
 		mt_query(m, S_ADHOC_JOIN, 6, params, cont);
 		return;
 	}
@@ -1082,7 +1082,7 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 }
 
 static const vc_handler_fn meeting_handlers[M_COUNT] = {
-	[M_CMD] = on_cmd,     [M_DB] = on_db, [M_JOINS] = on_joins,
+	[M_CMD] = on_cmd,       [M_DB] = on_db, [M_JOINS] = on_joins,
 	[M_ADHOCS] = on_adhocs, [M_PW] = on_pw, [M_IDLE] = on_idle,
 };
 
