@@ -62,12 +62,18 @@ struct room {
 	/* Guest joins gathering in a statement that waits for a connection
 	 * (mt_join_guest). */
 	struct joins *joins;
+	uint64_t hash; /* room_hash(room_id) */
 	room_t *reg_next;
 };
 
+/* Each shard a hash table of chains, grown as rooms come: a busy hour
+ * keeps hundreds of thousands of rooms for meeting_idle_timeout, and a
+ * list per shard made every command of a new room walk thousands of them
+ * (strcmp was a fifth of vcd's CPU in the ad-hoc benchmark). */
 static struct shard {
 	pthread_mutex_t mu;
-	room_t *head;
+	room_t **buckets; /* nbuckets chains (a power of two), by room_hash */
+	size_t nbuckets, count;
 } registry[REGISTRY_SHARDS];
 
 static _Atomic int64_t live_actors; /* room actors: room_new → meeting_free */
@@ -1027,9 +1033,55 @@ static int on_cmd(vc_actor_t *self, vc_msg_t *msg)
 	return VC_MSG_KEPT;
 }
 
-static struct shard *shard_of(const char *room_id)
+static struct shard *shard_of(uint64_t h)
 {
-	return &registry[room_hash(room_id) % REGISTRY_SHARDS];
+	return &registry[h % REGISTRY_SHARDS];
+}
+
+/* The chain of hash h in its shard (the shard's bits are the low ones). */
+static room_t **bucket_of(struct shard *s, uint64_t h)
+{
+	return &s->buckets[(h / REGISTRY_SHARDS) & (s->nbuckets - 1)];
+}
+
+/* Under the shard's lock: room rm in, the table doubled when full. */
+static void shard_add(struct shard *s, room_t *rm)
+{
+	room_t **b;
+
+	if (s->count >= s->nbuckets) {
+		size_t old = s->nbuckets;
+		room_t **was = s->buckets;
+		s->nbuckets = old ? old * 2 : 64;
+		s->buckets = vc_calloc(s->nbuckets, sizeof(*s->buckets));
+		for (size_t i = 0; i < old; i++)
+			while (was[i] != NULL) {
+				room_t *r = was[i];
+				was[i] = r->reg_next;
+				b = bucket_of(s, r->hash);
+				r->reg_next = *b;
+				*b = r;
+			}
+		free(was);
+	}
+	b = bucket_of(s, rm->hash);
+	rm->reg_next = *b;
+	*b = rm;
+	s->count++;
+}
+
+/* Under the shard's lock: room rm out; false if it was not in. */
+static bool shard_remove(struct shard *s, room_t *rm)
+{
+	if (s->nbuckets == 0)
+		return false;
+	for (room_t **pp = bucket_of(s, rm->hash); *pp != NULL; pp = &(*pp)->reg_next)
+		if (*pp == rm) {
+			*pp = rm->reg_next;
+			s->count--;
+			return true;
+		}
+	return false;
 }
 
 static void idle_arm(room_t *rm, double after)
@@ -1057,7 +1109,7 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 	room_t *rm = self->state;
 	double timeout = vc_config_get()->meeting_idle_timeout;
 	uint64_t idle_ms = vc_now_ms() - rm->idle_since_ms;
-	struct shard *s = shard_of(rm->room_id);
+	struct shard *s = shard_of(rm->hash);
 	bool retired = false;
 
 	if (rm->running > 0 || rm->queue_head != NULL)
@@ -1067,14 +1119,8 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 		return VC_MSG_DONE;
 	}
 	pthread_mutex_lock(&s->mu);
-	if (rm->sent == rm->received) {
-		for (room_t **pp = &s->head; *pp != NULL; pp = &(*pp)->reg_next)
-			if (*pp == rm) {
-				*pp = rm->reg_next;
-				retired = true;
-				break;
-			}
-	}
+	if (rm->sent == rm->received)
+		retired = shard_remove(s, rm);
 	pthread_mutex_unlock(&s->mu);
 	if (retired)
 		vc_actor_unref(&rm->actor); /* the registry's reference */
@@ -1129,17 +1175,18 @@ static room_t *room_new(const char *room_id, vc_worker_t *home)
 static void send_to_room(vc_meeting_cmd_msg_t *c)
 {
 	uint64_t h = room_hash(c->room_id);
-	struct shard *s = shard_of(c->room_id);
-	room_t *rm;
+	struct shard *s = shard_of(h);
+	room_t *rm = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	for (rm = s->head; rm != NULL; rm = rm->reg_next)
-		if (strcmp(rm->room_id, c->room_id) == 0)
-			break;
+	if (s->nbuckets > 0)
+		for (rm = *bucket_of(s, h); rm != NULL; rm = rm->reg_next)
+			if (rm->hash == h && strcmp(rm->room_id, c->room_id) == 0)
+				break;
 	if (rm == NULL) {
 		rm = room_new(c->room_id, vc_runtime_place(h));
-		rm->reg_next = s->head;
-		s->head = rm; /* the registry keeps the first reference */
+		rm->hash = h;
+		shard_add(s, rm); /* the registry keeps the first reference */
 	}
 	rm->sent++;
 	vc_actor_send(&rm->actor, &c->msg);
@@ -1195,16 +1242,18 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 	for (int i = 0; i < REGISTRY_SHARDS; i++) {
 		struct shard *s = &registry[i];
 		pthread_mutex_lock(&s->mu);
-		for (room_t **pp = &s->head; *pp != NULL;) {
-			room_t *rm = *pp;
-			if (rm->actor.home == w) {
-				*pp = rm->reg_next;
-				vc_timer_cancel(&rm->idle_timer); /* it holds a reference */
-				vc_actor_unref(&rm->actor);
-			} else {
-				pp = &rm->reg_next;
+		for (size_t b = 0; b < s->nbuckets; b++)
+			for (room_t **pp = &s->buckets[b]; *pp != NULL;) {
+				room_t *rm = *pp;
+				if (rm->actor.home == w) {
+					*pp = rm->reg_next;
+					s->count--;
+					vc_timer_cancel(&rm->idle_timer); /* it holds a reference */
+					vc_actor_unref(&rm->actor);
+				} else {
+					pp = &rm->reg_next;
+				}
 			}
-		}
 		pthread_mutex_unlock(&s->mu);
 	}
 }
