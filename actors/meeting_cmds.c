@@ -274,11 +274,12 @@ static void join_checked(meeting_t *m, pw_job_t *j)
 	join_decide(m);
 }
 
-/* S_ADHOC_JOIN: the new meeting (columns 0-13) and the host's row. No row:
- * another node created the room first; join it as it is. */
+/* S_ADHOC_JOIN(S): the new meeting (columns 0-13) and the host's row, at
+ * m->row. No row: another node or command created the room first; join it
+ * as it is. */
 static void adhoc_joined(meeting_t *m, vc_pg_result_t *r)
 {
-	if (PQntuples(r->res) != 1) {
+	if (m->row < 0 || m->row >= PQntuples(r->res)) {
 		mt_read_then(m, join_read);
 		return;
 	}
@@ -306,7 +307,7 @@ static void adhoc_join(meeting_t *m)
 		vc_pstatus_name(p->status),
 		p->admitted_now ? "true" : "false",
 	};
-	mt_query(m, S_ADHOC_JOIN, 6, params, adhoc_joined);
+	mt_adhoc_join(m, params, adhoc_joined, adhoc_join);
 }
 
 void join_read(meeting_t *m)

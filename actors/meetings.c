@@ -34,7 +34,7 @@
 #include "wire/proto.h"
 
 int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END, S_DELETE,
-        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS;
+        S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS, S_ADHOC_JOINS;
 
 static void meeting_free(vc_actor_t *a);
 
@@ -62,12 +62,18 @@ struct room {
 	/* Guest joins gathering in a statement that waits for a connection
 	 * (mt_join_guest). */
 	struct joins *joins;
+	uint64_t hash; /* room_hash(room_id) */
 	room_t *reg_next;
 };
 
+/* Each shard a hash table of chains, grown as rooms come: a busy hour
+ * keeps hundreds of thousands of rooms for meeting_idle_timeout, and a
+ * list per shard made every command of a new room walk thousands of them
+ * (strcmp was a fifth of vcd's CPU in the ad-hoc benchmark). */
 static struct shard {
 	pthread_mutex_t mu;
-	room_t *head;
+	room_t **buckets; /* nbuckets chains (a power of two), by room_hash */
+	size_t nbuckets, count;
 } registry[REGISTRY_SHARDS];
 
 static _Atomic int64_t live_actors; /* room actors: room_new → meeting_free */
@@ -512,6 +518,175 @@ int64_t vc_meetings_joins_batched(void)
 	return atomic_load_explicit(&joins_batched, memory_order_relaxed);
 }
 
+/* --- ad-hoc joins of different rooms written together ------------------------ */
+
+#define ADHOC_MAX 32 /* joins in one S_ADHOC_JOINS */
+
+/* One join in it: the command, its room (a reference), where to go when
+ * the statement fails, and the row it got. */
+typedef struct adhoc_slot {
+	struct adhocs *a;
+	meeting_t *m;
+	room_t *rm;
+	next_fn again;
+	const char *room_id, *caller; /* the command's (it outlives the slot) */
+	int row;
+} adhoc_slot_t;
+
+/* Ad-hoc joins of this worker's rooms, in one statement that has not left
+ * yet; after its answer, shared by the rooms until each has read its row. */
+typedef struct adhocs {
+	char *state, *status, *admitted; /* S_ADHOC_JOIN's $3, $5, $6: the same for all */
+	json_t *rows;                    /* [{r, c, d}] for S_ADHOC_JOINS */
+	char *sent;                      /* rows as sent */
+	enum vc_pg_status status_pg;     /* the statement's outcome, once answered */
+	PGresult *res;
+	unsigned n, pending; /* joins; those not yet given their row */
+	bool left;           /* adhocs_fill ran */
+	adhoc_slot_t slot[ADHOC_MAX];
+} adhocs_t;
+
+/* The statement gathering on this worker: a room's statements go to its
+ * home worker's connections, so only rooms of one worker can share one. */
+static _Thread_local adhocs_t *open_adhocs;
+static _Atomic int64_t adhoc_batches, adhocs_batched, adhocs_gathering;
+
+static void adhocs_free(adhocs_t *a)
+{
+	free(a->state);
+	free(a->status);
+	free(a->admitted);
+	json_decref(a->rows);
+	free(a->sent);
+	PQclear(a->res);
+	free(a);
+}
+
+/* The statement leaves for a connection: it takes what gathered. */
+static void adhocs_fill(void *cookie, const char **params)
+{
+	adhocs_t *a = cookie;
+
+	if (open_adhocs == a)
+		open_adhocs = NULL;
+	a->sent = json_dumps(a->rows, JSON_COMPACT);
+	params[0] = a->state;
+	params[1] = a->status;
+	params[2] = a->admitted;
+	params[3] = a->sent;
+	atomic_fetch_add_explicit(&adhoc_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&adhocs_batched, a->n, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&adhocs_gathering, a->n, memory_order_relaxed);
+	a->left = true;
+}
+
+void mt_adhoc_join(meeting_t *m, const char *const *params, cont_fn cont, next_fn again)
+{
+	adhocs_t *a = open_adhocs;
+	adhoc_slot_t *s;
+	json_t *row;
+
+	if (m->solo || !vc_config_get()->db_group_commit ||
+	    (row = json_pack("{s:s, s:s, s:s?}", "r", params[0], "c", params[1], "d", params[3])) ==
+	            NULL) {
+		mt_query(m, S_ADHOC_JOIN, 6, params, cont);
+		return;
+	}
+	if (a != NULL && (a->n == ADHOC_MAX || strcmp(a->state, params[2]) != 0 ||
+	                  strcmp(a->status, params[4]) != 0 || strcmp(a->admitted, params[5]) != 0))
+		a = open_adhocs = NULL; /* it leaves as it is; a new one gathers */
+	if (a == NULL) {
+		a = open_adhocs = vc_calloc(1, sizeof(*a));
+		a->state = vc_strdup(params[2]);
+		a->status = vc_strdup(params[4]);
+		a->admitted = vc_strdup(params[5]);
+		a->rows = json_array();
+		/* the first room hears the answer and hands the others their rows */
+		vc_pg_query_late(S_ADHOC_JOINS, 4, adhocs_fill, &m->room->actor, M_ADHOCS, a);
+	}
+	json_array_append_new(a->rows, row);
+	m->cont = cont;
+	s = &a->slot[a->n++];
+	*s = (adhoc_slot_t){ a, m, m->room, again, m->cur->room_id, m->cur->caller_id, -1 };
+	vc_actor_ref(&s->rm->actor);
+	atomic_fetch_add_explicit(&adhocs_gathering, 1, memory_order_relaxed);
+}
+
+/* On the join's own room: its row, or write alone, or unavailable. */
+static void adhoc_row(vc_actor_t *self, void *arg)
+{
+	adhoc_slot_t *s = arg;
+	adhocs_t *a = s->a;
+	meeting_t *m = s->m;
+	cont_fn cont = m->cont;
+	vc_pg_result_t r = { .status = a->status_pg, .res = a->res };
+
+	m->cont = NULL;
+	if (a->status_pg == VC_PG_UNAVAILABLE) {
+		mt_finish(m, VC_MERR_UNAVAILABLE);
+	} else if (a->status_pg == VC_PG_ERROR) {
+		m->solo = true;
+		s->again(m);
+	} else {
+		m->row = s->row;
+		cont(m, &r);
+	}
+	vc_actor_unref(&s->rm->actor);
+	if (--a->pending == 0)
+		adhocs_free(a);
+}
+
+/* S_ADHOC_JOINS answered (on the first join's room): each join's row is
+ * the one of its room and caller (none: the room existed, or was named
+ * twice), and goes to its room. */
+static int on_adhocs(vc_actor_t *self, vc_msg_t *msg)
+{
+	vc_pg_result_t *r = (vc_pg_result_t *)msg;
+	adhocs_t *a = r->cookie;
+	int nrows = r->status == VC_PG_OK ? PQntuples(r->res) : 0;
+	bool *taken = vc_calloc((size_t)nrows + 1, sizeof(bool));
+
+	if (open_adhocs == a) /* failed before it left */
+		open_adhocs = NULL;
+	if (!a->left)
+		atomic_fetch_sub_explicit(&adhocs_gathering, a->n, memory_order_relaxed);
+	if (r->status == VC_PG_ERROR)
+		log_warn("%u ad-hoc joins written together failed (%s); each is written alone",
+		         a->n, PQresultErrorField(r->res, PG_DIAG_MESSAGE_PRIMARY));
+	a->status_pg = r->status;
+	a->res = r->res; /* the rooms share it; the last one clears it */
+	r->res = NULL;
+	a->pending = a->n;
+	for (unsigned i = 0; i < a->n; i++) {
+		adhoc_slot_t *s = &a->slot[i];
+		for (int k = 0; k < nrows && s->row < 0; k++)
+			if (!taken[k] && strcmp(PQgetvalue(a->res, k, 1), s->room_id) == 0 &&
+			    strcmp(PQgetvalue(a->res, k, 14), s->caller) == 0) {
+				taken[k] = true;
+				s->row = k;
+			}
+	}
+	free(taken);
+	for (unsigned i = 0, n = a->n; i < n; i++) /* a may be freed by the last */
+		vc_actor_call(&a->slot[i].rm->actor, adhoc_row, &a->slot[i]);
+	return VC_MSG_DONE;
+}
+
+int64_t vc_meetings_adhoc_batches(void)
+{
+	return atomic_load_explicit(&adhoc_batches, memory_order_relaxed);
+}
+
+int64_t vc_meetings_adhocs_batched(void)
+{
+	return atomic_load_explicit(&adhocs_batched, memory_order_relaxed);
+}
+
+int64_t vc_meetings_adhocs_gathering(void)
+{
+	return atomic_load_explicit(&adhocs_gathering, memory_order_relaxed);
+}
+
 /* --- password work off the loop ----------------------------------------------- */
 
 struct pw_job {
@@ -616,29 +791,30 @@ static void read_facts(meeting_t *m, const PGresult *res)
 	f->role = mt_dup_value(res, 0, 24);
 }
 
-/* S_ADHOC_JOIN's meeting columns from col: a meeting just created, so no
- * password, no attendees and no participant counts. */
+/* S_ADHOC_JOIN's meeting columns of row m->row from col: a meeting just
+ * created, so no password, no attendees and no participant counts. */
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col)
 {
 	facts_t *f = &m->f;
 	vc_meeting_row_t *r = &f->row;
+	int row = m->row;
 
 	mt_facts_free(f);
 	f->found = true;
-	f->id = mt_dup_value(res, 0, col);
-	r->room_id = mt_dup_value(res, 0, col + 1);
-	r->state = mt_dup_value(res, 0, col + 2);
-	r->creator_id = mt_dup_value(res, 0, col + 3);
-	r->host_display_name = mt_dup_value(res, 0, col + 4);
-	r->admission = mt_dup_value(res, 0, col + 5);
-	r->waiting_room = mt_bool_value(res, 0, col + 6);
-	r->started_ms = mt_int_value(res, 0, col + 7);
-	r->ended_ms = mt_int_value(res, 0, col + 8);
-	r->created_ms = mt_int_value(res, 0, col + 9);
-	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, 0, col + 10));
-	r->access_level = mt_dup_value(res, 0, col + 11);
-	r->configuration = mt_dup_value(res, 0, col + 12);
-	r->embed_provider = mt_dup_value(res, 0, col + 13);
+	f->id = mt_dup_value(res, row, col);
+	r->room_id = mt_dup_value(res, row, col + 1);
+	r->state = mt_dup_value(res, row, col + 2);
+	r->creator_id = mt_dup_value(res, row, col + 3);
+	r->host_display_name = mt_dup_value(res, row, col + 4);
+	r->admission = mt_dup_value(res, row, col + 5);
+	r->waiting_room = mt_bool_value(res, row, col + 6);
+	r->started_ms = mt_int_value(res, row, col + 7);
+	r->ended_ms = mt_int_value(res, row, col + 8);
+	r->created_ms = mt_int_value(res, row, col + 9);
+	snprintf(f->version, sizeof(f->version), "%s", PQgetvalue(res, row, col + 10));
+	r->access_level = mt_dup_value(res, row, col + 11);
+	r->configuration = mt_dup_value(res, row, col + 12);
+	r->embed_provider = mt_dup_value(res, row, col + 13);
 	f->attendees = json_array();
 }
 
@@ -862,9 +1038,55 @@ static int on_cmd(vc_actor_t *self, vc_msg_t *msg)
 	return VC_MSG_KEPT;
 }
 
-static struct shard *shard_of(const char *room_id)
+static struct shard *shard_of(uint64_t h)
 {
-	return &registry[room_hash(room_id) % REGISTRY_SHARDS];
+	return &registry[h % REGISTRY_SHARDS];
+}
+
+/* The chain of hash h in its shard (the shard's bits are the low ones). */
+static room_t **bucket_of(struct shard *s, uint64_t h)
+{
+	return &s->buckets[(h / REGISTRY_SHARDS) & (s->nbuckets - 1)];
+}
+
+/* Under the shard's lock: room rm in, the table doubled when full. */
+static void shard_add(struct shard *s, room_t *rm)
+{
+	room_t **b;
+
+	if (s->count >= s->nbuckets) {
+		size_t old = s->nbuckets;
+		room_t **was = s->buckets;
+		s->nbuckets = old ? old * 2 : 64;
+		s->buckets = vc_calloc(s->nbuckets, sizeof(*s->buckets));
+		for (size_t i = 0; i < old; i++)
+			while (was[i] != NULL) {
+				room_t *r = was[i];
+				was[i] = r->reg_next;
+				b = bucket_of(s, r->hash);
+				r->reg_next = *b;
+				*b = r;
+			}
+		free(was);
+	}
+	b = bucket_of(s, rm->hash);
+	rm->reg_next = *b;
+	*b = rm;
+	s->count++;
+}
+
+/* Under the shard's lock: room rm out; false if it was not in. */
+static bool shard_remove(struct shard *s, room_t *rm)
+{
+	if (s->nbuckets == 0)
+		return false;
+	for (room_t **pp = bucket_of(s, rm->hash); *pp != NULL; pp = &(*pp)->reg_next)
+		if (*pp == rm) {
+			*pp = rm->reg_next;
+			s->count--;
+			return true;
+		}
+	return false;
 }
 
 static void idle_arm(room_t *rm, double after)
@@ -892,7 +1114,7 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 	room_t *rm = self->state;
 	double timeout = vc_config_get()->meeting_idle_timeout;
 	uint64_t idle_ms = vc_now_ms() - rm->idle_since_ms;
-	struct shard *s = shard_of(rm->room_id);
+	struct shard *s = shard_of(rm->hash);
 	bool retired = false;
 
 	if (rm->running > 0 || rm->queue_head != NULL)
@@ -902,14 +1124,8 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 		return VC_MSG_DONE;
 	}
 	pthread_mutex_lock(&s->mu);
-	if (rm->sent == rm->received) {
-		for (room_t **pp = &s->head; *pp != NULL; pp = &(*pp)->reg_next)
-			if (*pp == rm) {
-				*pp = rm->reg_next;
-				retired = true;
-				break;
-			}
-	}
+	if (rm->sent == rm->received)
+		retired = shard_remove(s, rm);
 	pthread_mutex_unlock(&s->mu);
 	if (retired)
 		vc_actor_unref(&rm->actor); /* the registry's reference */
@@ -917,7 +1133,8 @@ static int on_idle(vc_actor_t *self, vc_msg_t *msg)
 }
 
 static const vc_handler_fn meeting_handlers[M_COUNT] = {
-	[M_CMD] = on_cmd, [M_DB] = on_db, [M_JOINS] = on_joins, [M_PW] = on_pw, [M_IDLE] = on_idle,
+	[M_CMD] = on_cmd,       [M_DB] = on_db, [M_JOINS] = on_joins,
+	[M_ADHOCS] = on_adhocs, [M_PW] = on_pw, [M_IDLE] = on_idle,
 };
 
 static const vc_behaviour_t meeting_behaviour = {
@@ -963,17 +1180,18 @@ static room_t *room_new(const char *room_id, vc_worker_t *home)
 static void send_to_room(vc_meeting_cmd_msg_t *c)
 {
 	uint64_t h = room_hash(c->room_id);
-	struct shard *s = shard_of(c->room_id);
-	room_t *rm;
+	struct shard *s = shard_of(h);
+	room_t *rm = NULL;
 
 	pthread_mutex_lock(&s->mu);
-	for (rm = s->head; rm != NULL; rm = rm->reg_next)
-		if (strcmp(rm->room_id, c->room_id) == 0)
-			break;
+	if (s->nbuckets > 0)
+		for (rm = *bucket_of(s, h); rm != NULL; rm = rm->reg_next)
+			if (rm->hash == h && strcmp(rm->room_id, c->room_id) == 0)
+				break;
 	if (rm == NULL) {
 		rm = room_new(c->room_id, vc_runtime_place(h));
-		rm->reg_next = s->head;
-		s->head = rm; /* the registry keeps the first reference */
+		rm->hash = h;
+		shard_add(s, rm); /* the registry keeps the first reference */
 	}
 	rm->sent++;
 	vc_actor_send(&rm->actor, &c->msg);
@@ -1029,16 +1247,18 @@ void vc_meetings_worker_stop(vc_worker_t *w)
 	for (int i = 0; i < REGISTRY_SHARDS; i++) {
 		struct shard *s = &registry[i];
 		pthread_mutex_lock(&s->mu);
-		for (room_t **pp = &s->head; *pp != NULL;) {
-			room_t *rm = *pp;
-			if (rm->actor.home == w) {
-				*pp = rm->reg_next;
-				vc_timer_cancel(&rm->idle_timer); /* it holds a reference */
-				vc_actor_unref(&rm->actor);
-			} else {
-				pp = &rm->reg_next;
+		for (size_t b = 0; b < s->nbuckets; b++)
+			for (room_t **pp = &s->buckets[b]; *pp != NULL;) {
+				room_t *rm = *pp;
+				if (rm->actor.home == w) {
+					*pp = rm->reg_next;
+					s->count--;
+					vc_timer_cancel(&rm->idle_timer); /* it holds a reference */
+					vc_actor_unref(&rm->actor);
+				} else {
+					pp = &rm->reg_next;
+				}
 			}
-		}
 		pthread_mutex_unlock(&s->mu);
 	}
 }
@@ -1134,6 +1354,26 @@ void vc_meetings_init(void)
 	        "  RETURNING " PROW ")"
 	        " SELECT m.*, p.* FROM m, p",
 	        6);
+	/* S_ADHOC_JOIN for the rooms of several callers ($4: [{r, c, d}] of
+	 * room id, caller, display name; $1, $5, $6 of S_ADHOC_JOIN in $1-$3),
+	 * S_ADHOC_JOIN's columns per room created; a room that exists, or
+	 * named twice, gets no row (mt_adhoc_join). */
+	S_ADHOC_JOINS = vc_pg_statement(
+	        "meeting_adhoc_joins",
+	        "WITH m AS (INSERT INTO meetings (room_id, creator_id, state, host_display_name)"
+	        "  SELECT DISTINCT ON (j.r) j.r, j.c, $1::text, j.d"
+	        "  FROM jsonb_to_recordset($4::jsonb) AS j(r text, c text, d text)"
+	        "  ON CONFLICT (room_id) WHERE deleted_at IS NULL DO NOTHING"
+	        "  RETURNING id, room_id, state, creator_id, host_display_name, admission,"
+	        "  waiting_room_enabled, vcd_ms(started_at), vcd_ms(ended_at), vcd_ms(created_at),"
+	        "  version, access_level, configuration::text, embed_provider),"
+	        " p AS (INSERT INTO meeting_participants"
+	        "  (meeting_id, user_id, status, is_host, display_name, admitted_at)"
+	        "  SELECT id, creator_id, $2::text, true, host_display_name,"
+	        "  CASE WHEN $3::boolean THEN now() END FROM m"
+	        "  RETURNING " PROW ", meeting_id)"
+	        " SELECT m.*, p.* FROM m JOIN p ON p.meeting_id = m.id",
+	        4);
 	/* The meeting row is the lock: the write applies only to a live meeting
 	 * and a caller's row as the decision saw them ($2, $4, $10). It reports
 	 * back the meeting columns the decision did not depend on. */

@@ -136,6 +136,12 @@ int64_t vc_meetings_live_actors(void);
 /* Statements that wrote several guest joins at once, and the joins in them. */
 int64_t vc_meetings_join_batches(void);
 int64_t vc_meetings_joins_batched(void);
+/* Statements that wrote the ad-hoc joins of several rooms at once, and the
+ * joins in them. */
+int64_t vc_meetings_adhoc_batches(void);
+int64_t vc_meetings_adhocs_batched(void);
+/* Ad-hoc joins in statements that wait for a connection now. */
+int64_t vc_meetings_adhocs_gathering(void);
 /* Worker stop: release actors homed on w. */
 void vc_meetings_worker_stop(vc_worker_t *w);
 

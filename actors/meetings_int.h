@@ -18,7 +18,7 @@
 #define REGISTRY_SHARDS 64
 #define GENERATED_ID_LEN 12
 
-enum { M_CMD, M_DB, M_JOINS, M_PW, M_IDLE, M_COUNT };
+enum { M_CMD, M_DB, M_JOINS, M_ADHOCS, M_PW, M_IDLE, M_COUNT };
 
 typedef struct meeting meeting_t;
 typedef void (*cont_fn)(meeting_t *m, vc_pg_result_t *r);
@@ -56,7 +56,7 @@ struct meeting {
 	cont_fn cont;
 	next_fn after_read; /* what runs once S_READ has answered */
 	int row;            /* the command's row of the result cont reads (mt_join_guest) */
-	bool solo;          /* a shared write failed: write alone (mt_join_guest) */
+	bool solo;          /* a shared write failed: write alone (mt_join_guest, mt_adhoc_join) */
 	int attempts;
 	bool password_ok;
 	vc_join_plan_t plan;
@@ -68,7 +68,8 @@ struct meeting {
 };
 
 extern int S_READ, S_READ_COUNTS, S_JOIN_GUEST, S_CREATE, S_ADHOC_JOIN, S_JOIN, S_LEAVE, S_END,
-        S_DELETE, S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS;
+        S_DELETE, S_UPDATE, S_LIST_STATUS, S_SET_STATUS, S_ADMIT_ALL, S_LIST, S_JOIN_GUESTS,
+        S_ADHOC_JOINS;
 
 typedef struct pw_job pw_job_t;
 
@@ -90,7 +91,7 @@ void mt_retry(meeting_t *m);
 /* Kept facts did not hold (or cannot answer): the room forgets them; read
  * and decide again. */
 void mt_refresh(meeting_t *m);
-/* The meeting's columns of a row (S_ADHOC_JOIN's layout) into m->f. */
+/* The meeting's columns of row m->row (S_ADHOC_JOIN's layout) into m->f. */
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
 /*
@@ -102,6 +103,15 @@ void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn 
  * and writes alone.
  */
 void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_fn again);
+/*
+ * An ad-hoc join (S_ADHOC_JOIN's six parameters). With db_group_commit on,
+ * it joins the statement that gathers the ad-hoc joins of this worker's
+ * rooms while it waits for a connection (S_ADHOC_JOINS, one row per join,
+ * vc_pg_query_late); cont then finds its row at m->row (-1: none, the room
+ * existed). When that statement fails, each runs `again` with m->solo set,
+ * and writes alone.
+ */
+void mt_adhoc_join(meeting_t *m, const char *const *params, cont_fn cont, next_fn again);
 void mt_password_work(meeting_t *m, const char *password, const char *stored,
                       void (*cont)(meeting_t *m, pw_job_t *j));
 enum vc_pw_result mt_pw_result(const pw_job_t *j);

@@ -347,6 +347,14 @@ void vc_ops_metrics(vc_http_req_t *req)
 	put(&t, "vcd_meeting_join_batches_total %lld\n", (long long)vc_meetings_join_batches());
 	metric(&t, "vcd_meeting_joins_batched_total", "counter", "Guest joins written in them.");
 	put(&t, "vcd_meeting_joins_batched_total %lld\n", (long long)vc_meetings_joins_batched());
+	metric(&t, "vcd_meeting_adhoc_batches_total", "counter",
+	       "Statements that wrote the ad-hoc joins of a worker's rooms together.");
+	put(&t, "vcd_meeting_adhoc_batches_total %lld\n", (long long)vc_meetings_adhoc_batches());
+	metric(&t, "vcd_meeting_adhocs_batched_total", "counter", "Ad-hoc joins written in them.");
+	put(&t, "vcd_meeting_adhocs_batched_total %lld\n", (long long)vc_meetings_adhocs_batched());
+	metric(&t, "vcd_meeting_adhocs_gathering", "gauge",
+	       "Ad-hoc joins in statements that wait for a connection.");
+	put(&t, "vcd_meeting_adhocs_gathering %lld\n", (long long)vc_meetings_adhocs_gathering());
 	metric(&t, "vcd_log_lines_dropped_total", "counter", "Log lines dropped (queue full).");
 	put(&t, "vcd_log_lines_dropped_total %llu\n", (unsigned long long)vc_log_dropped());
 	metric(&t, "vcd_draining", "gauge", "1 while draining for shutdown.");

@@ -18,12 +18,17 @@
  *     own answer;
  *   - a joins statement that fails (a row the database refuses) is written
  *     again one join at a time: only the refused join fails;
+ *   - ad-hoc joins of different rooms that wait together are one statement,
+ *     each answered from its own row (a room that exists, or two callers
+ *     creating one room, read and join it as it is);
  *   - for every kind of meeting write that goes in a batch — ad-hoc joins
  *     of different rooms, guest joins of different meetings, admits, leaves
  *     — one refused by a CHECK among five others fails alone (500), the
  *     five are answered 200, their rows are there, and they were committed
  *     together again after the failed batch (vcd_db_queued tells the test
- *     that all six wait behind the lock before it lets go).
+ *     that all six wait behind the lock before it lets go); the six ad-hoc
+ *     joins are one statement (vcd_meeting_adhocs_gathering), which fails,
+ *     and each is written again alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,23 +339,24 @@ static double metric_now(const char *name)
 	return metric(name);
 }
 
-/* Until at least n statements wait for vcd's connection. */
-static void wait_for_queued(unsigned n)
+/* Until gauge `name` (vcd_db_queued: statements waiting for vcd's
+ * connection; vcd_meeting_adhocs_gathering: ad-hoc joins in a statement
+ * that waits) is at least n. */
+static void wait_for_gauge(const char *name, unsigned n)
 {
 	for (unsigned waited = 0; waited < LOCK_WAIT_MS; waited += 20) {
-		if (metric_now("vcd_db_queued") >= n)
+		if (metric_now(name) >= n)
 			return;
 		vct_sleep_ms(20);
 	}
-	fail_msg("%.0f statements waited for vcd's connection within %d ms; expected %u",
-	         metric_now("vcd_db_queued"), LOCK_WAIT_MS, n);
+	fail_msg("%s: %.0f within %d ms; expected %u", name, metric_now(name), LOCK_WAIT_MS, n);
 }
 
 /* The n jobs while vcd's only connection is held by a guest join waiting
  * for the test's lock on another meeting: their statements (n of them,
  * each job's first) queue behind it and, once the lock goes, leave as one
  * transaction. */
-static void behind_lock(vcm_job_t *jobs, unsigned n)
+static void behind_lock_until(vcm_job_t *jobs, unsigned n, const char *gauge)
 {
 	static unsigned blocked;
 	const char *room = "gc-blocker";
@@ -365,7 +371,7 @@ static void behind_lock(vcm_job_t *jobs, unsigned n)
 	assert_int_equal(pthread_create(&b.th, NULL, run_main, &b), 0);
 	wait_for_lock_waiter();
 	assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
-	wait_for_queued(n);
+	wait_for_gauge(gauge, n);
 	lock_release(lock);
 	assert_int_equal(pthread_join(b.th, NULL), 0);
 	assert_int_equal(pthread_join(r.th, NULL), 0);
@@ -376,12 +382,19 @@ static void behind_lock(vcm_job_t *jobs, unsigned n)
 	free(user);
 }
 
+static void behind_lock(vcm_job_t *jobs, unsigned n)
+{
+	behind_lock_until(jobs, n, "vcd_db_queued");
+}
+
 /* The last of n jobs refused (500), every other answered 200 — and their
  * batch failed once, then its other statements were committed together
  * again, not one by one: those before the refused one and those after it,
  * a side of one going alone (n - 2 at least, for n >= 4; none before).
  * `reads`: statements answered from group commits before the writes (a
- * leave reads first: its n reads queue behind the lock and go together). */
+ * leave reads first: its n reads queue behind the lock and go together).
+ * failures < 0: the writes were one statement (ad-hoc joins), not a batch
+ * of them; only the answers are checked here. */
 static void expect_only_last_refused(vcm_job_t *jobs, unsigned n, const char *what, double failures,
                                      double committed, unsigned reads)
 {
@@ -394,6 +407,8 @@ static void expect_only_last_refused(vcm_job_t *jobs, unsigned n, const char *wh
 			         jobs[i].status);
 	if (jobs[n - 1].status != 500)
 		fail_msg("the refused %s: status %d, expected 500", what, jobs[n - 1].status);
+	if (failures < 0)
+		return;
 	if (metric("vcd_db_group_commit_failures_total") - failures < 1)
 		fail_msg("no group commit failed: the refused %s was not written with the others",
 		         what);
@@ -435,8 +450,7 @@ static void test_refused_adhoc_join_fails_alone(void **state)
 {
 	vcm_job_t jobs[KIND_N];
 	char *users[KIND_N], *paths[KIND_N];
-	double failures = metric("vcd_db_group_commit_failures_total");
-	double committed = metric("vcd_db_group_committed_queries_total");
+	double batched = metric("vcd_meeting_adhocs_batched_total");
 	PGconn *pg = refuse("meetings", "room_id <> 'gc-adhoc-5'");
 
 	/* New rooms: each join creates its meeting (S_ADHOC_JOIN). */
@@ -449,9 +463,18 @@ static void test_refused_adhoc_join_fails_alone(void **state)
 			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
 		};
 	}
-	behind_lock(jobs, KIND_N);
+	/* one statement gathers them (S_ADHOC_JOINS) */
+	behind_lock_until(jobs, KIND_N, "vcd_meeting_adhocs_gathering");
 	refuse_end(pg, "meetings");
-	expect_only_last_refused(jobs, KIND_N, "ad-hoc join", failures, committed, 0);
+	expect_only_last_refused(jobs, KIND_N, "ad-hoc join", -1, 0, 0);
+	/* they were one statement, which failed once; each was written again
+	 * alone, and only the refused one failed */
+	if (vct_vcd_log_count(vcd, "ad-hoc joins written together failed") != 1)
+		fail_msg("%u log lines of a failed ad-hoc joins statement; expected 1",
+		         vct_vcd_log_count(vcd, "ad-hoc joins written together failed"));
+	if (metric("vcd_meeting_adhocs_batched_total") - batched < KIND_N)
+		fail_msg("%.0f ad-hoc joins written together; expected %d",
+		         metric("vcd_meeting_adhocs_batched_total") - batched, KIND_N);
 	for (unsigned i = 0; i + 1 < KIND_N; i++)
 		vcm_participant(json_object_get(jobs[i].json, "result"), users[i], "admitted",
 		                true);
@@ -461,6 +484,72 @@ static void test_refused_adhoc_join_fails_alone(void **state)
 	          "5", "ad-hoc meetings with their host");
 	jobs_clear(jobs, users, KIND_N);
 	for (unsigned i = 0; i < KIND_N; i++)
+		free(paths[i]);
+	vct_pass();
+}
+
+/* Ad-hoc joins of different rooms that wait together are one statement
+ * (S_ADHOC_JOINS): each answered from its own row; a room that exists
+ * without the actor knowing it, and a new room two callers join at once,
+ * get no row for the join that did not create it, which reads and joins
+ * the meeting as it is. */
+static void test_adhoc_joins_of_rooms_are_one_statement(void **state)
+{
+	enum { NEW = 8, N = NEW + 3 };
+	vcm_job_t jobs[N];
+	char *users[N], *paths[N];
+	double batches = metric("vcd_meeting_adhoc_batches_total");
+	double batched = metric("vcd_meeting_adhocs_batched_total");
+	PGconn *pg = lock_open();
+	unsigned hosts = 0;
+
+	/* made by another node: this vcd's actor does not know it */
+	sql_ok(pg, "INSERT INTO meetings (room_id, creator_id)"
+	           " VALUES ('gc-adhocs-exists', 'gc-adhocs-other@example.com')");
+	PQfinish(pg);
+	for (unsigned i = 0; i < N; i++) {
+		char room[32];
+		if (i < NEW)
+			snprintf(room, sizeof(room), "gc-adhocs-%u", i);
+		else
+			snprintf(room, sizeof(room), i == NEW ? "gc-adhocs-exists" : "gc-adhocs-twice");
+		users[i] = vct_strf("gc-adhocs-user-%u@example.com", i);
+		paths[i] = vcm_url(room, "join");
+		jobs[i] = (vcm_job_t){
+			.user = users[i], .method = "POST", .path = paths[i], .body = "{}"
+		};
+	}
+	behind_lock_until(jobs, N, "vcd_meeting_adhocs_gathering");
+	for (unsigned i = 0; i < N; i++)
+		if (jobs[i].status != 200 ||
+		    !json_is_true(json_object_get(jobs[i].json, "success")))
+			fail_msg("ad-hoc join %u (%s): status %d", i, users[i], jobs[i].status);
+	for (unsigned i = 0; i < NEW; i++)
+		vcm_participant(json_object_get(jobs[i].json, "result"), users[i], "admitted",
+		                true);
+	for (unsigned i = NEW + 1; i < N; i++)
+		hosts += json_is_true(
+		        json_object_get(json_object_get(jobs[i].json, "result"), "is_host"));
+	if (hosts != 1)
+		fail_msg("two joins creating one room: %u hosts, expected 1", hosts);
+	expect_db(count("SELECT count(*) FROM meetings m JOIN meeting_participants p"
+	                " ON p.meeting_id = m.id AND p.is_host WHERE m.room_id LIKE '%s'",
+	                "gc-adhocs-%"),
+	          "9", "ad-hoc meetings with their host");
+	/* the meeting that existed is idle: its guest waits for it, no row */
+	vcm_participant(json_object_get(jobs[NEW].json, "result"), users[NEW],
+	                "waiting_for_meeting", false);
+	expect_db(count("SELECT count(*) FROM meeting_participants WHERE user_id LIKE '%s'",
+	                "gc-adhocs-user-%"),
+	          "10", "rows of the callers");
+	/* all gathered in the statement that waited behind the lock */
+	if (metric("vcd_meeting_adhocs_batched_total") - batched < N ||
+	    metric("vcd_meeting_adhoc_batches_total") - batches > 2)
+		fail_msg("%.0f ad-hoc joins written in %.0f statements; expected %d in at most 2",
+		         metric("vcd_meeting_adhocs_batched_total") - batched,
+		         metric("vcd_meeting_adhoc_batches_total") - batches, N);
+	jobs_clear(jobs, users, N);
+	for (unsigned i = 0; i < N; i++)
 		free(paths[i]);
 	vct_pass();
 }
@@ -729,6 +818,7 @@ int main(void)
 		T(test_joins_of_one_meeting_are_one_statement),
 		T(test_failed_group_commit_runs_each_alone),
 		T(test_failed_joins_statement_writes_each_alone),
+		T(test_adhoc_joins_of_rooms_are_one_statement),
 		T(test_refused_adhoc_join_fails_alone),
 		T(test_refused_guest_join_fails_alone),
 		T(test_refused_admit_fails_alone),
