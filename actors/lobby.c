@@ -292,10 +292,10 @@ void vc_lobby_route(vc_http_req_t *req)
 		return;
 	}
 	/* a token cut by a decoded %00 is not the token that was sent */
-	e = strlen(token) != token_len
-	            ? VC_JWT_MALFORMED
-	            : vc_jwt_verify(token, (const uint8_t *)cfg->jwt_secret, strlen(cfg->jwt_secret),
-	                            VC_JWT_ISSUER, (int64_t)(vc_wall_ms() / 1000), &claims);
+	e = strlen(token) != token_len ? VC_JWT_MALFORMED
+	                               : vc_jwt_verify(token, (const uint8_t *)cfg->jwt_secret,
+	                                               strlen(cfg->jwt_secret), VC_JWT_ISSUER,
+	                                               (int64_t)(vc_wall_ms() / 1000), &claims);
 	free(token);
 	if (e == VC_JWT_EXPIRED) {
 		json_decref(claims);
