@@ -81,6 +81,14 @@ static void expect_raw(const char *method, const char *path, const char *headers
 	vct_resp_free(&r);
 }
 
+/* expect_raw with headers made by vct_strf, freed here. */
+static void expect_raw_f(const char *method, const char *path, char *headers, const char *body,
+                         int status, const char *want)
+{
+	expect_raw(method, path, headers, body, status, want);
+	free(headers);
+}
+
 static void expect(const char *method, const char *path, const char *token, const char *body,
                    int status, const char *want)
 {
@@ -177,14 +185,14 @@ static void test_bad_bodies(void **state)
 	/* duplicate keys: the last one counts, as in Python */
 	expect("POST", ROOMS, t, "{\"access_level\":\"trusted\",\"access_level\":\"bogus\"}", 400,
 	       "{\"access_level\":[\"\\\"bogus\\\" is not a valid choice.\"]}");
-	expect_raw("POST", ROOMS,
+	expect_raw_f("POST", ROOMS,
 	           vct_strf("Authorization: Bearer %s\r\nContent-Type: text/plain\r\n", t), "{}",
 	           415, "{\"detail\":\"Unsupported media type.\"}");
 	/* a media type that only starts like JSON's is not JSON */
-	expect_raw("POST", ROOMS,
+	expect_raw_f("POST", ROOMS,
 	           vct_strf("Authorization: Bearer %s\r\nContent-Type: application/jsonx\r\n", t),
 	           "{}", 415, "{\"detail\":\"Unsupported media type.\"}");
-	expect_raw("POST", ROOMS,
+	expect_raw_f("POST", ROOMS,
 	           vct_strf("Authorization: Bearer %s\r\nContent-Type: application/json-seq\r\n",
 	                    t),
 	           "{}", 415, "{\"detail\":\"Unsupported media type.\"}");
@@ -193,13 +201,15 @@ static void test_bad_bodies(void **state)
 	free(n);
 	/* with a parameter it is */
 	vct_resp_t r;
-	vct_http(on->port, "POST", ROOMS,
-	         vct_strf("Authorization: Bearer %s\r\nContent-Type: application/json; "
-	                  "charset=utf-8\r\n", t),
-	         "{\"access_level\":\"trusted\"}", &r);
+	char *h = vct_strf("Authorization: Bearer %s\r\nContent-Type: application/json; "
+	                   "charset=utf-8\r\n",
+	                   t);
+	vct_http(on->port, "POST", ROOMS, h, "{\"access_level\":\"trusted\"}", &r);
 	assert_int_equal(r.status, 201);
 	vct_resp_free(&r);
-	vct_db_valuef(db_url, "DELETE FROM meetings WHERE creator_id = '%s' RETURNING 1", owner);
+	free(h);
+	free(vct_db_valuef(db_url, "DELETE FROM meetings WHERE creator_id = '%s' RETURNING 1",
+	                   owner));
 	free(deep);
 	free(t);
 	vct_pass();
@@ -582,6 +592,7 @@ static void test_lobby_nul(void **state)
 	ws = vct_ws_try(on->port, target, NULL, &r);
 	if (ws == NULL)
 		fail_msg("/lobby with a good token and key: %d %s", r.status, r.body ? r.body : "");
+	vct_resp_free(&r); /* the 101's head */
 	vct_ws_close_all();
 	free(target);
 	free(key);
@@ -607,6 +618,7 @@ static void test_embed_hostile(void **state)
 	ws = vct_ws_try(on->port, target, NULL, &r);
 	if (ws == NULL)
 		fail_msg("/lobby with an embed_key: %d", r.status);
+	vct_resp_free(&r); /* the 101's head */
 	h = vct_strf("Authorization: Bearer %s\r\nX-Embed-Key: %s\r\n", tok, key);
 	vct_http(on->port, "GET", path, h, NULL, &r);
 	assert_int_equal(r.status, 200);
