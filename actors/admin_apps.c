@@ -34,12 +34,7 @@ static int st_create, st_list, st_show, st_active, st_rotate, st_delete, st_dom_
         st_scopes;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	{ &st_create, "adm_app_create",
 	  "WITH a AS (INSERT INTO applications (name, client_id, secret_hash, scopes)"
 	  " VALUES ($1, $2, $3, $4::text[]) RETURNING id, client_id, name, scopes),"
@@ -80,8 +75,7 @@ static const struct stmt {
 
 void vc_admin_apps_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 static json_t *as_json(const char *v)

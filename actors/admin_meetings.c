@@ -45,12 +45,7 @@
 static int st_list, st_participants;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	/* $1 a state or NULL, $2 a creator id or NULL. */
 	{ &st_list, "adm_meetings",
 	  "SELECT m.room_id, m.state, m.creator_id, c.admitted, c.waiting,"
@@ -74,8 +69,7 @@ static const struct stmt {
 
 void vc_admin_meetings_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 /* ---- values and rows as JSON ------------------------------------------------ */

@@ -28,12 +28,7 @@
 static int st_list, st_set, st_remove;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	{ &st_list, "adm_roles",
 	  FIND " " HEAD ", r.user_id, r.role FROM (SELECT 1) one LEFT JOIN meeting_roles r"
 	  " ON r.meeting_id = (SELECT id FROM m) ORDER BY r.user_id", 1 },
@@ -52,8 +47,7 @@ static const struct stmt {
 
 void vc_admin_roles_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 /* The meeting was found; else the request is answered. */

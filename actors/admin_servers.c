@@ -26,12 +26,7 @@
 static int st_list, st_show, st_delete;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	{ &st_list, "adm_servers",
 	  "SELECT s.name, s.id::text, u.username, " COUNT("server_members", "") ","
 	  " s.is_private, s.password_hash IS NOT NULL"
@@ -52,8 +47,7 @@ static const struct stmt {
 
 void vc_admin_servers_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 /* Short names for the field tables below (actors/admin_rows.h). */

@@ -53,12 +53,7 @@ static int st_users, st_user, st_set_disabled, st_sessions, st_user_sessions, st
         st_revoke_all, st_import;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	{ &st_users, "adm_users",
 	  "SELECT " USER_COLS " FROM users u ORDER BY lower(u.username)" LIST_LIMIT, 0 },
 	{ &st_user, "adm_user",
@@ -98,8 +93,7 @@ static const struct stmt {
 
 void vc_admin_users_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 /* ---- rows as JSON ---------------------------------------------------------- */

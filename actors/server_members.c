@@ -39,12 +39,7 @@ static int st_join, st_leave, st_members, st_requests, st_decide;
 /* clang-format off */
 /* Lists: the first columns once per row, then one item per row; an empty
  * page is one row with NULL item columns. */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	{ &st_join, "srv_join",
 	  "SELECT o_outcome, o_hash, o_request::text, o_role, o_ms"
 	  " FROM vcd_server_join($1::uuid, $2::uuid, $3)", 3 },
@@ -92,8 +87,7 @@ static char *limit_spec; /* the server_join_rate_limit join_limit follows */
 
 void vc_server_members_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 	join_limit = vc_ratelimit_new(0, 0, 100000);
 }
 

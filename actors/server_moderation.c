@@ -29,12 +29,7 @@ static const char E_USER_ID[] = "userId must be a user id (a UUID)";
 static int st_kick, st_ban, st_bans, st_unban;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	/* $3 the member. Columns: the caller owns it, members removed. */
 	{ &st_kick, "srv_kick",
 	  "WITH " OWNED ", d AS (DELETE FROM server_members m USING s"
@@ -64,8 +59,7 @@ static const struct stmt {
 
 void vc_server_moderation_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 }
 
 /* --- kick, ban, unban -------------------------------------------------------------- */

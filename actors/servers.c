@@ -42,12 +42,7 @@
 static int st_list, st_get, st_create, st_owner, st_update, st_delete;
 
 /* clang-format off */
-static const struct stmt {
-	int *id;
-	const char *name;
-	const char *sql;
-	int nparams;
-} stmts[] = {
+static const vc_pg_stmt_def_t stmts[] = {
 	/* One row even for an empty page: the count, then NULL columns. */
 	{ &st_list, "srv_list",
 	  "SELECT (SELECT count(*) FROM servers s WHERE " MATCH "), p.* FROM (SELECT 1) one"
@@ -88,8 +83,7 @@ static const struct stmt {
 
 void vc_servers_init(void)
 {
-	for (size_t i = 0; i < VC_ARRAY_LEN(stmts); i++)
-		*stmts[i].id = vc_pg_statement(stmts[i].name, stmts[i].sql, stmts[i].nparams);
+	vc_pg_statements(stmts, VC_ARRAY_LEN(stmts));
 	vc_server_members_init();
 	vc_server_moderation_init();
 }

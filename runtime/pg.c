@@ -100,6 +100,12 @@ int vc_pg_statement(const char *name, const char *sql, int nparams)
 	return nstmts++;
 }
 
+void vc_pg_statements(const vc_pg_stmt_def_t *defs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*defs[i].id = vc_pg_statement(defs[i].name, defs[i].sql, defs[i].nparams);
+}
+
 /* ---- queries and FIFOs --------------------------------------------------- */
 
 typedef struct pg_query {

@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/actor.h"
@@ -38,6 +39,15 @@ typedef struct vc_pg_result {
 
 /* Register a statement before the workers start. Returns its id. */
 int vc_pg_statement(const char *name, const char *sql, int nparams);
+
+/* A module's statements as a table: each registered into *id. */
+typedef struct vc_pg_stmt_def {
+	int *id;
+	const char *name;
+	const char *sql;
+	int nparams;
+} vc_pg_stmt_def_t;
+void vc_pg_statements(const vc_pg_stmt_def_t *defs, size_t n);
 
 /*
  * On a worker thread: run statement `stmt` with text params (copied; NULL

@@ -32,7 +32,6 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define JWT_KEY "external-api-test-key"
-#define PW "Pw-external-api-9f!"
 #define GRANT "&grant_type=client_credentials"
 
 static char *db_url;
@@ -586,23 +585,6 @@ static void test_log_holds_no_secret(void **state)
 	vct_pass();
 }
 
-/* Register an account with an e-mail address; its id into id (40 bytes). */
-static void reg(char *id, const char *name, const char *email)
-{
-	char *body = vct_strf("{\"username\":\"%s\",\"password\":\"" PW "\",\"email\":\"%s\"}",
-	                      name, email);
-	char *b;
-	json_t *j;
-
-	if (req(on, "POST", "/api/users/register", JSON, body, &b, NULL) != 201)
-		fail_msg("register %s: %s", name, b);
-	j = json_loads(b, 0, NULL);
-	if (id != NULL)
-		snprintf(id, 40, "%s", vct_json_str(j, "id"));
-	json_decref(j);
-	free(b);
-	free(body);
-}
 
 static int group_setup(void **state)
 {
@@ -615,10 +597,10 @@ static int group_setup(void **state)
 	                   "external_api = on\nexternal_api_applications = on\n"
 	                   "auth_rate_limit = off\njwt_secret = " JWT_KEY "\n");
 	vct_vcd_keep(on);
-	reg(alice_id, "alice", "alice@example.com");
-	reg(bob_id, "bob", "bob@other.example");
-	reg(NULL, "twin1", "twin@example.com");
-	reg(NULL, "twin2", "TWIN@example.com");
+	vct_register(on->port, "alice", "alice@example.com", alice_id);
+	vct_register(on->port, "bob", "bob@other.example", bob_id);
+	vct_register(on->port, "twin1", "twin@example.com", NULL);
+	vct_register(on->port, "twin2", "TWIN@example.com", NULL);
 	return 0;
 }
 

@@ -32,7 +32,6 @@
 
 #define ROOMS "/external-api/v1.0/rooms/"
 #define JSON "Content-Type: application/json\r\n"
-#define PW "Pw-external-rooms-7q!"
 #define BASE_URL "http://meet.example"
 #define ON_CONF                                                                                    \
 	"external_api = on\nexternal_api_applications = on\nauth_rate_limit = off\n"               \
@@ -1061,23 +1060,6 @@ static void test_log(void **state)
 
 /* --- setup -------------------------------------------------------------------------- */
 
-/* Register an account; its id into id (40 bytes). */
-static void reg(char *id, const char *name, const char *email)
-{
-	char *body = vct_strf("{\"username\":\"%s\",\"password\":\"" PW "\",\"email\":\"%s\"}",
-	                      name, email);
-	vct_resp_t r;
-	json_t *j;
-
-	vct_http(on->port, "POST", "/api/users/register", JSON, body, &r);
-	if (r.status != 201)
-		fail_msg("register %s: %d %s", name, r.status, r.body ? r.body : "");
-	j = vct_resp_json(&r);
-	snprintf(id, 40, "%s", vct_json_str(j, "id"));
-	json_decref(j);
-	vct_resp_free(&r);
-	free(body);
-}
 
 static char *new_app(const char *name)
 {
@@ -1102,11 +1084,11 @@ static int group_setup(void **state)
 	vct_vcd_keep(half);
 	off = vct_vcd_start("xrooms_off", db_url, VCM_CONF);
 	vct_vcd_keep(off);
-	reg(owner, "owner", "owner@rooms.example");
-	reg(admin, "admin", "admin@rooms.example");
-	reg(member, "member", "member@rooms.example");
-	reg(stranger, "stranger", "stranger@rooms.example");
-	reg(disabled, "disabled", "disabled@rooms.example");
+	vct_register(on->port, "owner", "owner@rooms.example", owner);
+	vct_register(on->port, "admin", "admin@rooms.example", admin);
+	vct_register(on->port, "member", "member@rooms.example", member);
+	vct_register(on->port, "stranger", "stranger@rooms.example", stranger);
+	vct_register(on->port, "disabled", "disabled@rooms.example", disabled);
 	v = vct_db_valuef(db_url, "UPDATE users SET disabled_at = now() WHERE id = '%s'"
 	                          " RETURNING 1",
 	                  disabled);

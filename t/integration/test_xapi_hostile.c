@@ -23,7 +23,6 @@
 #define TOKEN "/external-api/v1.0/application/token/"
 #define JSON "Content-Type: application/json\r\n"
 #define FORM "Content-Type: application/x-www-form-urlencoded\r\n"
-#define PW "Pw-xapi-hostile-7q!"
 #define CONF "external_api = on\nexternal_api_applications = on\nauth_rate_limit = off\n"
 #define ALL_SCOPES "rooms:list rooms:create rooms:retrieve rooms:update rooms:delete"
 #define NOT_PROVIDED "{\"detail\":\"Authentication credentials were not provided.\"}"
@@ -33,22 +32,6 @@ static vct_vcd_t *on;
 static char owner[40], other[40];
 static char *app_id, *app_secret;
 
-static void reg(char *id, const char *name, const char *email)
-{
-	char *body = vct_strf("{\"username\":\"%s\",\"password\":\"" PW "\",\"email\":\"%s\"}",
-	                      name, email);
-	vct_resp_t r;
-	json_t *j;
-
-	vct_http(on->port, "POST", "/api/users/register", JSON, body, &r);
-	if (r.status != 201)
-		fail_msg("register %s: %d %s", name, r.status, r.body ? r.body : "");
-	j = vct_resp_json(&r);
-	snprintf(id, 40, "%s", vct_json_str(j, "id"));
-	json_decref(j);
-	vct_resp_free(&r);
-	free(body);
-}
 
 static json_t *claims(const char *client, const char *user, const char *scope)
 {
@@ -709,8 +692,8 @@ static int group_setup(void **state)
 	json_t *a;
 
 	on = vcm_start("xapi_hostile", "xhostile", CONF, &db_url);
-	reg(owner, "howner", "owner@hostile.example");
-	reg(other, "hother", "other@hostile.example");
+	vct_register(on->port, "howner", "owner@hostile.example", owner);
+	vct_register(on->port, "hother", "other@hostile.example", other);
 	a = vct_vcctl_json(on, (const char *const[]){ "apps", "create", "Hostile", "--scope",
 	                                              "rooms:list", "--scope", "rooms:create",
 	                                              "--scope", "rooms:retrieve", "--scope",

@@ -269,6 +269,12 @@ double vct_metric(const char *text, const char *sample);
 /* GET /metrics and return one sample's value (-1 if absent). */
 double vct_metric_get(int port, const char *sample);
 
+/* POST /api/users/register on port: account `name` with e-mail `email` and
+ * a fixed password; fails the test unless 201. Its id into id (VCT_ID_LEN
+ * bytes) when id is not NULL. */
+#define VCT_ID_LEN 40
+void vct_register(int port, const char *name, const char *email, char *id);
+
 /* --- JSON ----------------------------------------------------------------- */
 
 /* r's body parsed as JSON (any type; the caller decrefs); fails the test,

@@ -505,3 +505,23 @@ bool vct_json_bool(const json_t *o, const char *key)
 {
 	return json_is_true(member(o, key, is_boolean, "a boolean"));
 }
+
+void vct_register(int port, const char *name, const char *email, char *id)
+{
+	char *body = vct_strf("{\"username\":\"%s\",\"password\":\"Pw-vctest-register-7q!\","
+	                      "\"email\":\"%s\"}",
+	                      name, email);
+	vct_resp_t r;
+	json_t *j;
+
+	vct_http(port, "POST", "/api/users/register", "Content-Type: application/json\r\n", body,
+	         &r);
+	if (r.status != 201)
+		fail_msg("register %s: %d %s", name, r.status, r.body ? r.body : "");
+	j = vct_resp_json(&r);
+	if (id != NULL)
+		snprintf(id, VCT_ID_LEN, "%s", vct_json_str(j, "id"));
+	json_decref(j);
+	vct_resp_free(&r);
+	free(body);
+}
