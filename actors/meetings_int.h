@@ -1,7 +1,8 @@
 /*
  * meetings_int.h — what actors/meetings.c (the actor, its plumbing and
- * statements) and actors/meeting_cmds.c (one function chain per command)
- * share. Not for use elsewhere: the interface is actors/meetings.h.
+ * statements), actors/meeting_cmds.c (one function chain per command) and
+ * actors/meeting_batch.c (joins written together) share. Not for use
+ * elsewhere: the interface is actors/meetings.h.
  */
 #ifndef VC_MEETINGS_INT_H
 #define VC_MEETINGS_INT_H
@@ -94,6 +95,24 @@ void mt_refresh(meeting_t *m);
 /* The meeting's columns of row m->row (S_ADHOC_JOIN's layout) into m->f. */
 void mt_read_meeting(meeting_t *m, const PGresult *res, int col);
 void mt_query(meeting_t *m, int stmt, int n, const char *const *params, cont_fn cont);
+/* The room's actor: statements answer to it, commands hold references. */
+vc_actor_t *mt_room_actor(room_t *rm);
+/* Where the room keeps its guest joins statement that has not left yet
+ * (NULL: none); only meeting_batch.c reads or sets it, on the room's worker. */
+struct joins **mt_room_joins(room_t *rm);
+void mt_password_work(meeting_t *m, const char *password, const char *stored,
+                      void (*cont)(meeting_t *m, pw_job_t *j));
+enum vc_pw_result mt_pw_result(const pw_job_t *j);
+const char *mt_pw_hash(const pw_job_t *j);
+void mt_read_then(meeting_t *m, next_fn next);
+bool mt_is_owner(const meeting_t *m);
+/* The admitted host, or the operator (as_admin). */
+bool mt_is_host(const meeting_t *m);
+bool mt_can_moderate(const meeting_t *m);
+void mt_allowed_from(enum vc_pevent ev, char *out, size_t len);
+void mt_run(meeting_t *m);
+
+/* meeting_batch.c: joins written together (group commit) */
 /*
  * A guest's join (S_JOIN_GUEST's twelve parameters). With db_group_commit on,
  * a join whose caller has no row joins the room's joins statement that
@@ -112,17 +131,9 @@ void mt_join_guest(meeting_t *m, const char *const *params, cont_fn cont, next_f
  * and writes alone.
  */
 void mt_adhoc_join(meeting_t *m, const char *const *params, cont_fn cont, next_fn again);
-void mt_password_work(meeting_t *m, const char *password, const char *stored,
-                      void (*cont)(meeting_t *m, pw_job_t *j));
-enum vc_pw_result mt_pw_result(const pw_job_t *j);
-const char *mt_pw_hash(const pw_job_t *j);
-void mt_read_then(meeting_t *m, next_fn next);
-bool mt_is_owner(const meeting_t *m);
-/* The admitted host, or the operator (as_admin). */
-bool mt_is_host(const meeting_t *m);
-bool mt_can_moderate(const meeting_t *m);
-void mt_allowed_from(enum vc_pevent ev, char *out, size_t len);
-void mt_run(meeting_t *m);
+/* The handlers of M_JOINS and M_ADHOCS (meetings.c's handler table). */
+int mt_on_joins(vc_actor_t *self, vc_msg_t *msg);
+int mt_on_adhocs(vc_actor_t *self, vc_msg_t *msg);
 
 /* meeting_cmds.c: the first step of each command */
 void cmd_create(meeting_t *m);
