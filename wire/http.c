@@ -522,8 +522,9 @@ static void dispatch(conn_t *c)
 {
 	vc_http_req_t *r = c->req;
 
+	/* The read watcher stays on: a client that waits for the answer costs
+	 * no epoll_ctl; one that sends meanwhile pauses it (on_io). */
 	http_conn_set_state(c, C_HANDLING);
-	ev_io_stop(c->srv->loop, &c->io);
 	r->keep_alive = http_should_keep_alive(&c->parser);
 	if (is_preflight(r)) {
 		const char *origin = vc_http_header(r, "Origin");

@@ -200,7 +200,8 @@ static void conn_write(conn_t *c)
 			free(o);
 		}
 	}
-	ev_io_stop(c->srv->loop, &c->io);
+	if (c->io.events & EV_WRITE)
+		ev_io_stop(c->srv->loop, &c->io);
 	http_response_done(c);
 }
 
@@ -208,7 +209,7 @@ static void on_flush(vc_flush_t *f)
 {
 	conn_t *c = vc_container_of(f, conn_t, flush);
 
-	if (c->state == C_WRITING && !ev_is_active(&c->io))
+	if (c->state == C_WRITING && !(ev_is_active(&c->io) && (c->io.events & EV_WRITE)))
 		conn_write(c);
 }
 
@@ -219,6 +220,8 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 	vc_log_set_context(c->peer);
 	if (revents & EV_WRITE)
 		conn_write(c);
+	else if ((revents & EV_READ) && c->state > C_READING)
+		ev_io_stop(loop, io); /* more before our answer: read after it */
 	else if (revents & EV_READ)
 		conn_read(c);
 	vc_log_set_context(NULL);

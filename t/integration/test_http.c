@@ -355,6 +355,36 @@ static void test_pipelining_in_order(void **state)
 	vct_pass();
 }
 
+/* A request that arrives while the one before is still with PostgreSQL
+ * (/readyz): vcd keeps the socket watched while it answers, and pauses
+ * reading when the next request comes early; it is answered after, in
+ * order, and the connection stays usable. */
+static void test_request_during_answer(void **state)
+{
+	static const char *const want[] = { "\"ready\"", "\"ok\"", "\"vcd\"", "\"ready\"" };
+	vct_conn_t *c = conn();
+	vct_resp_t r;
+
+	for (int round = 0; round < 20; round++) {
+		assert_true(vct_conn_sendf(c, "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"));
+		assert_true(vct_conn_sendf(c, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+		assert_true(vct_conn_sendf(c, "GET /version HTTP/1.1\r\nHost: t\r\n\r\n"
+					      "GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n"));
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			read_resp(c, &r, false);
+			assert_int_equal(r.status, 200);
+			if (strstr(r.body, want[i]) == NULL)
+				fail_msg("round %d, answer %zu: expected %s, got %.*s", round, i,
+					 want[i], (int)r.body_len, r.body);
+			vct_resp_free(&r);
+		}
+	}
+	assert_int_equal(request(c, "GET", "/healthz", NULL, &r), 200);
+	vct_resp_free(&r);
+	vct_conn_close(c);
+	vct_pass();
+}
+
 /* A fragment is the client's: vcd routes as if it were not there. */
 static void test_fragment_ignored(void **state)
 {
@@ -557,6 +587,7 @@ int main(void)
 		T(test_max_connections_503),
 		T(test_keep_alive),
 		T(test_pipelining_in_order),
+		T(test_request_during_answer),
 		T(test_404_405_empty),
 		T(test_fragment_ignored),
 		T(test_head_no_body),
