@@ -111,7 +111,7 @@ static const struct key keys[] = {
 	  .expect = "a URL such as postgresql://user:password@host/dbname "
 		    "or a conninfo string such as host=/run/postgresql dbname=vcd",
 	  .help = "PostgreSQL connection (libpq URL or conninfo); required" },
-	{ .name = "db_pool_size", .type = T_UINT, .def = "2", .offset = OFF(db_pool_size),
+	{ .name = "db_pool_size", .type = T_UINT, .def = "1", .offset = OFF(db_pool_size),
 	  .min = 1, .max = 64, .help = "PostgreSQL connections per worker" },
 	{ .name = "db_group_commit", .type = T_BOOL, .def = "true", .flags = K_RELOAD,
 	  .offset = OFF(db_group_commit),

@@ -34,7 +34,8 @@
 # BENCH_SIGNAL_IDLE ("10000 19000"), BENCH_SIGNAL_CONF (vcd.conf lines for
 # the signaling runs; default: lift signal_rate when vcd has it, see
 # signal_unlimited_conf), BENCH_ONLY (healthz, accounts, meetings, lobby or
-# signal: run that part alone; default all five).
+# signal: run that part alone; default all five), BENCH_VCD_CONF (vcd.conf
+# lines for every vcd of the run, e.g. "db_pool_size = 1").
 
 # make runs this with $(SHELL), which may be sh: switch to bash first.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -128,6 +129,7 @@ jwt_secret = $jwt_secret
 max_connections = 19900
 EOF
 	[[ -n $extra ]] && printf '%s\n' "$extra" >>"$conf"
+	[[ -n ${BENCH_VCD_CONF:-} ]] && printf '%s\n' "$BENCH_VCD_CONF" >>"$conf"
 	chmod 600 -- "$conf"
 	"$VCD" -c "$conf" </dev/null >"$tmp/$name.log" 2>&1 &
 	started_pid=$!

@@ -93,7 +93,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->listen, "127.0.0.1:8081");
 	assert_int_equal(c->workers, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
 	assert_string_equal(c->database_url, DB);
-	assert_int_equal(c->db_pool_size, 2);
+	assert_int_equal(c->db_pool_size, 1);
 	assert_string_equal(c->migrations_dir, VC_PKGDATADIR "/sql");
 	assert_string_equal(c->admin_socket, VC_RUNSTATEDIR "/vcd.sock");
 	assert_int_equal(c->log_level, VC_LOG_INFO);
@@ -602,8 +602,8 @@ static void test_to_json(void **state)
 		assert_true(json_is_boolean(json_object_get(v, "reload")));
 	}
 	v = json_object_get(j, "db_pool_size");
-	assert_int_equal(json_integer_value(json_object_get(v, "value")), 2);
-	assert_int_equal(json_integer_value(json_object_get(v, "default")), 2);
+	assert_int_equal(json_integer_value(json_object_get(v, "value")), 1);
+	assert_int_equal(json_integer_value(json_object_get(v, "default")), 1);
 	v = json_object_get(j, "max_body");
 	assert_string_equal(json_string_value(json_object_get(v, "value")), "1048576");
 	assert_string_equal(json_string_value(json_object_get(v, "default")), "1m");
