@@ -15,7 +15,7 @@
 #include "wire/proto.h"
 
 #define MAX_ATTEMPTS 3
-#define MAX_RUNNING 16 /* commands of one room at work at once */
+#define MAX_RUNNING 64 /* commands of one room at work at once */
 #define REGISTRY_SHARDS 64
 #define GENERATED_ID_LEN 12
 
